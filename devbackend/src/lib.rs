@@ -1,0 +1,120 @@
+//! Development stand-ins for the services behind the REST API router: Parsoid, mobileapps (PCS),
+//! wikifeeds, the pageview API (AQS) and the event service (EventGate), all on one port.
+//!
+//! Content is small, generated from the title and deterministic apart from render ids, so the
+//! server works offline and is cheap enough to act as the upstream in benchmarks.
+
+mod aqs;
+mod dates;
+mod error;
+mod events;
+mod feeds;
+mod markup;
+mod metrics;
+mod page;
+mod params;
+mod parsoid;
+mod pcs;
+mod respond;
+mod samples;
+mod site;
+mod tid;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use events::DEFAULT_EVENTS_KEPT;
+
+/// Default listen address, the port the router's `make run` setup points its clusters at.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8888";
+
+/// Run-time settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// How many of the most recent events `GET /v1/events` keeps.
+    pub events_kept: usize,
+    /// Log one line per request (off by default: the server is a benchmark upstream).
+    pub log_requests: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            events_kept: DEFAULT_EVENTS_KEPT,
+            log_requests: false,
+        }
+    }
+}
+
+/// State shared by all handlers.
+pub(crate) struct AppState {
+    pub metrics: metrics::Metrics,
+    pub events: events::EventLog,
+    pub tids: tid::TidGenerator,
+}
+
+pub(crate) type Shared = Arc<AppState>;
+
+/// Builds the HTTP application.
+pub fn router(config: &Config) -> Router {
+    let state: Shared = Arc::new(AppState {
+        metrics: metrics::Metrics::default(),
+        events: events::EventLog::new(config.events_kept),
+        tids: tid::TidGenerator::new(),
+    });
+    let app = Router::new()
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics::render))
+        .route(
+            "/v1/events",
+            get(events::list).post(events::accept).delete(events::clear),
+        )
+        .merge(parsoid::routes())
+        .merge(pcs::routes())
+        .merge(feeds::routes())
+        .merge(aqs::routes())
+        .fallback(fallback)
+        .with_state(state);
+    if config.log_requests {
+        app.layer(middleware::from_fn(log_request))
+    } else {
+        app
+    }
+}
+
+/// Serves `router(config)` on `listener` until `shutdown` completes.
+pub async fn serve<F>(listener: TcpListener, config: &Config, shutdown: F) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    axum::serve(listener, router(config))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+async fn fallback(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    request: Request,
+) -> Response {
+    state.metrics.count(metrics::Service::Unrouted);
+    error::not_found(request.method(), request.uri().path())
+}
+
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let response = next.run(request).await;
+    tracing::info!(%method, %uri, status = response.status().as_u16(), "request");
+    response
+}

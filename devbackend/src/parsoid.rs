@@ -1,0 +1,330 @@
+//! Parsoid stand-in: page HTML and wikitext-to-HTML transforms.
+
+use std::fmt::Write as _;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::Value;
+
+use crate::error;
+use crate::markup::{escape, url_title};
+use crate::metrics::Service;
+use crate::page::{parse_revision, Page};
+use crate::params::Params;
+use crate::respond::{etag, with_headers};
+use crate::samples::Section;
+use crate::site::Site;
+use crate::Shared;
+
+pub const HTML_VERSION: &str = "2.1.0";
+pub const HTML_CONTENT_TYPE: &str =
+    "text/html; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/HTML/2.1.0\"";
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/{domain}/v3/page/html/{title}", get(page_html))
+        .route(
+            "/{domain}/v3/page/html/{title}/{revision}",
+            get(page_html_at_revision),
+        )
+        .route(
+            "/{domain}/v3/transform/wikitext/to/html",
+            post(wikitext_to_html),
+        )
+        .route(
+            "/{domain}/v3/transform/wikitext/to/html/{title}",
+            post(wikitext_to_html_for_title),
+        )
+}
+
+async fn page_html(State(state): State<Shared>, params: Params<(String, String)>) -> Response {
+    state.metrics.count(Service::Parsoid);
+    let (domain, title) = &params.values;
+    respond_page(&state, domain, title, None, &params)
+}
+
+async fn page_html_at_revision(
+    State(state): State<Shared>,
+    params: Params<(String, String, String)>,
+) -> Response {
+    state.metrics.count(Service::Parsoid);
+    let (domain, title, revision) = &params.values;
+    let Some(revision) = parse_revision(revision) else {
+        return error::bad_request(
+            &params.method,
+            &params.path,
+            "revision must be a positive integer",
+        );
+    };
+    respond_page(&state, domain, title, Some(revision), &params)
+}
+
+fn respond_page<T>(
+    state: &Shared,
+    domain: &str,
+    title: &str,
+    revision: Option<u64>,
+    params: &Params<T>,
+) -> Response {
+    let Some(page) = Page::lookup(title, revision) else {
+        return error::not_found(&params.method, &params.path);
+    };
+    let site = Site::new(domain);
+    let tid = state.tids.next();
+    let body = render_page(&site, &page, &tid);
+    with_headers(
+        StatusCode::OK,
+        &[
+            (header::CONTENT_TYPE, HTML_CONTENT_TYPE),
+            (header::ETAG, &etag(page.revision, &tid)),
+            (header::CONTENT_LANGUAGE, site.lang),
+            (header::VARY, "Accept"),
+        ],
+        body,
+    )
+}
+
+/// A Parsoid-style document for `page`; identical for a title and revision except for `tid`.
+pub fn render_page(site: &Site, page: &Page, tid: &str) -> String {
+    let domain = escape(site.domain);
+    let title = escape(&page.text);
+    let mut out = String::with_capacity(4096);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html prefix=\"dc: http://purl.org/dc/terms/ mw: http://mediawiki.org/rdf/\" \
+about=\"https://{domain}/wiki/Special:Redirect/revision/{rev}\"><head prefix=\"mwr: https://{domain}/wiki/Special:Redirect/\">\
+<meta property=\"mw:TimeUuid\" content=\"{tid}\"/><meta charset=\"utf-8\"/>\
+<meta property=\"mw:pageId\" content=\"{page_id}\"/><meta property=\"mw:pageNamespace\" content=\"0\"/>\
+<link rel=\"dc:replaces\" resource=\"mwr:revision/{parent}\"/>\
+<meta property=\"mw:revisionSHA1\" content=\"{sha1}\"/><meta property=\"dc:modified\" content=\"{modified}\"/>\
+<meta property=\"mw:htmlVersion\" content=\"{HTML_VERSION}\"/><meta property=\"mw:html:version\" content=\"{HTML_VERSION}\"/>\
+<link rel=\"dc:isVersionOf\" href=\"//{domain}/wiki/{url_title}\"/><base href=\"//{domain}/wiki/\"/>\
+<title>{title}</title>",
+        rev = page.revision,
+        page_id = page.page_id,
+        parent = page.revision.saturating_sub(1),
+        sha1 = page.sha1(),
+        modified = page.timestamp,
+        url_title = escape(&url_title(&page.key)),
+    );
+    write_head_tail_and_body_open(&mut out, site);
+    write_sections(&mut out, &page.sections());
+    out.push_str("</body></html>");
+    out
+}
+
+fn write_head_tail_and_body_open(out: &mut String, site: &Site) {
+    let _ = write!(
+        out,
+        "<link rel=\"stylesheet\" href=\"/w/load.php?lang={lang}&amp;modules=mediawiki.skinning.content.parsoid%7Cmediawiki.skinning.interface%7Csite.styles&amp;only=styles&amp;skin=vector\"/>\
+<meta http-equiv=\"content-language\" content=\"{lang}\"/><meta http-equiv=\"vary\" content=\"Accept\"/></head>\
+<body id=\"mwAA\" lang=\"{lang}\" class=\"mw-content-{dir} sitedir-{dir} {dir} mw-body-content parsoid-body mediawiki mw-parser-output\" dir=\"{dir}\">",
+        lang = site.lang,
+        dir = site.dir(),
+    );
+}
+
+fn write_sections(out: &mut String, sections: &[Section]) {
+    for (index, section) in sections.iter().enumerate() {
+        let _ = write!(out, "<section data-mw-section-id=\"{index}\">");
+        if let Some(heading) = section.heading {
+            let _ = write!(
+                out,
+                "<h2 id=\"{}\">{}</h2>",
+                escape(&heading.replace(' ', "_")),
+                escape(heading)
+            );
+        }
+        out.push_str(&section.html);
+        out.push_str("</section>");
+    }
+}
+
+async fn wikitext_to_html(
+    State(state): State<Shared>,
+    params: Params<(String,)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.metrics.count(Service::Parsoid);
+    transform(&params.values.0, None, &params, &headers, &body)
+}
+
+async fn wikitext_to_html_for_title(
+    State(state): State<Shared>,
+    params: Params<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.metrics.count(Service::Parsoid);
+    let (domain, title) = &params.values;
+    transform(domain, Some(title), &params, &headers, &body)
+}
+
+fn transform<T>(
+    domain: &str,
+    title: Option<&str>,
+    params: &Params<T>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let wikitext = if is_form {
+        wikitext_from_form(body)
+    } else {
+        wikitext_from_json(body)
+    };
+    let Some(wikitext) = wikitext else {
+        return error::bad_request(
+            &params.method,
+            &params.path,
+            "expected a body with a `wikitext` string",
+        );
+    };
+    let site = Site::new(domain);
+    let title = title.map(|t| t.replace('_', " ")).unwrap_or_default();
+    let mut out = String::with_capacity(wikitext.len() * 2 + 1024);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html prefix=\"dc: http://purl.org/dc/terms/ mw: http://mediawiki.org/rdf/\">\
+<head prefix=\"mwr: https://{domain}/wiki/Special:Redirect/\"><meta charset=\"utf-8\"/>\
+<meta property=\"mw:htmlVersion\" content=\"{HTML_VERSION}\"/><meta property=\"mw:html:version\" content=\"{HTML_VERSION}\"/>\
+<base href=\"//{domain}/wiki/\"/><title>{title}</title>",
+        domain = escape(domain),
+        title = escape(&title),
+    );
+    write_head_tail_and_body_open(&mut out, &site);
+    write_sections(&mut out, &render_wikitext(&wikitext));
+    out.push_str("</body></html>");
+    with_headers(
+        StatusCode::OK,
+        &[
+            (header::CONTENT_TYPE, HTML_CONTENT_TYPE),
+            (header::CONTENT_LANGUAGE, site.lang),
+        ],
+        out,
+    )
+}
+
+fn wikitext_from_json(body: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<Value>(body)
+        .ok()?
+        .get_mut("wikitext")?
+        .take()
+    {
+        Value::String(text) => Some(text),
+        _ => None,
+    }
+}
+
+fn wikitext_from_form(body: &[u8]) -> Option<String> {
+    body.split(|b| *b == b'&').find_map(|pair| {
+        let value = pair.strip_prefix(b"wikitext=")?;
+        let spaced: Vec<u8> = value
+            .iter()
+            .map(|b| if *b == b'+' { b' ' } else { *b })
+            .collect();
+        Some(
+            percent_encoding::percent_decode(&spaced)
+                .decode_utf8_lossy()
+                .into_owned(),
+        )
+    })
+}
+
+/// A deliberately small rendering: `== headings ==` start sections, blank lines separate
+/// paragraphs, everything else is escaped text. Enough to see the transform round-trip.
+fn render_wikitext(wikitext: &str) -> Vec<Section> {
+    let mut sections = vec![Section {
+        heading: None,
+        html: String::new().into(),
+    }];
+    let mut paragraph = String::new();
+    let flush = |paragraph: &mut String, sections: &mut Vec<Section>| {
+        if paragraph.is_empty() {
+            return;
+        }
+        if let Some(section) = sections.last_mut() {
+            section
+                .html
+                .to_mut()
+                .push_str(&format!("<p>{}</p>", escape(paragraph.trim_end())));
+        }
+        paragraph.clear();
+    };
+    for line in wikitext.lines() {
+        let trimmed = line.trim();
+        if let Some(heading) = heading_text(trimmed) {
+            flush(&mut paragraph, &mut sections);
+            // Headings are owned text, so they are placed in the body rather than `heading`.
+            sections.push(Section {
+                heading: None,
+                html: format!(
+                    "<h2 id=\"{}\">{}</h2>",
+                    escape(&heading.replace(' ', "_")),
+                    escape(heading)
+                )
+                .into(),
+            });
+        } else if trimmed.is_empty() {
+            flush(&mut paragraph, &mut sections);
+        } else {
+            paragraph.push_str(line);
+            paragraph.push('\n');
+        }
+    }
+    flush(&mut paragraph, &mut sections);
+    sections
+}
+
+fn heading_text(line: &str) -> Option<&str> {
+    let inner = line.strip_prefix("==")?.strip_suffix("==")?;
+    let inner = inner.trim_matches('=').trim();
+    (!inner.is_empty()).then_some(inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wikitext_rendering_escapes() {
+        let sections = render_wikitext("Hello <b>\n\n== Part two ==\nx & y");
+        assert_eq!(sections.len(), 2);
+        assert_eq!(sections[0].html, "<p>Hello &lt;b&gt;</p>");
+        assert_eq!(
+            sections[1].html,
+            "<h2 id=\"Part_two\">Part two</h2><p>x &amp; y</p>"
+        );
+    }
+
+    #[test]
+    fn form_bodies() {
+        assert_eq!(
+            wikitext_from_form(b"a=1&wikitext=x+%3D+y").as_deref(),
+            Some("x = y")
+        );
+        assert_eq!(
+            wikitext_from_json(br#"{"wikitext":"''hi''"}"#).as_deref(),
+            Some("''hi''")
+        );
+        assert_eq!(wikitext_from_json(br#"{"wikitext":3}"#), None);
+    }
+
+    #[test]
+    fn renders_are_identical_but_for_the_tid() {
+        let site = Site::new("en.wikipedia.org");
+        let page = Page::lookup("A<b>", None).unwrap();
+        let a = render_page(&site, &page, "tid-one");
+        let b = render_page(&site, &page, "tid-two");
+        assert_eq!(a.replace("tid-one", ""), b.replace("tid-two", ""));
+        assert!(a.contains("<title>A&lt;b&gt;</title>"));
+    }
+}

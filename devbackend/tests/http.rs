@@ -1,0 +1,500 @@
+//! Every endpoint over real HTTP against a server on an ephemeral loopback port.
+
+// Helpers shared by the tests may fail loudly; the clippy test exemptions only cover test fns.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::sync::OnceLock;
+
+use restrouter_devbackend::{serve, Config};
+use serde_json::{json, Value};
+
+const HTML_TYPE: &str =
+    "text/html; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/HTML/2.1.0\"";
+
+/// Starts a server on its own thread; it lives as long as the test process.
+fn start(config: Config) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            serve(listener, &config, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    format!("http://{addr}")
+}
+
+fn base() -> &'static str {
+    static BASE: OnceLock<String> = OnceLock::new();
+    BASE.get_or_init(|| start(Config::default()))
+}
+
+struct Reply {
+    status: u16,
+    headers: ureq::http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .into()
+}
+
+fn collect(mut response: ureq::http::Response<ureq::Body>) -> Reply {
+    Reply {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.body_mut().read_to_string().unwrap(),
+    }
+}
+
+fn get_from(base: &str, path: &str) -> Reply {
+    collect(agent().get(format!("{base}{path}")).call().unwrap())
+}
+
+fn get(path: &str) -> Reply {
+    get_from(base(), path)
+}
+
+fn post_from(base: &str, path: &str, content_type: &str, body: &str) -> Reply {
+    collect(
+        agent()
+            .post(format!("{base}{path}"))
+            .header("content-type", content_type)
+            .send(body)
+            .unwrap(),
+    )
+}
+
+fn post(path: &str, content_type: &str, body: &str) -> Reply {
+    post_from(base(), path, content_type, body)
+}
+
+/// Splits `"<revision>/<tid>"`.
+fn etag_parts(etag: &str) -> (String, String) {
+    let inner = etag
+        .strip_prefix('"')
+        .and_then(|e| e.strip_suffix('"'))
+        .unwrap();
+    let (rev, tid) = inner.split_once('/').unwrap();
+    (rev.to_owned(), tid.to_owned())
+}
+
+fn assert_uuid_v1(tid: &str) {
+    assert_eq!(tid.len(), 36, "{tid}");
+    assert_eq!(tid.as_bytes()[14], b'1', "{tid}");
+}
+
+fn assert_not_found(reply: &Reply) {
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), "application/problem+json");
+    let body = reply.json();
+    assert_eq!(
+        body["type"],
+        "https://mediawiki.org/wiki/HyperSwitch/errors/not_found"
+    );
+    assert!(body["uri"].is_string());
+}
+
+#[test]
+fn health() {
+    let reply = get("/healthz");
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn parsoid_html_for_earth() {
+    let reply = get("/en.wikipedia.org/v3/page/html/Earth");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), HTML_TYPE);
+    let (rev, tid) = etag_parts(reply.header("etag"));
+    assert!(rev.parse::<u64>().is_ok());
+    assert_uuid_v1(&tid);
+    assert!(reply.body.starts_with("<!DOCTYPE html>"));
+    assert!(reply.body.contains(&format!(
+        "<meta property=\"mw:TimeUuid\" content=\"{tid}\"/>"
+    )));
+    assert!(reply.body.contains("<title>Earth</title>"));
+    assert!(reply
+        .body
+        .contains("third <a rel=\"mw:WikiLink\" href=\"./Planet\""));
+    assert!(reply
+        .body
+        .contains(&format!("Special:Redirect/revision/{rev}")));
+    assert!(reply.body.len() < 8 * 1024);
+}
+
+#[test]
+fn parsoid_rerender_differs_only_in_tid() {
+    let first = get("/en.wikipedia.org/v3/page/html/Some_article");
+    let second = get("/en.wikipedia.org/v3/page/html/Some_article");
+    let (rev1, tid1) = etag_parts(first.header("etag"));
+    let (rev2, tid2) = etag_parts(second.header("etag"));
+    assert_eq!(rev1, rev2);
+    assert_ne!(tid1, tid2);
+    assert_ne!(first.body, second.body);
+    assert_eq!(
+        first.body.replace(&tid1, ""),
+        second.body.replace(&tid2, "")
+    );
+    assert!(first.body.contains("<title>Some article</title>"));
+}
+
+#[test]
+fn parsoid_html_at_revision() {
+    let reply = get("/en.wikipedia.org/v3/page/html/Earth/12345");
+    assert_eq!(reply.status, 200);
+    let (rev, _) = etag_parts(reply.header("etag"));
+    assert_eq!(rev, "12345");
+    assert!(reply.body.contains("Special:Redirect/revision/12345"));
+
+    let bad = get("/en.wikipedia.org/v3/page/html/Earth/latest");
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        bad.json()["type"],
+        "https://mediawiki.org/wiki/HyperSwitch/errors/bad_request"
+    );
+}
+
+#[test]
+fn titles_are_decoded_and_escaped() {
+    let slash = get("/en.wikipedia.org/v3/page/html/AC%2FDC");
+    assert_eq!(slash.status, 200);
+    assert!(slash.body.contains("<title>AC/DC</title>"));
+    assert!(slash
+        .body
+        .contains("href=\"//en.wikipedia.org/wiki/AC/DC\""));
+
+    let hostile = get("/en.wikipedia.org/v3/page/html/%3Cscript%3Ealert(1)%3C%2Fscript%3E%22");
+    assert_eq!(hostile.status, 200);
+    assert!(!hostile.body.contains("<script>"));
+    assert!(hostile
+        .body
+        .contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;"));
+
+    let unicode = get("/de.wikipedia.org/v1/page/summary/Z%C3%BCrich");
+    assert_eq!(unicode.status, 200);
+    assert_eq!(unicode.json()["title"], "Zürich");
+    assert_eq!(unicode.json()["lang"], "de");
+
+    let invalid_utf8 = get("/en.wikipedia.org/v3/page/html/%FF");
+    assert_eq!(invalid_utf8.status, 400);
+}
+
+#[test]
+fn missing_pages_are_404_everywhere() {
+    for path in [
+        "/en.wikipedia.org/v3/page/html/Missing_page",
+        "/en.wikipedia.org/v3/page/html/Missing_page/123",
+        "/en.wikipedia.org/v3/page/html/Missing%20thing",
+        "/en.wikipedia.org/v1/page/summary/Missing_page",
+        "/en.wikipedia.org/v1/page/mobile-html/Missing_page",
+        "/en.wikipedia.org/v1/page/media-list/Missing_page",
+        "/analytics.wikimedia.org/v1/pageviews/per-article/en.wikipedia/all-access/user/Missing_page/daily/20240101/20240102",
+    ] {
+        assert_not_found(&get(path));
+    }
+}
+
+#[test]
+fn unknown_paths_are_404() {
+    assert_not_found(&get("/en.wikipedia.org/v9/nothing/here"));
+}
+
+#[test]
+fn wikitext_to_html() {
+    let reply = post(
+        "/en.wikipedia.org/v3/transform/wikitext/to/html",
+        "application/json",
+        &json!({"wikitext": "Hello <world> & friends\n\n== Next ==\nMore"}).to_string(),
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), HTML_TYPE);
+    assert!(reply
+        .body
+        .contains("<p>Hello &lt;world&gt; &amp; friends</p>"));
+    assert!(reply.body.contains("<h2 id=\"Next\">Next</h2><p>More</p>"));
+
+    let form = post(
+        "/en.wikipedia.org/v3/transform/wikitext/to/html/Sandbox",
+        "application/x-www-form-urlencoded",
+        "wikitext=a+%26+b",
+    );
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("<p>a &amp; b</p>"));
+
+    let bad = post(
+        "/en.wikipedia.org/v3/transform/wikitext/to/html",
+        "application/json",
+        "{\"html\":1}",
+    );
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.header("content-type"), "application/problem+json");
+}
+
+#[test]
+fn summary() {
+    let reply = get("/en.wikipedia.org/v1/page/summary/Earth");
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        "application/json; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/Summary/1.4.2\""
+    );
+    let body = reply.json();
+    let (rev, tid) = etag_parts(reply.header("etag"));
+    assert_eq!(body["revision"], rev.as_str());
+    assert_eq!(body["tid"], tid.as_str());
+    assert_eq!(body["type"], "standard");
+    assert_eq!(body["title"], "Earth");
+    assert_eq!(body["pageid"], 9228);
+    assert_eq!(body["lang"], "en");
+    assert_eq!(body["dir"], "ltr");
+    assert_eq!(body["description"], "Third planet from the Sun");
+    assert!(body["displaytitle"].as_str().unwrap().contains("Earth"));
+    assert!(body["extract"]
+        .as_str()
+        .unwrap()
+        .starts_with("Earth is the third planet"));
+    assert!(body["extract_html"].as_str().unwrap().starts_with("<p>"));
+    assert!(body["thumbnail"]["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://upload.wikimedia.org/"));
+    assert_eq!(
+        body["content_urls"]["desktop"]["page"],
+        "https://en.wikipedia.org/wiki/Earth"
+    );
+    assert_eq!(
+        body["content_urls"]["mobile"]["page"],
+        "https://en.m.wikipedia.org/wiki/Earth"
+    );
+    assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
+
+    let generated = get("/he.wikipedia.org/v1/page/summary/Some%20page").json();
+    assert_eq!(generated["title"], "Some_page");
+    assert_eq!(generated["titles"]["normalized"], "Some page");
+    assert_eq!(generated["dir"], "rtl");
+    assert!(generated.get("thumbnail").is_none());
+}
+
+#[test]
+fn mobile_html() {
+    let reply = get("/en.wikipedia.org/v1/page/mobile-html/Earth");
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        "text/html; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/Mobile-HTML/1.2.2\""
+    );
+    assert_uuid_v1(&etag_parts(reply.header("etag")).1);
+    assert!(reply.body.contains("id=\"pcs\""));
+    assert!(reply.body.contains("pcs-section-id-1"));
+    assert!(reply.body.contains("Third planet from the Sun"));
+
+    let at_rev = get("/en.wikipedia.org/v1/page/mobile-html/Earth/777");
+    assert_eq!(etag_parts(at_rev.header("etag")).0, "777");
+}
+
+#[test]
+fn media_list() {
+    let reply = get("/en.wikipedia.org/v1/page/media-list/Earth");
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        "application/json; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/Media/1.3.1\""
+    );
+    let body = reply.json();
+    let (rev, tid) = etag_parts(reply.header("etag"));
+    assert_eq!(body["revision"], rev.as_str());
+    assert_eq!(body["tid"], tid.as_str());
+    let items = body["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert_eq!(items[0]["leadImage"], true);
+    assert_eq!(items[0]["type"], "image");
+    assert!(items[0]["title"].as_str().unwrap().starts_with("File:"));
+    assert!(items[0]["srcset"][0]["src"]
+        .as_str()
+        .unwrap()
+        .starts_with("//upload.wikimedia.org/"));
+
+    let other = get("/en.wikipedia.org/v1/page/media-list/Other/55").json();
+    assert_eq!(other["revision"], "55");
+    assert_eq!(other["items"], json!([]));
+}
+
+#[test]
+fn mobile_css() {
+    for kind in ["base", "pagelib", "pcs", "site"] {
+        let reply = get(&format!("/meta.wikimedia.org/v1/data/css/mobile/{kind}"));
+        assert_eq!(reply.status, 200, "{kind}");
+        assert_eq!(reply.header("content-type"), "text/css; charset=utf-8");
+        assert!(reply.body.contains('{'));
+    }
+    assert_not_found(&get("/meta.wikimedia.org/v1/data/css/mobile/nope"));
+}
+
+#[test]
+fn featured_feed() {
+    let reply = get("/en.wikipedia.org/v1/feed/featured/2024/03/15");
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        "application/json; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/aggregated-feed/0.5.0\""
+    );
+    assert!(reply.header("etag").starts_with("\"2024-03-15/"));
+    let body = reply.json();
+    assert_eq!(body["tfa"]["type"], "standard");
+    assert_eq!(body["mostread"]["date"], "2024-03-14Z");
+    let articles = body["mostread"]["articles"].as_array().unwrap();
+    assert_eq!(articles.len(), 5);
+    assert_eq!(articles[0]["rank"], 1);
+    assert!(articles[0]["views"].as_u64().unwrap() >= articles[1]["views"].as_u64().unwrap());
+    assert!(body["image"]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("File:"));
+    assert!(!body["news"].as_array().unwrap().is_empty());
+    assert!(body["news"][0]["links"][0]["title"].is_string());
+    assert!(body["onthisday"][0]["year"].is_number());
+    assert!(reply.body.len() < 32 * 1024);
+
+    for bad in ["2023/02/29", "2024/3/15", "2024/13/01", "abcd/01/01"] {
+        let reply = get(&format!("/en.wikipedia.org/v1/feed/featured/{bad}"));
+        assert_eq!(reply.status, 400, "{bad}");
+    }
+}
+
+#[test]
+fn pageviews_per_article() {
+    let path = "/analytics.wikimedia.org/v1/pageviews/per-article/en.wikipedia/all-access/user/Albert_Einstein/daily/20240101/2024011000";
+    let reply = get(path);
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("content-type").starts_with("application/json"));
+    let body = reply.json();
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10);
+    assert_eq!(items[0]["timestamp"], "2024010100");
+    assert_eq!(items[9]["timestamp"], "2024011000");
+    assert_eq!(items[0]["project"], "en.wikipedia");
+    assert_eq!(items[0]["article"], "Albert_Einstein");
+    assert_eq!(items[0]["granularity"], "daily");
+    assert_eq!(items[0]["access"], "all-access");
+    assert_eq!(items[0]["agent"], "user");
+    assert!(items[0]["views"].as_u64().is_some());
+    assert_eq!(get(path).body, reply.body, "views are deterministic");
+
+    let monthly = get("/analytics.wikimedia.org/v1/pageviews/per-article/en.wikipedia.org/desktop/all-agents/Earth/monthly/20240101/20241231").json();
+    let months = monthly["items"].as_array().unwrap();
+    assert_eq!(months.len(), 12);
+    assert_eq!(months[1]["timestamp"], "2024020100");
+    assert_eq!(months[0]["project"], "en.wikipedia");
+
+    for bad in [
+        "en.wikipedia/everywhere/user/Earth/daily/20240101/20240102",
+        "en.wikipedia/all-access/robots/Earth/daily/20240101/20240102",
+        "en.wikipedia/all-access/user/Earth/hourly/20240101/20240102",
+        "en.wikipedia/all-access/user/Earth/daily/20240102/20240101",
+        "en.wikipedia/all-access/user/Earth/daily/2024-01-01/20240102",
+        "en.wikipedia/all-access/user/Earth/daily/19000101/20240102",
+    ] {
+        let reply = get(&format!(
+            "/analytics.wikimedia.org/v1/pageviews/per-article/{bad}"
+        ));
+        assert_eq!(reply.status, 400, "{bad}");
+    }
+}
+
+#[test]
+fn events_are_kept_and_counted() {
+    let base = start(Config {
+        events_kept: 3,
+        ..Config::default()
+    });
+    let event = |n: u32| json!({"$schema": "/resource_change/1.0.0", "meta": {"uri": format!("http://en.wikipedia.org/api/rest_v1/page/html/P{n}"), "stream": "resource_change"}});
+    let batch = json!([event(1), event(2)]).to_string();
+    let reply = post_from(&base, "/v1/events", "application/json", &batch);
+    assert_eq!(reply.status, 201);
+    let reply = post_from(
+        &base,
+        "/v1/events",
+        "application/json",
+        &json!([event(3), event(4)]).to_string(),
+    );
+    assert_eq!(reply.status, 201);
+
+    let kept = get_from(&base, "/v1/events").json();
+    assert_eq!(kept, json!([event(2), event(3), event(4)]));
+
+    for bad in ["not json", "[1, 2]", "\"x\""] {
+        assert_eq!(
+            post_from(&base, "/v1/events", "application/json", bad).status,
+            400,
+            "{bad}"
+        );
+    }
+
+    let metrics = get_from(&base, "/metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.header("content-type").starts_with("text/plain"));
+    assert!(metrics
+        .body
+        .contains("devbackend_events_received_total 4\n"));
+    assert!(metrics.body.contains("devbackend_events_kept 3\n"));
+
+    let cleared = collect(agent().delete(format!("{base}/v1/events")).call().unwrap());
+    assert_eq!(cleared.status, 204);
+    assert_eq!(get_from(&base, "/v1/events").json(), json!([]));
+}
+
+#[test]
+fn metrics_count_per_service() {
+    let base = start(Config::default());
+    get_from(&base, "/en.wikipedia.org/v3/page/html/Earth");
+    get_from(&base, "/en.wikipedia.org/v3/page/html/Earth");
+    get_from(&base, "/en.wikipedia.org/v1/page/summary/Earth");
+    get_from(&base, "/en.wikipedia.org/v1/feed/featured/2024/01/01");
+    get_from(&base, "/nowhere");
+    let metrics = get_from(&base, "/metrics").body;
+    assert!(metrics.contains("# TYPE devbackend_requests_total counter"));
+    assert!(metrics.contains("devbackend_requests_total{service=\"parsoid\"} 2\n"));
+    assert!(metrics.contains("devbackend_requests_total{service=\"mobileapps\"} 1\n"));
+    assert!(metrics.contains("devbackend_requests_total{service=\"wikifeeds\"} 1\n"));
+    assert!(metrics.contains("devbackend_requests_total{service=\"aqs\"} 0\n"));
+    assert!(metrics.contains("devbackend_requests_total{service=\"unrouted\"} 1\n"));
+}
+
+#[test]
+fn head_requests_get_headers_only() {
+    let reply = collect(
+        agent()
+            .head(format!("{}/en.wikipedia.org/v1/page/summary/Earth", base()))
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("etag").starts_with('"'));
+    assert!(reply.body.is_empty());
+}
