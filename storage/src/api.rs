@@ -357,8 +357,14 @@ mod tests {
     #[test]
     fn bucket_bodies() {
         assert_eq!(bucket_value_type(b"").unwrap(), "blob");
-        assert_eq!(bucket_value_type(br#"{"valueType":"json"}"#).unwrap(), "json");
-        assert_eq!(bucket_value_type(br#"{"keyType":"string"}"#).unwrap(), "blob");
+        assert_eq!(
+            bucket_value_type(br#"{"valueType":"json"}"#).unwrap(),
+            "json"
+        );
+        assert_eq!(
+            bucket_value_type(br#"{"keyType":"string"}"#).unwrap(),
+            "blob"
+        );
         assert!(bucket_value_type(b"not json").is_err());
         assert!(bucket_value_type(b"[1]").is_err());
         assert!(bucket_value_type(br#"{"valueType":3}"#).is_err());

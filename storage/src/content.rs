@@ -159,7 +159,10 @@ mod tests {
                 ("content-type".into(), "text/html".into()),
             ])
         );
-        req.insert("x-store-content-type", HeaderValue::from_static("text/plain"));
+        req.insert(
+            "x-store-content-type",
+            HeaderValue::from_static("text/plain"),
+        );
         assert_eq!(stored_headers(&req).unwrap()["content-type"], "text/plain");
     }
 
@@ -178,7 +181,10 @@ mod tests {
     #[test]
     fn json_compares_as_values() {
         let a = entry(Some("application/json"), br#"{"a":1,"b":[1,2]}"#);
-        let b = entry(Some("application/json; charset=utf-8"), br#"{ "b": [1, 2], "a": 1 }"#);
+        let b = entry(
+            Some("application/json; charset=utf-8"),
+            br#"{ "b": [1, 2], "a": 1 }"#,
+        );
         // Different content types never match …
         assert!(!same_content(&a, &b));
         // … the same type with reordered JSON does.

@@ -12,10 +12,18 @@ use tracing::{error, info};
 #[command(version, about)]
 struct Cli {
     /// Address to listen on.
-    #[arg(long, env = "RESTROUTER_STORAGE_LISTEN", default_value = "127.0.0.1:7233")]
+    #[arg(
+        long,
+        env = "RESTROUTER_STORAGE_LISTEN",
+        default_value = "127.0.0.1:7233"
+    )]
     listen: SocketAddr,
     /// SQLite database file; `:memory:` keeps everything in memory.
-    #[arg(long, env = "RESTROUTER_STORAGE_DB", default_value = "restrouter-storage.sqlite3")]
+    #[arg(
+        long,
+        env = "RESTROUTER_STORAGE_DB",
+        default_value = "restrouter-storage.sqlite3"
+    )]
     db: String,
     /// Largest request body accepted; larger ones get 413.
     #[arg(long, env = "RESTROUTER_STORAGE_MAX_BODY_BYTES", default_value_t = restrouter_storage::DEFAULT_MAX_BODY_BYTES)]

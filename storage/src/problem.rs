@@ -48,7 +48,12 @@ impl Problem {
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.", detail.into())
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Not found.",
+            detail.into(),
+        )
     }
 
     pub fn no_route() -> Self {

@@ -287,7 +287,8 @@ impl Store {
 /// A panic while holding a connection cannot leave SQLite inconsistent (an
 /// open transaction rolls back when dropped), so a poisoned lock is usable.
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    conn.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

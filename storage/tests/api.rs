@@ -1,7 +1,12 @@
 //! The key_value API over real HTTP against an in-process service.
 
 // Test code: a failed unwrap or index is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -27,7 +32,12 @@ fn assert_problem(r: &common::Reply, status: u16, kind: &str, method: &str, uri:
     assert_eq!(r.status, status);
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
     let body = r.json();
-    let fields: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let fields: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(fields, ["detail", "method", "title", "type", "uri"]);
     assert_eq!(
         body["type"],
@@ -198,7 +208,10 @@ fn if_none_hash_match_refuses_identical_content() {
     assert_eq!(r.status, 201);
 
     // Same JSON, other formatting and key order: 412 with the stored etag.
-    let r = json_put(r#"{ "n": [1, 2], "title": "Main Page" }"#, "application/json");
+    let r = json_put(
+        r#"{ "n": [1, 2], "title": "Main Page" }"#,
+        "application/json",
+    );
     assert_problem(&r, 412, "precondition_failed", "put", KEY);
     assert_eq!(r.header("etag"), Some("\"1/first\""));
     assert_eq!(get(&server, KEY).header("etag"), Some("\"1/first\""));
@@ -209,7 +222,10 @@ fn if_none_hash_match_refuses_identical_content() {
     assert_eq!(get(&server, KEY).header("etag"), Some("\"1/new\""));
 
     // Same body, other content type: written.
-    let r = json_put(r#"{"title":"Main Page","n":[1,3]}"#, "application/json; profile=x");
+    let r = json_put(
+        r#"{"title":"Main Page","n":[1,3]}"#,
+        "application/json; profile=x",
+    );
     assert_eq!(r.status, 201);
 
     // Without the header an identical write is stored again.
@@ -247,7 +263,10 @@ fn encoded_slash_stays_inside_the_key() {
     let r = get(&server, slashed);
     assert_eq!((r.status, r.body.as_slice()), (200, &b"band"[..]));
     // The decoded key is the same key however it is encoded.
-    assert_eq!(get(&server, "/en.wikipedia.org/v1/key_value/parsoidphp/AC%2fDC").status, 200);
+    assert_eq!(
+        get(&server, "/en.wikipedia.org/v1/key_value/parsoidphp/AC%2fDC").status,
+        200
+    );
     // A real slash is another path, which has no route.
     let r = get(&server, "/en.wikipedia.org/v1/key_value/parsoidphp/AC/DC");
     assert_problem(
@@ -257,11 +276,22 @@ fn encoded_slash_stays_inside_the_key() {
         "get",
         "/en.wikipedia.org/v1/key_value/parsoidphp/AC/DC",
     );
-    assert_eq!(get(&server, "/en.wikipedia.org/v1/key_value/parsoidphp/AC").status, 404);
-    // Other encodings decode too.
-    put_html(&server, "/en.wikipedia.org/v1/key_value/parsoidphp/Caf%C3%A9", b"c");
     assert_eq!(
-        get(&server, "/en.wikipedia.org/v1/key_value/parsoidphp/Caf%C3%A9").body,
+        get(&server, "/en.wikipedia.org/v1/key_value/parsoidphp/AC").status,
+        404
+    );
+    // Other encodings decode too.
+    put_html(
+        &server,
+        "/en.wikipedia.org/v1/key_value/parsoidphp/Caf%C3%A9",
+        b"c",
+    );
+    assert_eq!(
+        get(
+            &server,
+            "/en.wikipedia.org/v1/key_value/parsoidphp/Caf%C3%A9"
+        )
+        .body,
         b"c"
     );
 }
@@ -271,11 +301,23 @@ fn domains_are_separate_namespaces() {
     let server = Server::start();
     put_html(&server, "/en.wikipedia.org/v1/key_value/b/k", b"en");
     put_html(&server, "/de.wikipedia.org/v1/key_value/b/k", b"de");
-    assert_eq!(get(&server, "/en.wikipedia.org/v1/key_value/b/k").body, b"en");
-    assert_eq!(get(&server, "/de.wikipedia.org/v1/key_value/b/k").body, b"de");
-    assert_eq!(get(&server, "/fr.wikipedia.org/v1/key_value/b/k").status, 404);
+    assert_eq!(
+        get(&server, "/en.wikipedia.org/v1/key_value/b/k").body,
+        b"en"
+    );
+    assert_eq!(
+        get(&server, "/de.wikipedia.org/v1/key_value/b/k").body,
+        b"de"
+    );
+    assert_eq!(
+        get(&server, "/fr.wikipedia.org/v1/key_value/b/k").status,
+        404
+    );
     // Buckets too.
-    assert_eq!(get(&server, "/en.wikipedia.org/v1/key_value/c/k").status, 404);
+    assert_eq!(
+        get(&server, "/en.wikipedia.org/v1/key_value/c/k").status,
+        404
+    );
 }
 
 #[test]
@@ -325,7 +367,13 @@ fn malformed_requests_get_problems() {
     let r = reply(client().put(server.url(bucket)).send("{nope"));
     assert_problem(&r, 400, "bad_request", "put", bucket);
     // Unknown paths and methods.
-    assert_problem(&get(&server, "/nothing"), 404, "not_found#route", "get", "/nothing");
+    assert_problem(
+        &get(&server, "/nothing"),
+        404,
+        "not_found#route",
+        "get",
+        "/nothing",
+    );
     assert_problem(&get(&server, "/"), 404, "not_found#route", "get", "/");
     let r = reply(client().delete(server.url(KEY)).call());
     assert_problem(&r, 405, "method_not_allowed", "delete", KEY);
@@ -345,7 +393,12 @@ fn metrics_count_outcomes() {
             .header("if-none-hash-match", "*")
             .send("x"),
     ); // unchanged
-    reply(client().put(server.url(KEY)).header("cache-control", "no-store").send("y"));
+    reply(
+        client()
+            .put(server.url(KEY))
+            .header("cache-control", "no-store")
+            .send("y"),
+    );
     let r = get(&server, "/metrics");
     assert_eq!(r.status, 200);
     let text = String::from_utf8(r.body).unwrap();
