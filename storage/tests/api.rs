@@ -431,3 +431,11 @@ fn concurrent_clients_each_read_their_own_writes() {
         }
     });
 }
+
+#[test]
+fn bodies_above_axum_default_limit_are_accepted() {
+    let server = Server::start();
+    let body: Vec<u8> = (0..8 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    assert_eq!(put_html(&server, KEY, &body).status, 201);
+    assert_eq!(get(&server, KEY).body, body);
+}
