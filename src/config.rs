@@ -1,0 +1,88 @@
+//! The plugin configuration: the API spec plus deployment settings, as Envoy hands it over (JSON).
+
+use crate::client::Trust;
+use ipnet::IpNet;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    pub spec: serde_json::Value,
+    #[serde(default)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub storage_cluster: String,
+    pub event_cluster: String,
+    pub internal_cidrs: Vec<IpNet>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub timeouts_ms: Timeouts,
+    pub event_stream: String,
+    /// Largest request body the router validates and forwards (bytes).
+    pub max_body_bytes: usize,
+    /// Base of the public URIs in `resource_change` events (`//{domain}` + this + route path).
+    pub event_base_path: String,
+    pub ratelimit: RateLimitSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timeouts {
+    pub storage: u64,
+    pub backend: u64,
+    pub event: u64,
+    pub sidecar: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    pub sync_interval_ms: u64,
+    pub sidecar_cluster: String,
+    /// Upper bound of distinct keys tracked per Envoy between two syncs.
+    pub max_keys: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            storage_cluster: "storage".into(),
+            event_cluster: "eventgate".into(),
+            internal_cidrs: ["127.0.0.0/8", "10.0.0.0/8", "::1/128"].iter().filter_map(|s| s.parse().ok()).collect(),
+            trusted_proxies: Vec::new(),
+            timeouts_ms: Timeouts::default(),
+            event_stream: "resource_change".into(),
+            max_body_bytes: 1 << 20,
+            event_base_path: "/api/rest_v1".into(),
+            ratelimit: RateLimitSettings::default(),
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { storage: 1000, backend: 10_000, event: 2000, sidecar: 500 }
+    }
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings { enabled: true, sync_interval_ms: 1000, sidecar_cluster: "ratelimit".into(), max_keys: 100_000 }
+    }
+}
+
+impl Settings {
+    pub fn trust(&self) -> Trust {
+        Trust { internal: self.internal_cidrs.clone(), trusted_proxies: self.trusted_proxies.clone() }
+    }
+}
+
+/// Parses the configuration bytes, naming the field that is wrong.
+pub fn parse(bytes: &[u8]) -> Result<PluginConfig, String> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| format!("configuration: {}: {}", e.path(), e.inner()))
+}

@@ -1,0 +1,322 @@
+//! The storage-then-back-end flow of a stored route, as an explicit state machine with no host
+//! calls: the glue feeds it callout responses and carries out the steps it returns.
+//!
+//! ```text
+//! Read ──hit──────────────────────────────────────────────▶ respond(stored)
+//!  │ miss / storage error / other revision / forced re-render
+//!  ▼
+//! Fetch ──2xx──▶ Store ──201──▶ respond(fresh) + resource_change event
+//!  │               └──202/412/error──▶ respond(fresh)
+//!  └──fails──▶ (forced re-render) FallbackRead ──hit──▶ respond(stored) / respond(error)
+//! ```
+
+use crate::problem::{self, Problem};
+use crate::reply::Reply;
+use crate::spec::Op;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// An HTTP call to an Envoy cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callout {
+    pub cluster: String,
+    pub method: &'static str,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub timeout_ms: u64,
+}
+
+/// What came back from a callout. `status` 0 means the call failed without a response (reset).
+#[derive(Debug, Clone, Default)]
+pub struct Upstream {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Upstream {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Envoy answers a timed-out or unconnectable callout itself (504 / 503) without the
+    /// upstream timing header a real upstream answer carries.
+    fn from_envoy(&self) -> bool {
+        self.header("x-envoy-upstream-service-time").is_none()
+    }
+
+    fn detail(&self) -> String {
+        if let Some(d) = serde_json::from_slice::<serde_json::Value>(&self.body).ok().and_then(|v| {
+            v.get("detail").or_else(|| v.get("title")).and_then(|d| d.as_str().map(str::to_string))
+        }) {
+            return d;
+        }
+        String::from_utf8_lossy(&self.body).chars().take(200).collect()
+    }
+}
+
+/// Things worth counting, reported to the glue's metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Note {
+    StorageHit,
+    StorageMiss,
+    StorageError,
+    StoreWritten,
+    StoreUnchanged,
+    StoreError,
+    BackendError,
+    BackendTimeout,
+    ServedStored,
+}
+
+#[derive(Debug)]
+pub enum Step {
+    Call(Callout),
+    Respond(Reply),
+}
+
+/// Everything the flow needs from the request and the settings.
+#[derive(Debug, Clone)]
+pub struct FlowInput {
+    pub op: Rc<Op>,
+    pub domain: String,
+    pub params: HashMap<String, String>,
+    /// `:method` and `:path` of the client request, for problem bodies.
+    pub method: String,
+    pub uri: String,
+    pub request_id: Option<String>,
+    /// Headers passed on to the back-end (accept-language, x-client-ip, …).
+    pub forward: Vec<(String, String)>,
+    /// An internal client asked for a re-render (`cache-control: no-cache`).
+    pub rerender: bool,
+    pub storage_cluster: String,
+    pub storage_timeout_ms: u64,
+    pub backend_timeout_ms: u64,
+}
+
+#[derive(Debug)]
+enum State {
+    Read,
+    Fetch { store: bool },
+    Store { reply: Reply },
+    FallbackRead { problem: Problem },
+    Done,
+}
+
+#[derive(Debug)]
+pub struct StoredFlow {
+    input: FlowInput,
+    state: State,
+    notes: Vec<Note>,
+    /// Set when stored content changed: the public URIs to purge.
+    changed: bool,
+}
+
+/// The revision part of an ETag `"<revision>/<tid>"`.
+fn etag_revision(etag: &str) -> Option<&str> {
+    let e = etag.trim().trim_start_matches("W/").trim_matches('"');
+    e.split('/').next().filter(|r| !r.is_empty())
+}
+
+impl StoredFlow {
+    pub fn new(input: FlowInput) -> StoredFlow {
+        StoredFlow { input, state: State::Read, notes: Vec::new(), changed: false }
+    }
+
+    /// Notes since the last call.
+    pub fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// True once the answer was built from content the back-end just rendered and storage took
+    /// as new: the caller emits the `resource_change` event.
+    pub fn content_changed(&self) -> bool {
+        self.changed
+    }
+
+    pub fn start(&mut self) -> Step {
+        if self.input.rerender {
+            self.fetch(false)
+        } else {
+            self.state = State::Read;
+            Step::Call(self.storage_get())
+        }
+    }
+
+    pub fn on_response(&mut self, resp: Upstream) -> Step {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Read => self.after_read(resp),
+            State::Fetch { store } => self.after_fetch(resp, store),
+            State::Store { reply } => self.after_store(resp, reply),
+            State::FallbackRead { problem } => {
+                if resp.status == 200 {
+                    self.notes.push(Note::ServedStored);
+                    self.respond(self.stored_reply(resp))
+                } else {
+                    self.respond(self.problem_reply(&problem))
+                }
+            }
+            State::Done => self.respond(self.problem_reply(&Problem::internal("unexpected callout response"))),
+        }
+    }
+
+    fn storage_path(&self) -> String {
+        let s = self.input.op.storage.as_ref();
+        let bucket = s.map(|s| s.bucket.as_str()).unwrap_or_default();
+        let key = s.map(|s| crate::paths::expand(&s.key, &self.input.params)).unwrap_or_default();
+        // The key template's own characters are literal; the whole key is one path segment.
+        let key = crate::paths::encode_segment(&crate::paths::decode(&key).unwrap_or(key));
+        format!("/{}/v1/key_value/{}/{}", crate::paths::encode_segment(&self.input.domain), crate::paths::encode_segment(bucket), key)
+    }
+
+    fn base_headers(&self) -> Vec<(String, String)> {
+        let mut h = vec![(":authority".to_string(), self.input.domain.clone())];
+        if let Some(id) = &self.input.request_id {
+            h.push(("x-request-id".to_string(), id.clone()));
+        }
+        h
+    }
+
+    fn storage_get(&self) -> Callout {
+        let mut headers = self.base_headers();
+        headers.push((":method".into(), "GET".into()));
+        headers.push((":path".into(), self.storage_path()));
+        Callout { cluster: self.input.storage_cluster.clone(), method: "GET", path: self.storage_path(), headers, body: None, timeout_ms: self.input.storage_timeout_ms }
+    }
+
+    fn fetch(&mut self, store: bool) -> Step {
+        self.state = State::Fetch { store };
+        let op = &self.input.op;
+        let path = crate::paths::expand(&op.backend.path, &self.input.params);
+        let mut headers = self.base_headers();
+        headers.push((":method".into(), "GET".into()));
+        headers.push((":path".into(), path.clone()));
+        headers.extend(self.input.forward.iter().cloned());
+        Step::Call(Callout { cluster: op.backend.cluster.clone(), method: "GET", path, headers, body: None, timeout_ms: self.input.backend_timeout_ms })
+    }
+
+    fn respond(&mut self, reply: Reply) -> Step {
+        self.state = State::Done;
+        Step::Respond(reply)
+    }
+
+    fn problem_reply(&self, p: &Problem) -> Reply {
+        Reply::problem(p, &self.input.method, &self.input.uri, &self.input.domain)
+    }
+
+    /// An answer from stored or fetched content, with the route's policy.
+    fn content_reply(&self, resp: &Upstream) -> Reply {
+        let op = &self.input.op;
+        let ct = resp.header("content-type").or(op.content_type.as_deref()).unwrap_or("application/octet-stream").to_string();
+        let mut reply = Reply::content(200, &ct, resp.body.clone(), op.cache_control.as_deref(), op.csp, &self.input.domain);
+        for name in ["etag", "content-language", "vary"] {
+            if let Some(v) = resp.header(name) {
+                reply = reply.with_header(name, v);
+            }
+        }
+        reply
+    }
+
+    fn stored_reply(&self, resp: Upstream) -> Reply {
+        self.content_reply(&resp)
+    }
+
+    fn requested_revision(&self) -> Option<&str> {
+        let name = self.input.op.storage.as_ref()?.revision_param.as_ref()?;
+        self.input.params.get(name).map(String::as_str)
+    }
+
+    fn after_read(&mut self, resp: Upstream) -> Step {
+        match resp.status {
+            200 => {
+                if let Some(wanted) = self.requested_revision() {
+                    let stored = resp.header("etag").and_then(etag_revision);
+                    if stored != Some(wanted) {
+                        // Another revision is stored: render this one, keep the stored latest.
+                        self.notes.push(Note::StorageMiss);
+                        return self.fetch(false);
+                    }
+                }
+                self.notes.push(Note::StorageHit);
+                let reply = self.stored_reply(resp);
+                self.respond(reply)
+            }
+            404 if !resp.from_envoy() => {
+                self.notes.push(Note::StorageMiss);
+                self.fetch(true)
+            }
+            _ => {
+                // Storage down, slow or confused: serve from the back-end, do not store.
+                self.notes.push(Note::StorageError);
+                self.fetch(false)
+            }
+        }
+    }
+
+    fn after_fetch(&mut self, resp: Upstream, store: bool) -> Step {
+        let failure = match resp.status {
+            200..=299 => {
+                let reply = self.content_reply(&resp);
+                if !store && !self.input.rerender {
+                    return self.respond(reply);
+                }
+                return Step::Call(self.storage_put(&resp, reply));
+            }
+            0 => Problem::bad_gateway(format!("The back-end service ({}) reset the connection", self.input.op.backend.cluster)),
+            504 if resp.from_envoy() => {
+                self.notes.push(Note::BackendTimeout);
+                Problem::gateway_timeout(format!("The back-end service ({}) did not answer in time", self.input.op.backend.cluster))
+            }
+            503 if resp.from_envoy() => Problem::bad_gateway(format!("The back-end service ({}) is unavailable", self.input.op.backend.cluster)),
+            s if s >= 500 => Problem::bad_gateway(format!("The back-end service ({}) failed: {s} {}", self.input.op.backend.cluster, resp.detail())),
+            s => {
+                // The back-end's own verdict (404 page missing, 400 …): passed on, never stored.
+                let p = problem::from_upstream(s, &resp.detail());
+                return self.respond(self.problem_reply(&p));
+            }
+        };
+        if failure.status != 504 {
+            self.notes.push(Note::BackendError);
+        }
+        if self.input.rerender {
+            // A forced re-render failed: the stored copy is still better than an error.
+            self.state = State::FallbackRead { problem: failure };
+            return Step::Call(self.storage_get());
+        }
+        self.respond(self.problem_reply(&failure))
+    }
+
+    fn storage_put(&mut self, resp: &Upstream, reply: Reply) -> Callout {
+        let path = self.storage_path();
+        let mut headers = self.base_headers();
+        headers.push((":method".into(), "PUT".into()));
+        headers.push((":path".into(), path.clone()));
+        headers.push(("content-type".into(), "application/octet-stream".into()));
+        // Unchanged content answers 412: no write, no purge event.
+        headers.push(("if-none-hash-match".into(), "*".into()));
+        for name in ["etag", "content-type", "content-language", "vary"] {
+            if let Some(v) = reply.header(name).or_else(|| resp.header(name)) {
+                headers.push((format!("x-store-{name}"), v.to_string()));
+            }
+        }
+        let body = reply.body.clone();
+        self.state = State::Store { reply };
+        Callout { cluster: self.input.storage_cluster.clone(), method: "PUT", path, headers, body: Some(body), timeout_ms: self.input.storage_timeout_ms }
+    }
+
+    fn after_store(&mut self, resp: Upstream, reply: Reply) -> Step {
+        match resp.status {
+            200 | 201 | 204 => {
+                self.notes.push(Note::StoreWritten);
+                self.changed = true;
+            }
+            412 | 202 => self.notes.push(Note::StoreUnchanged),
+            _ => self.notes.push(Note::StoreError),
+        }
+        self.respond(reply)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,181 @@
+use super::*;
+use crate::client::Class;
+use crate::router::{route, Target};
+use crate::spec::Api;
+
+fn api() -> Api {
+    Api::compile(&crate::spec::tests::shipped()).unwrap()
+}
+
+fn flow(api: &Api, path: &str, rerender: bool) -> StoredFlow {
+    let Ok(Target::Op(m)) = route(api, "GET", path, Class::External) else { panic!("{path}") };
+    StoredFlow::new(FlowInput {
+        op: m.op,
+        domain: m.domain,
+        params: m.params,
+        method: "GET".into(),
+        uri: path.into(),
+        request_id: Some("req-1".into()),
+        forward: vec![("accept-language".into(), "sr-ec".into())],
+        rerender,
+        storage_cluster: "storage".into(),
+        storage_timeout_ms: 1000,
+        backend_timeout_ms: 5000,
+    })
+}
+
+fn upstream(status: u16, headers: &[(&str, &str)], body: &str) -> Upstream {
+    let mut h: Vec<(String, String)> = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    h.push(("x-envoy-upstream-service-time".into(), "1".into()));
+    Upstream { status, headers: h, body: body.as_bytes().to_vec() }
+}
+
+fn envoy(status: u16) -> Upstream {
+    Upstream { status, headers: vec![], body: b"upstream connect error".to_vec() }
+}
+
+fn call(step: Step) -> Callout {
+    match step {
+        Step::Call(c) => c,
+        Step::Respond(r) => panic!("expected a callout, got {r:?}"),
+    }
+}
+
+fn reply(step: Step) -> Reply {
+    match step {
+        Step::Respond(r) => r,
+        Step::Call(c) => panic!("expected a reply, got {c:?}"),
+    }
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+
+#[test]
+fn hit_is_served_from_storage() {
+    let api = api();
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/AC%2FDC", false);
+    let c = call(f.start());
+    assert_eq!(c.cluster, "storage");
+    assert_eq!(c.path, "/en.wikipedia.org/v1/key_value/parsoidphp/AC%2FDC");
+    let r = reply(f.on_response(upstream(200, &[("etag", "\"5/abc\""), ("content-type", HTML)], "<html>stored</html>")));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"<html>stored</html>");
+    assert_eq!(r.header("etag"), Some("\"5/abc\""));
+    assert_eq!(r.header("cache-control"), Some("s-maxage=1209600, max-age=0, must-revalidate"));
+    assert_eq!(f.take_notes(), vec![Note::StorageHit]);
+}
+
+#[test]
+fn miss_fetches_stores_and_reports_change() {
+    let api = api();
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth", false);
+    call(f.start());
+    let c = call(f.on_response(upstream(404, &[], "{}")));
+    assert_eq!((c.cluster.as_str(), c.path.as_str()), ("parsoid", "/en.wikipedia.org/v3/page/html/Earth"));
+    assert!(c.headers.contains(&("accept-language".into(), "sr-ec".into())));
+    assert!(c.headers.contains(&(":authority".into(), "en.wikipedia.org".into())));
+    let put = call(f.on_response(upstream(200, &[("etag", "\"7/t1\""), ("content-type", HTML)], "<html>fresh</html>")));
+    assert_eq!(put.method, "PUT");
+    assert_eq!(put.path, "/en.wikipedia.org/v1/key_value/parsoidphp/Earth");
+    assert_eq!(put.body.as_deref(), Some(&b"<html>fresh</html>"[..]));
+    assert!(put.headers.contains(&("x-store-etag".into(), "\"7/t1\"".into())));
+    assert!(put.headers.contains(&("x-store-content-type".into(), HTML.into())));
+    assert!(put.headers.contains(&("if-none-hash-match".into(), "*".into())));
+    let r = reply(f.on_response(upstream(201, &[], "")));
+    assert_eq!(r.body, b"<html>fresh</html>");
+    assert_eq!(r.header("etag"), Some("\"7/t1\""));
+    assert!(f.content_changed());
+    assert_eq!(f.take_notes(), vec![Note::StorageMiss, Note::StoreWritten]);
+}
+
+#[test]
+fn unchanged_content_is_not_an_event() {
+    let api = api();
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth", false);
+    call(f.start());
+    call(f.on_response(upstream(404, &[], "")));
+    call(f.on_response(upstream(200, &[("etag", "\"7/t1\"")], "x")));
+    reply(f.on_response(upstream(412, &[], "")));
+    assert!(!f.content_changed());
+}
+
+#[test]
+fn storage_down_serves_from_backend_without_storing() {
+    let api = api();
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth", false);
+    call(f.start());
+    let c = call(f.on_response(envoy(503)));
+    assert_eq!(c.cluster, "parsoid");
+    let r = reply(f.on_response(upstream(200, &[("content-type", HTML)], "fresh")));
+    assert_eq!(r.status, 200);
+    assert_eq!(f.take_notes(), vec![Note::StorageError]);
+    // Storage reachable but broken (500) is an error too, never a miss.
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth", false);
+    call(f.start());
+    call(f.on_response(upstream(500, &[], "boom")));
+    reply(f.on_response(upstream(200, &[], "fresh")));
+    assert_eq!(f.take_notes(), vec![Note::StorageError]);
+}
+
+#[test]
+fn backend_failures_become_problems() {
+    let api = api();
+    for (resp, status, note) in [
+        (envoy(504), 504, Some(Note::BackendTimeout)),
+        (envoy(503), 502, Some(Note::BackendError)),
+        (Upstream::default(), 502, Some(Note::BackendError)),
+        (upstream(500, &[], "oops"), 502, Some(Note::BackendError)),
+        (upstream(404, &[], r#"{"detail":"Page or revision not found."}"#), 404, None),
+    ] {
+        let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth", false);
+        call(f.start());
+        call(f.on_response(upstream(404, &[], "")));
+        let r = reply(f.on_response(resp));
+        assert_eq!(r.status, status);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+        assert_eq!(r.header("cache-control"), Some(crate::headers::DEFAULT_CACHE_CONTROL));
+        let notes = f.take_notes();
+        assert_eq!(notes.last().copied().filter(|n| *n != Note::StorageMiss), note);
+        if status == 404 {
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(v["detail"], "Page or revision not found.");
+        }
+    }
+}
+
+#[test]
+fn rerender_skips_the_read_and_falls_back_to_the_stored_copy() {
+    let api = api();
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth", true);
+    let c = call(f.start());
+    assert_eq!(c.cluster, "parsoid");
+    let c = call(f.on_response(envoy(504)));
+    assert_eq!((c.cluster.as_str(), c.method), ("storage", "GET"));
+    let r = reply(f.on_response(upstream(200, &[("etag", "\"1/x\"")], "old")));
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"old"[..]));
+    assert_eq!(f.take_notes(), vec![Note::BackendTimeout, Note::ServedStored]);
+    // Without a stored copy the error stands.
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth", true);
+    call(f.start());
+    call(f.on_response(envoy(504)));
+    assert_eq!(reply(f.on_response(upstream(404, &[], ""))).status, 504);
+    // A successful re-render is stored.
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth", true);
+    call(f.start());
+    assert_eq!(call(f.on_response(upstream(200, &[], "new"))).method, "PUT");
+}
+
+#[test]
+fn another_stored_revision_is_not_served_or_replaced() {
+    let api = api();
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth/5", false);
+    call(f.start());
+    let c = call(f.on_response(upstream(200, &[("etag", "\"9/abc\"")], "rev 9")));
+    assert_eq!(c.path, "/en.wikipedia.org/v3/page/html/Earth/5");
+    let r = reply(f.on_response(upstream(200, &[("etag", "\"5/def\"")], "rev 5")));
+    assert_eq!(r.body, b"rev 5");
+    // The same revision stored is a hit.
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth/9", false);
+    call(f.start());
+    assert_eq!(reply(f.on_response(upstream(200, &[("etag", "W/\"9/abc\"")], "rev 9"))).body, b"rev 9");
+}

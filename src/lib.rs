@@ -1,0 +1,21 @@
+//! restrouter: Wikimedia's REST API router as a proxy-wasm filter for Envoy.
+//!
+//! Everything but `glue` is plain logic with no host calls, tested natively; `glue` is the thin
+//! proxy-wasm layer (compiled for wasm only) that turns host calls into `Result`s and drives the
+//! per-request state machine.
+
+pub mod client;
+pub mod config;
+pub mod events;
+pub mod flow;
+pub mod headers;
+pub mod metrics;
+pub mod paths;
+pub mod problem;
+pub mod reply;
+pub mod router;
+pub mod spec;
+pub mod validate;
+
+#[cfg(target_arch = "wasm32")]
+mod glue;

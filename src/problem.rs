@@ -1,0 +1,134 @@
+//! Errors as `application/problem+json`, the way RESTBase clients expect them: exactly
+//! `{type, title, method, detail, uri}`, with type URIs under the HyperSwitch prefix.
+
+use serde::Serialize;
+
+pub const TYPE_PREFIX: &str = "https://mediawiki.org/wiki/HyperSwitch/errors/";
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// One error answer. `kind` is the part after the prefix, e.g. `not_found#route`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub status: u16,
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    method: String,
+    detail: &'a str,
+    uri: &'a str,
+}
+
+impl Problem {
+    pub fn new(status: u16, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Problem { status, kind, title, detail: detail.into() }
+    }
+
+    pub fn not_found_route(path: &str) -> Self {
+        Self::new(404, "not_found#route", "Not found.", format!("Not found: {path}"))
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(404, "not_found", "Not found.", detail)
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(400, "bad_request", "Invalid parameters", detail)
+    }
+
+    pub fn method_not_allowed(method: &str) -> Self {
+        Self::new(405, "method_not_allowed", "Method not allowed", format!("The method {method} is not supported by this route"))
+    }
+
+    pub fn forbidden_sys() -> Self {
+        Self::new(403, "forbidden#sys", "Forbidden", "Access to the sys API is restricted to internal clients")
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(403, "forbidden", "Forbidden", detail)
+    }
+
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(413, "too_large", "Request too large", detail)
+    }
+
+    pub fn bad_gateway(detail: impl Into<String>) -> Self {
+        Self::new(502, "bad_gateway", "Bad gateway", detail)
+    }
+
+    pub fn gateway_timeout(detail: impl Into<String>) -> Self {
+        Self::new(504, "gateway_timeout", "Gateway timeout", detail)
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(500, "internal_error", "Internal error", detail)
+    }
+
+    /// The JSON body; `method` is lower-case as in RESTBase.
+    pub fn body(&self, method: &str, uri: &str) -> Vec<u8> {
+        let body = Body {
+            kind: format!("{TYPE_PREFIX}{}", self.kind),
+            title: self.title,
+            method: method.to_ascii_lowercase(),
+            detail: &self.detail,
+            uri,
+        };
+        // Serialising plain strings cannot fail; fall back to an empty object rather than panic.
+        serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
+/// A problem for an error status that came from an upstream (or from Envoy itself) without a
+/// problem+json body: keep the status, describe it, keep what the upstream said as detail.
+pub fn from_upstream(status: u16, upstream_detail: &str) -> Problem {
+    let (kind, title) = match status {
+        400 => ("bad_request", "Bad request"),
+        401 => ("unauthorized", "Unauthorized"),
+        403 => ("forbidden", "Forbidden"),
+        404 => ("not_found", "Not found."),
+        405 => ("method_not_allowed", "Method not allowed"),
+        409 => ("conflict", "Conflict"),
+        412 => ("precondition_failed", "Precondition failed"),
+        413 => ("too_large", "Request too large"),
+        429 => ("request_rate_exceeded", "Request rate limit exceeded"),
+        500 => ("server_error", "Server error"),
+        502 => ("bad_gateway", "Bad gateway"),
+        503 => ("service_unavailable", "Service unavailable"),
+        504 => ("gateway_timeout", "Gateway timeout"),
+        s if s < 500 => ("bad_request", "Bad request"),
+        _ => ("server_error", "Server error"),
+    };
+    let detail: String = upstream_detail.chars().filter(|c| !c.is_control()).take(300).collect();
+    Problem::new(status, kind, title, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_has_exactly_the_five_fields() {
+        let p = Problem::bad_request("data.params.revision should be an integer");
+        let v: serde_json::Value = serde_json::from_slice(&p.body("GET", "/en.wikipedia.org/v1/page/html/X/abc")).unwrap();
+        let obj = v.as_object().unwrap();
+        assert_eq!(obj.len(), 5);
+        assert_eq!(v["type"], "https://mediawiki.org/wiki/HyperSwitch/errors/bad_request");
+        assert_eq!(v["title"], "Invalid parameters");
+        assert_eq!(v["method"], "get");
+        assert_eq!(v["detail"], "data.params.revision should be an integer");
+        assert_eq!(v["uri"], "/en.wikipedia.org/v1/page/html/X/abc");
+    }
+
+    #[test]
+    fn upstream_detail_is_sanitised() {
+        let p = from_upstream(503, "upstream connect error\r\nx-injected: 1");
+        assert_eq!(p.kind, "service_unavailable");
+        assert!(!p.detail.contains('\n'));
+    }
+}

@@ -1,0 +1,287 @@
+//! The API spec, compiled once per VM into an immutable structure the request path only reads:
+//! one route tree per project (never per domain), one validator per operation, and the public
+//! `?spec` document of each project.
+
+pub mod model;
+pub mod public;
+
+use crate::paths::placeholders;
+use crate::validate::Validator;
+use model::{CspProfile, Document, Location, Operation, Parameter, RateLimitExt};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+
+pub const METHODS: &[&str] = &["get", "post", "put", "delete", "patch"];
+
+/// One operation, ready to serve.
+#[derive(Debug)]
+pub struct Op {
+    /// The operationId: names the route in metrics and logs.
+    pub id: String,
+    pub method: String,
+    /// The OpenAPI path, e.g. `/page/html/{title}`: the rate-limit key uses it.
+    pub template: String,
+    pub storage: Option<Storage>,
+    pub backend: Backend,
+    pub cache_control: Option<String>,
+    pub content_type: Option<String>,
+    pub csp: CspProfile,
+    pub rate_limit: Option<RateLimitExt>,
+    pub events: Vec<String>,
+    pub internal_only: bool,
+    pub validator: Validator,
+    /// Index of this operation among all operations (dense: metric tables are indexed by it).
+    pub index: usize,
+}
+
+#[derive(Debug)]
+pub struct Storage {
+    pub bucket: String,
+    pub key: String,
+    pub revision_param: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Backend {
+    pub cluster: String,
+    pub path: String,
+}
+
+/// A path of a project: its operations by method.
+#[derive(Debug)]
+pub struct RouteEntry {
+    pub ops: Vec<Rc<Op>>,
+}
+
+impl RouteEntry {
+    pub fn op(&self, method: &str) -> Option<&Rc<Op>> {
+        self.ops.iter().find(|o| o.method == method)
+    }
+
+    pub fn allowed(&self) -> String {
+        self.ops.iter().map(|o| o.method.to_ascii_uppercase()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+pub struct Project {
+    pub name: String,
+    pub router: matchit::Router<usize>,
+    pub routes: Vec<RouteEntry>,
+    /// The public OpenAPI document of this project (extensions stripped), without `servers`.
+    pub public_spec: Value,
+    /// First path segments under `/v1/`, for the listing.
+    pub listing: Vec<String>,
+}
+
+pub struct Api {
+    pub projects: Vec<Project>,
+    exact: HashMap<String, usize>,
+    /// `(".wikipedia.org", project)` for `*.wikipedia.org`.
+    suffixes: Vec<(String, usize)>,
+    pub ops: Vec<Rc<Op>>,
+}
+
+impl Api {
+    pub fn project_for(&self, domain: &str) -> Option<&Project> {
+        let domain = domain.to_ascii_lowercase();
+        let idx = self.exact.get(&domain).copied().or_else(|| {
+            // A wildcard stands for exactly one label.
+            self.suffixes.iter().find(|(suffix, _)| domain.strip_suffix(suffix.as_str()).is_some_and(|label| !label.is_empty() && !label.contains('.'))).map(|(_, i)| *i)
+        })?;
+        self.projects.get(idx)
+    }
+
+    /// Compiles the spec document; the error names the path, method and field that is wrong.
+    pub fn compile(doc: &Value) -> Result<Api, String> {
+        let parsed: Document = from_value(doc, "spec")?;
+        let components = doc.get("components");
+
+        let mut ops_by_set: BTreeMap<String, Vec<Rc<Op>>> = BTreeMap::new();
+        let mut all_ops = Vec::new();
+        let mut ids = BTreeSet::new();
+        for (path, item) in &parsed.paths {
+            if !path.starts_with('/') {
+                return Err(format!("spec: paths.{path}: must start with '/'"));
+            }
+            for (method, raw) in &item.operations {
+                if !METHODS.contains(&method.as_str()) {
+                    continue;
+                }
+                let at = format!("spec: paths.{path}.{method}");
+                let op: Operation = from_value(&resolve_refs(raw, doc, &at)?, &at)?;
+                let path_params = item.parameters.iter().map(|p| resolve_refs(p, doc, &at)).collect::<Result<Vec<_>, _>>()?;
+                let path_params: Vec<Parameter> = from_value(&Value::Array(path_params), &format!("spec: paths.{path}.parameters"))?;
+                let compiled = compile_op(op, path, method, &path_params, components, all_ops.len()).map_err(|e| format!("{at}: {e}"))?;
+                if !ids.insert(compiled.id.clone()) {
+                    return Err(format!("{at}.operationId: '{}' is used twice", compiled.id));
+                }
+                let compiled = Rc::new(compiled);
+                all_ops.push(compiled.clone());
+                // The route set is checked against the projects below.
+                let set = raw.pointer("/x-restrouter/route_set").and_then(Value::as_str).unwrap_or_default().to_string();
+                ops_by_set.entry(set).or_default().push(compiled);
+            }
+        }
+
+        let mut api = Api { projects: Vec::new(), exact: HashMap::new(), suffixes: Vec::new(), ops: all_ops };
+        for (pi, project) in parsed.ext.projects.iter().enumerate() {
+            let at = format!("spec: x-restrouter.projects[{pi}] ({})", project.name);
+            let mut by_path: BTreeMap<String, Vec<Rc<Op>>> = BTreeMap::new();
+            for set in &project.route_sets {
+                let ops = ops_by_set.get(set).ok_or_else(|| format!("{at}.route_sets: no operation has route_set '{set}'"))?;
+                for op in ops {
+                    by_path.entry(op.template.clone()).or_default().push(op.clone());
+                }
+            }
+            let mut router = matchit::Router::new();
+            let mut routes = Vec::new();
+            for (path, ops) in by_path {
+                router.insert(path.clone(), routes.len()).map_err(|e| format!("{at}: path {path}: {e}"))?;
+                routes.push(RouteEntry { ops });
+            }
+            let paths: BTreeSet<&str> = routes.iter().flat_map(|r| r.ops.iter().map(|o| o.template.as_str())).collect();
+            let listing = paths.iter().filter_map(|p| p.split('/').nth(1)).map(str::to_string).collect::<BTreeSet<_>>().into_iter().collect();
+            let idx = api.projects.len();
+            for d in &project.domains {
+                let d = d.to_ascii_lowercase();
+                let previous = if let Some(suffix) = d.strip_prefix("*.") {
+                    if suffix.contains('*') || suffix.is_empty() {
+                        return Err(format!("{at}.domains: '{d}': only one leading '*.' label is allowed"));
+                    }
+                    let suffix = format!(".{suffix}");
+                    let dup = api.suffixes.iter().any(|(s, _)| *s == suffix);
+                    api.suffixes.push((suffix, idx));
+                    dup
+                } else if d.contains('*') {
+                    return Err(format!("{at}.domains: '{d}': only one leading '*.' label is allowed"));
+                } else {
+                    api.exact.insert(d.clone(), idx).is_some()
+                };
+                if previous {
+                    return Err(format!("{at}.domains: '{d}' belongs to two projects"));
+                }
+            }
+            let public_spec = public::document(doc, &paths);
+            api.projects.push(Project { name: project.name.clone(), router, routes, public_spec, listing });
+        }
+        Ok(api)
+    }
+}
+
+/// Replaces `{$ref: '#/components/...'}` parameters and request bodies by what they point at
+/// (schemas keep their `$ref`s: the validator resolves those against `components`).
+fn resolve_refs(v: &Value, doc: &Value, at: &str) -> Result<Value, String> {
+    let lookup = |r: &Value| -> Result<Value, String> {
+        let target = r.get("$ref").and_then(Value::as_str).unwrap_or_default();
+        let pointer = target.strip_prefix('#').ok_or_else(|| format!("{at}: only local $refs are supported, not '{target}'"))?;
+        doc.pointer(pointer).cloned().ok_or_else(|| format!("{at}: $ref '{target}' points at nothing"))
+    };
+    let mut out = v.clone();
+    if out.get("$ref").is_some() {
+        return lookup(&out);
+    }
+    if let Some(Value::Array(params)) = out.get_mut("parameters") {
+        for p in params.iter_mut() {
+            if p.get("$ref").is_some() {
+                *p = lookup(p)?;
+            }
+        }
+    }
+    if let Some(body) = out.get_mut("requestBody") {
+        if body.get("$ref").is_some() {
+            *body = lookup(body)?;
+        }
+    }
+    Ok(out)
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(v: &Value, at: &str) -> Result<T, String> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." || path.is_empty() {
+            format!("{at}: {}", e.inner())
+        } else {
+            format!("{at}.{path}: {}", e.inner())
+        }
+    })
+}
+
+fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter], components: Option<&Value>, index: usize) -> Result<Op, String> {
+    if op.operation_id.is_empty() || !op.operation_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(format!("operationId: '{}' must be non-empty [A-Za-z0-9_]", op.operation_id));
+    }
+    // Operation parameters override path-level ones of the same name and location.
+    let mut params: Vec<Parameter> = path_params.iter().filter(|pp| !op.parameters.iter().any(|p| p.name == pp.name && p.location == pp.location)).cloned().collect();
+    params.extend(op.parameters.iter().cloned());
+
+    let in_path: BTreeSet<String> = placeholders(path).into_iter().collect();
+    for p in params.iter().filter(|p| p.location == Location::Path) {
+        if !in_path.contains(&p.name) {
+            return Err(format!("parameters: path parameter '{}' is not in the path", p.name));
+        }
+    }
+    // Path placeholders without a declaration are plain strings.
+    for name in &in_path {
+        if !params.iter().any(|p| p.location == Location::Path && &p.name == name) {
+            params.push(Parameter { name: name.clone(), location: Location::Path, required: true, schema: None });
+        }
+    }
+    let mut known = in_path.clone();
+    known.insert("domain".into());
+    let check = |field: &str, template: &str| -> Result<(), String> {
+        match placeholders(template).into_iter().find(|n| !known.contains(n)) {
+            Some(n) => Err(format!("x-restrouter.{field}: '{{{n}}}' is not a path parameter of {path}")),
+            None => Ok(()),
+        }
+    };
+    let ext = op.ext;
+    check("backend.path", &ext.backend.path)?;
+    if !ext.backend.path.starts_with('/') {
+        return Err("x-restrouter.backend.path: must start with '/'".into());
+    }
+    if ext.backend.cluster.is_empty() {
+        return Err("x-restrouter.backend.cluster: must not be empty".into());
+    }
+    if let Some(s) = &ext.storage {
+        check("storage.key", &s.key)?;
+        if s.bucket.is_empty() || s.key.is_empty() {
+            return Err("x-restrouter.storage: bucket and key must not be empty".into());
+        }
+        if let Some(r) = &s.revision_param {
+            if !in_path.contains(r) {
+                return Err(format!("x-restrouter.storage.revision_param: '{r}' is not a path parameter of {path}"));
+            }
+        }
+        if method != "get" {
+            return Err("x-restrouter.storage: only GET operations can be stored".into());
+        }
+    }
+    for e in &ext.events {
+        check("events", e)?;
+    }
+    if let Some(rl) = &ext.rate_limit {
+        if [rl.internal, rl.external].iter().flatten().any(|l| !(l.is_finite() && *l > 0.0)) {
+            return Err("x-restrouter.rate_limit: limits must be positive numbers".into());
+        }
+    }
+    let validator = Validator::compile(&params, op.request_body.as_ref(), components).map_err(|e| format!("parameters: {e}"))?;
+    Ok(Op {
+        id: op.operation_id,
+        method: method.to_string(),
+        template: path.to_string(),
+        storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param }),
+        backend: Backend { cluster: ext.backend.cluster, path: ext.backend.path },
+        cache_control: ext.cache_control,
+        content_type: ext.content_type,
+        csp: ext.csp,
+        rate_limit: ext.rate_limit,
+        events: ext.events,
+        internal_only: ext.internal_only,
+        validator,
+        index,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

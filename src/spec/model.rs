@@ -1,0 +1,146 @@
+//! The OpenAPI 3 document as the router reads it: the standard parts it needs (paths,
+//! operations, parameters, request bodies) and its own settings in `x-restrouter` extensions.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Deserialize)]
+pub struct Document {
+    pub paths: BTreeMap<String, PathItem>,
+    #[serde(rename = "x-restrouter")]
+    pub ext: RootExt,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootExt {
+    pub projects: Vec<Project>,
+}
+
+/// A group of domains that share one set of routes (RESTBase's `*.wikipedia.org` project).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub name: String,
+    /// Exact domains (`wikimedia.org`) or one leading wildcard label (`*.wikipedia.org`).
+    pub domains: Vec<String>,
+    pub route_sets: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PathItem {
+    /// Raw: they may be `$ref`s, resolved when the spec is compiled.
+    #[serde(default)]
+    pub parameters: Vec<Value>,
+    #[serde(flatten)]
+    pub operations: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Operation {
+    #[serde(rename = "operationId")]
+    pub operation_id: String,
+    #[serde(default)]
+    pub parameters: Vec<Parameter>,
+    #[serde(rename = "requestBody")]
+    pub request_body: Option<RequestBody>,
+    #[serde(rename = "x-restrouter")]
+    pub ext: OperationExt,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Parameter {
+    pub name: String,
+    #[serde(rename = "in")]
+    pub location: Location,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub schema: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Location {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RequestBody {
+    #[serde(default)]
+    pub required: bool,
+    pub content: BTreeMap<String, MediaType>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MediaType {
+    pub schema: Option<Value>,
+}
+
+/// What the router does for one operation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationExt {
+    /// The route set this operation belongs to; projects mount route sets.
+    pub route_set: String,
+    /// Present for stored routes: look up here first, store back after a back-end fetch.
+    pub storage: Option<StorageExt>,
+    pub backend: BackendExt,
+    /// `cache-control` of successful answers (errors always get the private default).
+    pub cache_control: Option<String>,
+    /// Content type to use when the back-end or store does not say.
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub csp: CspProfile,
+    pub rate_limit: Option<RateLimitExt>,
+    /// Public paths (templates under the API base) to purge when stored content changes.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Only internal clients may call this operation.
+    #[serde(default)]
+    pub internal_only: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageExt {
+    pub bucket: String,
+    /// Key template, e.g. `{title}`.
+    pub key: String,
+    /// A path parameter naming a revision: a stored copy of another revision is not served, and
+    /// content fetched for an explicit revision is not stored (RESTBase's PCS behaviour).
+    pub revision_param: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendExt {
+    /// Envoy cluster of the back-end service.
+    pub cluster: String,
+    /// Path template on the back-end, e.g. `/{domain}/v3/page/html/{title}`.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CspProfile {
+    /// By content type: the HTML policy for text/html, the strict policy otherwise.
+    #[default]
+    Auto,
+    /// The app policy of the mobile-html endpoints.
+    MobileHtml,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitExt {
+    /// Requests per second for internal clients; absent means unlimited.
+    pub internal: Option<f64>,
+    pub external: Option<f64>,
+    #[serde(default)]
+    pub log_only: bool,
+}

@@ -1,0 +1,124 @@
+use super::*;
+use crate::client::Class;
+use crate::router::{route, Target};
+
+pub(crate) fn shipped() -> Value {
+    serde_norway::from_str(include_str!("../../spec/wikimedia.yaml")).unwrap()
+}
+
+fn api() -> Api {
+    Api::compile(&shipped()).unwrap()
+}
+
+fn op(api: &Api, method: &str, path: &str) -> crate::router::Matched {
+    match route(api, method, path, Class::External) {
+        Ok(Target::Op(m)) => m,
+        other => panic!("{path}: {other:?}"),
+    }
+}
+
+#[test]
+fn shipped_spec_compiles_and_routes() {
+    let api = api();
+    let m = op(&api, "GET", "/en.wikipedia.org/v1/page/html/Earth");
+    assert_eq!(m.op.id, "getPageHtml");
+    assert_eq!(m.params["title"], "Earth");
+    let m = op(&api, "GET", "/de.wikipedia.org/v1/page/html/AC%2FDC/123");
+    assert_eq!(m.op.id, "getPageHtmlRevision");
+    assert_eq!(m.params["title"], "AC/DC");
+    assert_eq!(m.params["revision"], "123");
+    let m = op(&api, "HEAD", "/en.wikipedia.org/v1/page/summary/Caf%C3%A9");
+    assert!(m.head);
+    assert_eq!(m.params["title"], "Café");
+    assert_eq!(op(&api, "GET", "/wikimedia.org/v1/metrics/pageviews/per-article/en.wikipedia/all-access/user/Earth/daily/20200101/20200110").op.id, "pageviewsPerArticle");
+    assert_eq!(op(&api, "POST", "/en.wikipedia.org/v1/transform/wikitext/to/html").op.id, "transformWikitextToHtml");
+}
+
+#[test]
+fn routing_errors() {
+    let api = api();
+    let err = |m: &str, p: &str, c: Class| route(&api, m, p, c).err().unwrap();
+    assert_eq!(err("GET", "/en.wikipedia.org/v1/page/nothing/X", Class::External).kind, "not_found#route");
+    assert_eq!(err("GET", "/en.wikipedia.org/v2/page/html/X", Class::External).kind, "not_found#route");
+    assert_eq!(err("GET", "/unknown.example.org/v1/page/html/X", Class::External).kind, "not_found");
+    // wikimedia.org has no page routes; a wildcard is one label only.
+    assert_eq!(err("GET", "/wikimedia.org/v1/page/html/X", Class::External).kind, "not_found#route");
+    assert_eq!(err("GET", "/a.b.wikipedia.org/v1/page/html/X", Class::External).kind, "not_found");
+    assert_eq!(err("POST", "/en.wikipedia.org/v1/page/html/X", Class::External).status, 405);
+    assert_eq!(err("GET", "/en.wikipedia.org/sys/key_value/x", Class::External).kind, "forbidden#sys");
+    assert_eq!(err("GET", "/en.wikipedia.org/sys/key_value/x", Class::Internal).kind, "not_found#route");
+    assert_eq!(err("GET", "/en.wikipedia.org/v1/page/html/%zz", Class::External).status, 400);
+    assert_eq!(err("GET", "/en.wikipedia.org/v1/page/html/%2E%2E", Class::External).status, 400);
+    assert_eq!(err("GET", "/en.wikipedia.org/v1/page/html/X?a=%zz", Class::External).status, 400);
+}
+
+#[test]
+fn validation_through_routes() {
+    let api = api();
+    let none = HashMap::new();
+    let m = op(&api, "GET", "/en.wikipedia.org/v1/page/html/Earth/abc");
+    assert_eq!(m.validate(&none, None, None).unwrap_err().detail, "data.params.revision should be an integer");
+    let m = op(&api, "GET", "/wikimedia.org/v1/metrics/pageviews/per-article/en.wikipedia/bogus/user/Earth/daily/20200101/20200110");
+    let p = m.validate(&none, None, None).unwrap_err();
+    assert_eq!(p.status, 400);
+    assert!(p.detail.starts_with("data.params.access"), "{}", p.detail);
+    let m = op(&api, "GET", "/en.wikipedia.org/v1/feed/featured/2020/13/01");
+    assert!(m.validate(&none, None, None).is_err());
+    let m = op(&api, "GET", "/en.wikipedia.org/v1/page/html/Earth?redirect=maybe");
+    assert_eq!(m.validate(&none, None, None).unwrap_err().detail, "data.query.redirect should be a boolean");
+}
+
+#[test]
+fn spec_and_listing() {
+    let api = api();
+    match route(&api, "GET", "/en.wikipedia.org/v1/?spec", Class::External).unwrap() {
+        Target::Spec(bytes) => {
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(v["servers"][0]["url"], "/en.wikipedia.org/v1");
+            assert!(v["paths"]["/page/html/{title}"]["get"].is_object());
+            assert!(v["paths"].get("/metrics/pageviews/per-article/{project}/{access}/{agent}/{article}/{granularity}/{start}/{end}").is_none());
+            assert!(!String::from_utf8(bytes).unwrap().contains("x-restrouter"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match route(&api, "GET", "/en.wikipedia.org/v1/", Class::External).unwrap() {
+        Target::Listing(bytes) => assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["items"], serde_json::json!(["data", "feed", "page", "transform"])),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn broken(edit: impl FnOnce(&mut Value)) -> String {
+    let mut doc = shipped();
+    edit(&mut doc);
+    Api::compile(&doc).err().unwrap()
+}
+
+#[test]
+fn bad_specs_name_route_and_field() {
+    let e = broken(|d| {
+        d["paths"]["/page/html/{title}"]["get"]["x-restrouter"]["storage"].as_object_mut().unwrap().remove("bucket");
+    });
+    assert!(e.contains("paths./page/html/{title}.get") && e.contains("bucket"), "{e}");
+    let e = broken(|d| d["paths"]["/page/html/{title}"]["get"]["x-restrouter"]["backend"]["path"] = "/{domain}/v3/{nope}".into());
+    assert!(e.contains("backend.path") && e.contains("{nope}"), "{e}");
+    let e = broken(|d| d["paths"]["/page/html/{title}"]["get"]["x-restrouter"]["rate_limit"] = serde_json::json!({"external": -1}));
+    assert!(e.contains("rate_limit"), "{e}");
+    let e = broken(|d| d["paths"]["/page/html/{title}"]["get"]["x-restrouter"]["cache_controll"] = "x".into());
+    assert!(e.contains("cache_controll"), "{e}");
+    let e = broken(|d| d["x-restrouter"]["projects"][0]["route_sets"] = serde_json::json!(["nope"]));
+    assert!(e.contains("route_sets") && e.contains("nope"), "{e}");
+    let e = broken(|d| d["paths"]["/page/summary/{title}"]["get"]["operationId"] = "getPageHtml".into());
+    assert!(e.contains("used twice"), "{e}");
+    let e = broken(|d| d["paths"]["/page/html/{title}"]["get"]["parameters"][0] = serde_json::json!({"$ref": "#/components/parameters/missing"}));
+    assert!(e.contains("points at nothing"), "{e}");
+}
+
+#[test]
+fn many_domains_share_routes() {
+    let mut doc = shipped();
+    let domains: Vec<Value> = (0..800).map(|i| Value::String(format!("wiki{i}.example.org"))).collect();
+    doc["x-restrouter"]["projects"][1]["domains"] = Value::Array(domains);
+    let api = Api::compile(&doc).unwrap();
+    assert_eq!(api.projects.len(), 3);
+    assert_eq!(op(&api, "GET", "/wiki799.example.org/v1/page/html/X").op.id, "getPageHtml");
+}
