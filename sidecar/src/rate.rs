@@ -1,0 +1,307 @@
+//! Sliding-window rate estimator, one table per role (this pod's own counts, and the global
+//! counts of the keys this node owns).
+//!
+//! Method: counts are added to 1-second buckets by arrival time. A key's rate is the sum of
+//! the *complete* buckets of the window divided by the number of seconds they cover:
+//!
+//! * the current (still filling) bucket is excluded, because reports for it are still arriving;
+//! * the bucket in which the key was first seen is excluded as soon as a later complete bucket
+//!   exists, because reporters whose sync phase fell before the first report had not reported
+//!   yet in that second (counting it would bias young keys low);
+//! * while the key is younger than the window, the divisor is the number of complete buckets
+//!   since it was first seen, not the window, so a burst is not diluted at start;
+//! * in the first two seconds of a key only one partial second is known: the rate is the
+//!   largest single bucket, a lower bound that still flags a burst right away.
+//!
+//! Each reporter syncs about once per second, so every complete bucket holds one report per
+//! reporter and the estimate is exact for steady rates; when a reporter's sync phase sits on a
+//! bucket boundary, timer jitter can move one report across it, an error of at most one report
+//! per reporter per window edge (1/N of its share for an N-second window), with zero mean.
+//! Keys not updated for a whole window expire; the table holds at most `max_keys` keys and
+//! evicts the least recently updated ones beyond that.
+
+use std::collections::{HashMap, VecDeque};
+
+/// Bucket width. Envoy's singleton syncs once per second by default.
+pub const BUCKET_MS: u64 = 1000;
+
+/// Per-key rates over a sliding window.
+#[derive(Debug)]
+pub struct RateTable {
+    window_buckets: u64,
+    max_keys: usize,
+    keys: HashMap<String, KeyWindow>,
+    /// Monotonic update counter: orders keys by last update for eviction.
+    seq: u64,
+}
+
+#[derive(Debug)]
+struct KeyWindow {
+    first_bucket: u64,
+    last_bucket: u64,
+    last_seq: u64,
+    limit: f64,
+    /// `(bucket, count)`, ascending, only buckets that can still matter.
+    buckets: VecDeque<(u64, u64)>,
+}
+
+impl KeyWindow {
+    fn count_in(&self, bucket: u64) -> u64 {
+        self.buckets
+            .iter()
+            .find(|(b, _)| *b == bucket)
+            .map_or(0, |(_, c)| *c)
+    }
+
+    fn sum_between(&self, from: u64, to_exclusive: u64) -> u64 {
+        self.buckets
+            .iter()
+            .filter(|(b, _)| *b >= from && *b < to_exclusive)
+            .map(|(_, c)| *c)
+            .fold(0u64, u64::saturating_add)
+    }
+
+    fn rate(&self, current: u64, window_buckets: u64) -> f64 {
+        let age = current.saturating_sub(self.first_bucket);
+        let per_second = 1000.0 / BUCKET_MS as f64;
+        match age {
+            0 => self.count_in(current) as f64 * per_second,
+            1 => self.count_in(self.first_bucket).max(self.count_in(current)) as f64 * per_second,
+            _ => {
+                let from = (self.first_bucket + 1).max(current.saturating_sub(window_buckets));
+                let span = current.saturating_sub(from).max(1);
+                self.sum_between(from, current) as f64 / (span as f64 * BUCKET_MS as f64 / 1000.0)
+            }
+        }
+    }
+
+    fn expired(&self, current: u64, window_buckets: u64) -> bool {
+        self.last_bucket.saturating_add(window_buckets) < current
+    }
+}
+
+impl RateTable {
+    /// `window_ms` is rounded up to whole buckets (at least one).
+    pub fn new(window_ms: u64, max_keys: usize) -> Self {
+        RateTable {
+            window_buckets: window_ms.div_ceil(BUCKET_MS).max(1),
+            max_keys: max_keys.max(1),
+            keys: HashMap::new(),
+            seq: 0,
+        }
+    }
+
+    pub fn window_ms(&self) -> u64 {
+        self.window_buckets * BUCKET_MS
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Adds `count` requests for `key` seen at `now_ms` and returns the key's rate (req/s).
+    pub fn add(&mut self, key: &str, count: u64, limit: f64, now_ms: u64) -> f64 {
+        let current = now_ms / BUCKET_MS;
+        if !self.keys.contains_key(key) && self.keys.len() >= self.max_keys {
+            self.make_room(current);
+        }
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        let window_buckets = self.window_buckets;
+        let entry = self.keys.entry(key.to_owned()).or_insert_with(|| KeyWindow {
+            first_bucket: current,
+            last_bucket: current,
+            last_seq: seq,
+            limit,
+            buckets: VecDeque::new(),
+        });
+        if entry.expired(current, window_buckets) {
+            // Silent for a whole window: start afresh, as if first seen now.
+            entry.first_bucket = current;
+            entry.buckets.clear();
+        }
+        entry.last_bucket = entry.last_bucket.max(current);
+        entry.last_seq = seq;
+        entry.limit = limit;
+        match entry.buckets.back_mut() {
+            Some((b, c)) if *b == current => *c = c.saturating_add(count),
+            _ => entry.buckets.push_back((current, count)),
+        }
+        // Keep the window's complete buckets plus the current one.
+        let oldest = current.saturating_sub(window_buckets);
+        while entry.buckets.front().is_some_and(|(b, _)| *b < oldest) {
+            entry.buckets.pop_front();
+        }
+        entry.rate(current, window_buckets)
+    }
+
+    /// The key's rate (req/s) at `now_ms`; 0 for unknown or expired keys.
+    pub fn rate(&self, key: &str, now_ms: u64) -> f64 {
+        let current = now_ms / BUCKET_MS;
+        self.keys
+            .get(key)
+            .filter(|e| !e.expired(current, self.window_buckets))
+            .map_or(0.0, |e| e.rate(current, self.window_buckets))
+    }
+
+    /// Number of live keys whose rate is above the limit last reported with them.
+    pub fn over_limit_keys(&self, now_ms: u64) -> usize {
+        let current = now_ms / BUCKET_MS;
+        self.keys
+            .values()
+            .filter(|e| !e.expired(current, self.window_buckets))
+            .filter(|e| e.rate(current, self.window_buckets) > e.limit)
+            .count()
+    }
+
+    /// Drops keys not updated for a whole window; returns how many.
+    pub fn expire(&mut self, now_ms: u64) -> usize {
+        let current = now_ms / BUCKET_MS;
+        let window_buckets = self.window_buckets;
+        let before = self.keys.len();
+        self.keys.retain(|_, e| !e.expired(current, window_buckets));
+        before - self.keys.len()
+    }
+
+    /// Frees space for a new key: expired keys first, then the least recently updated
+    /// sixteenth of the table (amortised: one O(n) pass per n/16 inserts).
+    fn make_room(&mut self, current: u64) {
+        let window_buckets = self.window_buckets;
+        self.keys.retain(|_, e| !e.expired(current, window_buckets));
+        if self.keys.len() < self.max_keys {
+            return;
+        }
+        let target = (self.keys.len() / 16).max(1);
+        let mut seqs: Vec<u64> = self.keys.values().map(|e| e.last_seq).collect();
+        let Some(nth) = target.checked_sub(1) else {
+            return;
+        };
+        let nth = nth.min(seqs.len().saturating_sub(1));
+        let (_, threshold, _) = seqs.select_nth_unstable(nth);
+        let threshold = *threshold;
+        // Sequence numbers are unique, so exactly `target` keys have `last_seq <= threshold`.
+        self.keys.retain(|_, e| e.last_seq > threshold);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WINDOW: u64 = 5000;
+
+    /// Feeds `per_second` every second from `start_s` for `seconds`, at `phase_ms` into each
+    /// second, from `reporters` reporters; returns the rate right after the last report.
+    fn feed(
+        t: &mut RateTable,
+        key: &str,
+        per_second: u64,
+        reporters: u64,
+        start_s: u64,
+        seconds: u64,
+        phase_ms: u64,
+    ) -> f64 {
+        let mut rate = 0.0;
+        for s in start_s..start_s + seconds {
+            for r in 0..reporters {
+                rate = t.add(key, per_second, 20.0, s * 1000 + phase_ms + r);
+            }
+        }
+        rate
+    }
+
+    #[test]
+    fn steady_rate_is_exact_once_window_is_full() {
+        let mut t = RateTable::new(WINDOW, 100);
+        let rate = feed(&mut t, "k", 10, 3, 100, 20, 400);
+        assert_eq!(rate, 30.0);
+        assert_eq!(t.rate("k", 119_999), 30.0);
+    }
+
+    #[test]
+    fn steady_rate_is_exact_during_start_up() {
+        let mut t = RateTable::new(WINDOW, 100);
+        // Second 100: only the first bucket exists, current partial bucket → 30.
+        assert_eq!(feed(&mut t, "k", 10, 3, 100, 1, 400), 30.0);
+        // Second 101: max(first bucket, current bucket) = 30.
+        assert_eq!(feed(&mut t, "k", 10, 3, 101, 1, 400), 30.0);
+        // Second 102..: complete buckets after the first one, not diluted by the window.
+        for s in 102..110 {
+            assert_eq!(feed(&mut t, "k", 10, 3, s, 1, 400), 30.0, "second {s}");
+        }
+    }
+
+    #[test]
+    fn first_partial_bucket_does_not_bias_start_up() {
+        let mut t = RateTable::new(WINDOW, 100);
+        // Reporter A syncs at .300, B at .100: B's first report lands a second after A's.
+        t.add("k", 10, 20.0, 100_300);
+        t.add("k", 10, 20.0, 101_100);
+        t.add("k", 10, 20.0, 101_300);
+        t.add("k", 10, 20.0, 102_100);
+        t.add("k", 10, 20.0, 102_300);
+        // Bucket 100 holds only A; it is left out once bucket 101 is complete.
+        assert_eq!(t.rate("k", 102_500), 20.0);
+    }
+
+    #[test]
+    fn burst_at_start_is_not_diluted() {
+        let mut t = RateTable::new(WINDOW, 100);
+        assert_eq!(t.add("k", 100, 20.0, 50_900), 100.0);
+        assert_eq!(t.rate("k", 51_200), 100.0);
+    }
+
+    #[test]
+    fn rate_falls_after_traffic_stops_and_key_expires() {
+        let mut t = RateTable::new(WINDOW, 100);
+        feed(&mut t, "k", 10, 1, 100, 10, 500);
+        // Last report in bucket 109. At 112.0 buckets 107..=111 hold 107,108,109 → 30/5.
+        assert_eq!(t.rate("k", 112_000), 6.0);
+        // At 114.0 the window 109..=113 holds bucket 109 only.
+        assert_eq!(t.rate("k", 114_000), 2.0);
+        assert_eq!(t.rate("k", 115_000), 0.0);
+        assert_eq!(t.expire(114_999), 0);
+        assert_eq!(t.expire(115_000), 1);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn expired_key_restarts_from_scratch() {
+        let mut t = RateTable::new(WINDOW, 100);
+        feed(&mut t, "k", 10, 1, 100, 3, 500);
+        // Silent for more than a window, then a burst: judged as a new key.
+        assert_eq!(t.add("k", 50, 20.0, 200_500), 50.0);
+    }
+
+    #[test]
+    fn memory_is_bounded_by_evicting_least_recently_updated() {
+        let mut t = RateTable::new(WINDOW, 32);
+        for i in 0..32 {
+            t.add(&format!("k{i}"), 1, 1.0, 1_000);
+        }
+        t.add("k0", 1, 1.0, 1_000); // k0 is now the most recent
+        t.add("new", 1, 1.0, 1_000);
+        assert!(t.len() <= 32);
+        assert_eq!(t.rate("k0", 1_500), 2.0);
+        assert_eq!(t.rate("k1", 1_500), 0.0, "k1 was the least recently updated");
+        assert_eq!(t.rate("new", 1_500), 1.0);
+    }
+
+    #[test]
+    fn over_limit_keys_counts_live_keys_above_their_limit() {
+        let mut t = RateTable::new(WINDOW, 100);
+        t.add("hot", 30, 20.0, 1_000);
+        t.add("cool", 5, 20.0, 1_000);
+        assert_eq!(t.over_limit_keys(1_500), 1);
+    }
+
+    #[test]
+    fn window_rounds_up_to_whole_buckets() {
+        assert_eq!(RateTable::new(2500, 1).window_ms(), 3000);
+        assert_eq!(RateTable::new(0, 1).window_ms(), 1000);
+    }
+}
