@@ -51,8 +51,8 @@ async fn healthz() -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    state.metrics.set_keys(KeyTable::Local, state.limiter.local_keys());
-    state.metrics.set_keys(KeyTable::Owned, state.limiter.owned_keys());
+    state.metrics.set_keys(KeyTable::local, state.limiter.local_keys());
+    state.metrics.set_keys(KeyTable::owned, state.limiter.owned_keys());
     (
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         state.metrics.encode(),

@@ -48,8 +48,8 @@ pub async fn run(config: Config) -> Result<(), String> {
             loop {
                 tick.tick().await;
                 limiter.expire();
-                metrics.set_keys(KeyTable::Local, limiter.local_keys());
-                metrics.set_keys(KeyTable::Owned, limiter.owned_keys());
+                metrics.set_keys(KeyTable::local, limiter.local_keys());
+                metrics.set_keys(KeyTable::owned, limiter.owned_keys());
             }
         })
     };

@@ -6,11 +6,13 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+// Variant names are the label values.
+#[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelValue)]
 pub enum RpcResult {
-    Success,
-    Failure,
-    Timeout,
+    success,
+    failure,
+    timeout,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -18,10 +20,11 @@ pub struct RpcLabels {
     pub result: RpcResult,
 }
 
+#[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelValue)]
 pub enum KeyTable {
-    Local,
-    Owned,
+    local,
+    owned,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

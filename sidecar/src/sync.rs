@@ -155,13 +155,13 @@ impl Limiter {
         for (indices, outcome) in join_all(requests).await {
             match outcome {
                 Outcome::Rates(answer) if answer.len() == indices.len() => {
-                    self.metrics.rpc(RpcResult::Success);
+                    self.metrics.rpc(RpcResult::success);
                     for (i, rate) in indices.into_iter().zip(answer) {
                         merge_rate(&mut rates, i, rate);
                     }
                 }
-                Outcome::Rates(_) | Outcome::Failed => self.metrics.rpc(RpcResult::Failure),
-                Outcome::TimedOut => self.metrics.rpc(RpcResult::Timeout),
+                Outcome::Rates(_) | Outcome::Failed => self.metrics.rpc(RpcResult::failure),
+                Outcome::TimedOut => self.metrics.rpc(RpcResult::timeout),
             }
         }
 
