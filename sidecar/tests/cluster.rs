@@ -20,6 +20,7 @@ fn assert_over(answers: &[Value], nodes: &[&Sidecar], key: &str, rate: f64, limi
             .unwrap_or_else(|| panic!("{}: {key} not over limit in {answer}\nlog:\n{}", node.name, node.log_text()));
         let got = entry["rate"].as_f64().unwrap();
         let admit = entry["admit"].as_f64().unwrap();
+        eprintln!("{}: {key} rate {got:.2} (want {rate}), admit {admit:.3}", node.name);
         assert!(near(got, rate, TOLERANCE), "{}: {key} rate {got}, want {rate} ±15%", node.name);
         assert!(near(admit, limit / rate, TOLERANCE), "{}: {key} admit {admit}, want {} ±15%", node.name, limit / rate);
         assert_eq!(entry["limit"].as_f64(), Some(limit));

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -41,7 +41,13 @@ pub struct Sidecar {
 impl Sidecar {
     /// Starts a node listening on `127.0.0.1:{dht}` with the given seeds (DHT ports).
     pub fn start(name: &str, http: u16, dht: u16, seeds: &[u16]) -> Sidecar {
+        Sidecar::start_with(name, http, dht, seeds, &[])
+    }
+
+    /// Like `start`, with extra flags.
+    pub fn start_with(name: &str, http: u16, dht: u16, seeds: &[u16], extra: &[&str]) -> Sidecar {
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sidecar-{name}-{dht}.log"));
+        let log_file = OpenOptions::new().create(true).append(true).open(&log).unwrap();
         let seeds: Vec<String> = seeds.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let child = sidecar_command()
             .args(["--http-listen", &format!("127.0.0.1:{http}")])
@@ -50,8 +56,9 @@ impl Sidecar {
             .args(["--seed", &seeds.join(",")])
             .args(["--window-ms", "5000", "--redial-ms", "500", "--peer-expiry-ms", "20000"])
             .args(["--cluster-secret", "test-secret"])
+            .args(extra)
             .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap())
+            .stderr(log_file)
             .spawn()
             .unwrap();
         let sidecar = Sidecar { name: name.to_owned(), http, dht, child: Some(child), log };
@@ -128,6 +135,17 @@ impl Sidecar {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("{}: {name} is {last}, wanted {want}; log:\n{}", self.name, self.log_text());
+    }
+
+    /// Sends a signal (e.g. `STOP`, `CONT`) to the process.
+    pub fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .args([format!("-{signal}"), child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
     }
 
     pub fn kill(&mut self) {
