@@ -1,6 +1,9 @@
 //! Three sidecar processes on loopback form one DHT and limit a key at its global rate; one is
 //! killed and restarted while the others keep working.
 
+// Test helpers fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! Exact-number tests of the sliding-window rate estimator: steady rates, start-up, expiry,
 //! memory bound.
 
+// Test helpers fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use restrouter_ratelimit::rate::RateTable;
 
 

@@ -2,6 +2,9 @@
 //! local knowledge, the misses are counted, the hung peer is dropped, and it rejoins once it
 //! runs again.
 
+// Test helpers fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,7 +1,8 @@
 //! Runs sidecar processes on loopback for the integration tests. Every process is killed when
 //! its handle drops, so a failing test leaves nothing running.
 
-#![allow(dead_code)]
+// A test harness: failing loudly is its job.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs::OpenOptions;
 use std::net::TcpListener;
