@@ -26,6 +26,10 @@ use crate::sync::Limiter;
 
 /// Runs the sidecar until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> Result<(), String> {
+    if !config.http_listen.ip().is_loopback() {
+        // The API trusts its caller (counts, limits): only the pod's own Envoy should reach it.
+        tracing::warn!(addr = %config.http_listen, "HTTP API is not on loopback");
+    }
     let clock = Clock::new();
     let metrics = Arc::new(Metrics::new());
     let owned = Arc::new(Mutex::new(RateTable::new(config.window_ms, config.max_keys)));
