@@ -71,7 +71,6 @@ enum Outcome {
 }
 
 impl Limiter {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         local: RateTable,
         owned: Arc<Mutex<RateTable>>,
