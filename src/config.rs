@@ -7,7 +7,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginConfig {
-    pub spec: serde_json::Value,
+    /// The API spec: present for the HTTP filter, absent for the singleton service.
+    #[serde(default)]
+    pub spec: Option<serde_json::Value>,
     #[serde(default)]
     pub settings: Settings,
 }

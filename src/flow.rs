@@ -124,6 +124,10 @@ impl StoredFlow {
         StoredFlow { input, state: State::Read, notes: Vec::new(), changed: false }
     }
 
+    pub fn input(&self) -> &FlowInput {
+        &self.input
+    }
+
     /// Notes since the last call.
     pub fn take_notes(&mut self) -> Vec<Note> {
         std::mem::take(&mut self.notes)

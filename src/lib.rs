@@ -12,6 +12,7 @@ pub mod headers;
 pub mod metrics;
 pub mod paths;
 pub mod problem;
+pub mod ratelimit;
 pub mod reply;
 pub mod router;
 pub mod spec;

