@@ -44,6 +44,13 @@ if [ "$uses_devbackend" = yes ]; then
   pids+=($!)
 fi
 
+# The rate-limit sidecar: one node here; in Kubernetes every pod runs one and they form a DHT.
+if [ -z "${RESTROUTER_RATELIMIT_SIDECAR+set}" ]; then
+  "$BIN/restrouter-ratelimit" --http-listen 127.0.0.1:7235 --dht-listen 127.0.0.1:3050 --advertise 127.0.0.1:3050 &
+  pids+=($!)
+  export RESTROUTER_RATELIMIT_SIDECAR=127.0.0.1:7235
+fi
+
 "$BIN/restrouter-render" envoy --template envoy/restrouter.yaml.j2 > "$STATE/envoy.yaml"
 echo "restrouter: http://127.0.0.1:${RESTROUTER_HTTP_PORT:-7231}/en.wikipedia.org/v1/page/html/Earth (admin http://127.0.0.1:${RESTROUTER_ADMIN_PORT:-9901}/)"
 "$ENVOY" -c "$STATE/envoy.yaml" --concurrency "${RESTROUTER_CONCURRENCY:-2}" --base-id "${RESTROUTER_BASE_ID:-7231}" \
