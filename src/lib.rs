@@ -15,6 +15,7 @@ pub mod problem;
 pub mod ratelimit;
 pub mod reply;
 pub mod router;
+pub mod schema;
 pub mod spec;
 pub mod validate;
 

@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(l.check("k", 10.0, true, 1), Decision::LogOnly);
         assert_eq!(l.check("other", 10.0, false, 1), Decision::Allow);
         let counts = l.flush();
-        assert_eq!(counts.iter().find(|c| c.key == "k").unwrap().count, 403);
+        assert_eq!(counts.iter().find(|c| c.key == "k").unwrap().count, 402);
         assert!(l.flush().is_empty());
     }
 

@@ -1,20 +1,15 @@
 //! Request validation against an operation's OpenAPI parameters and request body.
 //!
-//! As in RESTBase (hyperswitch's validator), all parts of a request are checked by one JSON
-//! schema over `{params, query, headers, body}`, compiled once per operation. String values are
-//! first coerced to the declared type, so `revision=abc` fails as "should be an integer".
-//! Unlike RESTBase, header parameters are matched case-insensitively (so they are really checked)
-//! and booleans accept only `true`/`false`.
+//! As in RESTBase (hyperswitch's validator), path, query and header parameters and the body
+//! are checked against their schemas, compiled once per operation. String values are first
+//! coerced to the declared type, so `revision=abc` fails as "should be an integer". Unlike
+//! RESTBase, header parameters are matched case-insensitively (so they are really checked) and
+//! booleans accept only `true`/`false`.
 
+use crate::schema::Schema;
 use crate::spec::model::{Location, Parameter, RequestBody};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
-
-/// Schema keywords copied from a parameter's schema (hyperswitch's list; `format` is not checked).
-const KEYWORDS: &[&str] = &[
-    "type", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern",
-    "maxItems", "minItems", "uniqueItems", "enum", "multipleOf",
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -30,6 +25,8 @@ struct Param {
     name: String,
     required: bool,
     kind: Kind,
+    /// None when the declared type says everything.
+    schema: Option<Schema>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,21 +39,15 @@ enum BodyFormat {
 struct Body {
     required: bool,
     formats: Vec<BodyFormat>,
+    schema: Option<Schema>,
 }
 
+#[derive(Debug)]
 pub struct Validator {
     path: Vec<Param>,
     query: Vec<Param>,
     headers: Vec<Param>,
     body: Option<Body>,
-    /// None when presence and type coercion already say everything.
-    schema: Option<jsonschema::Validator>,
-}
-
-impl std::fmt::Debug for Validator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Validator").field("path", &self.path).field("query", &self.query).field("schema", &self.schema.is_some()).finish()
-    }
 }
 
 /// What the router knows about a request, decoded.
@@ -86,92 +77,48 @@ fn kind_of(schema: Option<&Value>) -> Kind {
     }
 }
 
-fn filtered(schema: &Value) -> (Value, bool) {
-    let mut out = Map::new();
-    let mut constrained = false;
-    if let Some(obj) = schema.as_object() {
-        for (k, v) in obj {
-            if KEYWORDS.contains(&k.as_str()) {
-                constrained |= k != "type";
-                out.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    (Value::Object(out), constrained)
-}
-
-fn part_schema(params: &[&Parameter]) -> (Value, bool) {
-    let mut props = Map::new();
-    let mut constrained = false;
-    for p in params {
-        let (s, c) = p.schema.as_ref().map(filtered).unwrap_or((Value::Object(Map::new()), false));
-        constrained |= c;
-        let name = if p.location == Location::Header { p.name.to_ascii_lowercase() } else { p.name.clone() };
-        props.insert(name, s);
-    }
-    (serde_json::json!({ "type": "object", "properties": props }), constrained)
-}
-
 impl Validator {
-    /// Compiles the validator of one operation; `components` lets body schemas use `$ref`.
-    pub fn compile(parameters: &[Parameter], body: Option<&RequestBody>, components: Option<&Value>) -> Result<Validator, String> {
-        let by = |loc: Location| parameters.iter().filter(|p| p.location == loc).collect::<Vec<_>>();
-        let (path, query, headers) = (by(Location::Path), by(Location::Query), by(Location::Header));
-        let to_params = |ps: &[&Parameter], lower: bool| {
-            ps.iter()
-                .map(|p| Param {
-                    name: if lower { p.name.to_ascii_lowercase() } else { p.name.clone() },
-                    required: p.required || p.location == Location::Path,
-                    kind: kind_of(p.schema.as_ref()),
+    /// Compiles the validator of one operation; `root` (the spec) lets schemas use `$ref`.
+    pub fn compile(parameters: &[Parameter], body: Option<&RequestBody>, root: &Value) -> Result<Validator, String> {
+        let params = |loc: Location| -> Result<Vec<Param>, String> {
+            parameters
+                .iter()
+                .filter(|p| p.location == loc)
+                .map(|p| {
+                    let schema = match &p.schema {
+                        Some(s) => Some(Schema::compile(s, root).map_err(|e| format!("{}: {e}", p.name))?).filter(|s| !s.is_trivial()),
+                        None => None,
+                    };
+                    Ok(Param {
+                        name: if loc == Location::Header { p.name.to_ascii_lowercase() } else { p.name.clone() },
+                        required: p.required || loc == Location::Path,
+                        kind: kind_of(p.schema.as_ref()),
+                        schema,
+                    })
                 })
-                .collect::<Vec<_>>()
+                .collect()
         };
-
-        let mut properties = Map::new();
-        let mut constrained = false;
-        for (part, ps) in [("params", &path), ("query", &query), ("headers", &headers)] {
-            let (s, c) = part_schema(ps);
-            constrained |= c;
-            properties.insert(part.to_string(), s);
-        }
-        let mut body_spec = None;
-        if let Some(rb) = body {
-            let mut formats = Vec::new();
-            for (media, mt) in &rb.content {
-                let format = if media.starts_with("application/json") {
-                    BodyFormat::Json
-                } else if media.starts_with("application/x-www-form-urlencoded") {
-                    BodyFormat::Form
-                } else {
-                    return Err(format!("requestBody: unsupported media type '{media}' (application/json or application/x-www-form-urlencoded)"));
-                };
-                formats.push(format);
-                if let Some(s) = &mt.schema {
-                    if !properties.contains_key("body") {
-                        properties.insert("body".into(), s.clone());
-                        constrained = true;
+        let body = match body {
+            None => None,
+            Some(rb) => {
+                let mut formats = Vec::new();
+                let mut schema = None;
+                for (media, mt) in &rb.content {
+                    formats.push(if media.starts_with("application/json") {
+                        BodyFormat::Json
+                    } else if media.starts_with("application/x-www-form-urlencoded") {
+                        BodyFormat::Form
+                    } else {
+                        return Err(format!("requestBody: unsupported media type '{media}' (application/json or application/x-www-form-urlencoded)"));
+                    });
+                    if let (Some(s), None) = (&mt.schema, &schema) {
+                        schema = Some(Schema::compile(s, root).map_err(|e| format!("requestBody: {e}"))?);
                     }
                 }
+                Some(Body { required: rb.required, formats, schema })
             }
-            body_spec = Some(Body { required: rb.required, formats });
-        }
-
-        let schema = if constrained {
-            let mut root = serde_json::json!({ "type": "object", "properties": properties });
-            if let (Some(c), Some(obj)) = (components, root.as_object_mut()) {
-                obj.insert("components".into(), c.clone());
-            }
-            Some(jsonschema::validator_for(&root).map_err(|e| format!("parameter schema: {e}"))?)
-        } else {
-            None
         };
-        Ok(Validator {
-            path: to_params(&path, false),
-            query: to_params(&query, false),
-            headers: to_params(&headers, true),
-            body: body_spec,
-            schema,
-        })
+        Ok(Validator { path: params(Location::Path)?, query: params(Location::Query)?, headers: params(Location::Header)?, body })
     }
 
     /// Lower-case names of the request headers this operation validates.
@@ -193,44 +140,38 @@ impl Validator {
     }
 
     fn check(&self, input: &Input<'_>, with_body: bool) -> Result<(), Invalid> {
-        let params = coerce("params", &self.path, input.path)?;
-        let query = coerce("query", &self.query, input.query)?;
-        let headers = coerce("headers", &self.headers, input.headers)?;
-        let mut instance = Map::new();
-        instance.insert("params".into(), params);
-        instance.insert("query".into(), query);
-        instance.insert("headers".into(), headers);
-        if let Some(spec) = self.body.as_ref().filter(|_| with_body) {
-            match input.body.filter(|b| !b.is_empty()) {
-                Some(bytes) => {
-                    instance.insert("body".into(), parse_body(spec, bytes, input.content_type)?);
+        check_part("params", &self.path, input.path)?;
+        check_part("query", &self.query, input.query)?;
+        check_part("headers", &self.headers, input.headers)?;
+        let Some(spec) = self.body.as_ref().filter(|_| with_body) else { return Ok(()) };
+        match input.body.filter(|b| !b.is_empty()) {
+            Some(bytes) => {
+                let body = parse_body(spec, bytes, input.content_type)?;
+                match &spec.schema {
+                    Some(schema) => schema.validate(&body, "data.body").map_err(Invalid::Parameter),
+                    None => Ok(()),
                 }
-                None if spec.required => return Err(Invalid::Parameter("data should have required property 'body'".into())),
-                None => {}
             }
+            None if spec.required => Err(Invalid::Parameter("data should have required property 'body'".into())),
+            None => Ok(()),
         }
-        let Some(schema) = &self.schema else { return Ok(()) };
-        let instance = Value::Object(instance);
-        schema.validate(&instance).map_err(|e| {
-            let at = e.instance_path().as_str().replace('/', ".");
-            let message: String = e.to_string().chars().take(300).collect();
-            Invalid::Parameter(format!("data{at} {message}"))
-        })
     }
 }
 
-fn coerce(part: &str, params: &[Param], values: &HashMap<String, String>) -> Result<Value, Invalid> {
-    let mut out = Map::new();
+fn check_part(part: &str, params: &[Param], values: &HashMap<String, String>) -> Result<(), Invalid> {
     for p in params {
         match values.get(&p.name) {
             None if p.required => return Err(Invalid::Parameter(format!("data.{part} should have required property '{}'", p.name))),
             None => {}
             Some(raw) => {
-                out.insert(p.name.clone(), coerce_value(part, p, raw)?);
+                let value = coerce_value(part, p, raw)?;
+                if let Some(schema) = &p.schema {
+                    schema.validate(&value, &format!("data.{part}.{}", p.name)).map_err(Invalid::Parameter)?;
+                }
             }
         }
     }
-    Ok(Value::Object(out))
+    Ok(())
 }
 
 fn coerce_value(part: &str, p: &Param, raw: &str) -> Result<Value, Invalid> {
@@ -298,7 +239,7 @@ mod tests {
 
     #[test]
     fn integer_coercion_names_the_parameter() {
-        let v = Validator::compile(&[param(json!({"name":"revision","in":"path","required":true,"schema":{"type":"integer"}}))], None, None).unwrap();
+        let v = Validator::compile(&[param(json!({"name":"revision","in":"path","required":true,"schema":{"type":"integer"}}))], None, &json!({})).unwrap();
         assert!(check(&v, &[("revision", "42")], &[]).is_ok());
         assert_eq!(check(&v, &[("revision", "abc")], &[]), Err(Invalid::Parameter("data.params.revision should be an integer".into())));
         assert!(check(&v, &[("revision", "99999999999999999999999")], &[]).is_err());
@@ -316,7 +257,7 @@ mod tests {
                 param(json!({"name":"title","in":"query","schema":{"type":"string","minLength":2,"maxLength":4}})),
             ],
             None,
-            None,
+            &json!({}),
         )
         .unwrap();
         assert!(check(&v, &[("access", "desktop"), ("start", "20200101")], &[("limit", "4")]).is_ok());
@@ -338,7 +279,7 @@ mod tests {
                 param(json!({"name":"Accept-Language","in":"header","schema":{"type":"string","maxLength":5}})),
             ],
             None,
-            None,
+            &json!({}),
         )
         .unwrap();
         assert_eq!(v.header_names().collect::<Vec<_>>(), vec!["accept-language"]);
@@ -354,7 +295,7 @@ mod tests {
             "application/x-www-form-urlencoded": {}
         }}))
         .unwrap();
-        let v = Validator::compile(&[], Some(&body), None).unwrap();
+        let v = Validator::compile(&[], Some(&body), &json!({})).unwrap();
         let e = HashMap::new();
         let run = |b: &[u8], ct: &str| v.validate(&Input { path: &e, query: &e, headers: &e, body: Some(b), content_type: Some(ct) });
         assert!(run(br#"{"wikitext":"''hi''"}"#, "application/json").is_ok());
@@ -370,8 +311,8 @@ mod tests {
     }
 
     #[test]
-    fn unconstrained_operations_compile_no_schema() {
-        let v = Validator::compile(&[param(json!({"name":"title","in":"path","required":true,"schema":{"type":"string"}}))], None, None).unwrap();
-        assert!(v.schema.is_none());
+    fn unconstrained_parameters_compile_no_schema() {
+        let v = Validator::compile(&[param(json!({"name":"title","in":"path","required":true,"schema":{"type":"string"}}))], None, &json!({})).unwrap();
+        assert!(v.path[0].schema.is_none());
     }
 }

@@ -95,8 +95,7 @@ impl Api {
     /// Compiles the spec document; the error names the path, method and field that is wrong.
     pub fn compile(doc: &Value) -> Result<Api, String> {
         let parsed: Document = from_value(doc, "spec")?;
-        let components = doc.get("components");
-
+        
         let mut ops_by_set: BTreeMap<String, Vec<Rc<Op>>> = BTreeMap::new();
         let mut all_ops = Vec::new();
         let mut ids = BTreeSet::new();
@@ -112,7 +111,7 @@ impl Api {
                 let op: Operation = from_value(&resolve_refs(raw, doc, &at)?, &at)?;
                 let path_params = item.parameters.iter().map(|p| resolve_refs(p, doc, &at)).collect::<Result<Vec<_>, _>>()?;
                 let path_params: Vec<Parameter> = from_value(&Value::Array(path_params), &format!("spec: paths.{path}.parameters"))?;
-                let compiled = compile_op(op, path, method, &path_params, components, all_ops.len()).map_err(|e| format!("{at}: {e}"))?;
+                let compiled = compile_op(op, path, method, &path_params, doc, all_ops.len()).map_err(|e| format!("{at}: {e}"))?;
                 if !ids.insert(compiled.id.clone()) {
                     return Err(format!("{at}.operationId: '{}' is used twice", compiled.id));
                 }
@@ -207,7 +206,7 @@ fn from_value<T: serde::de::DeserializeOwned>(v: &Value, at: &str) -> Result<T, 
     })
 }
 
-fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter], components: Option<&Value>, index: usize) -> Result<Op, String> {
+fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter], doc: &Value, index: usize) -> Result<Op, String> {
     if op.operation_id.is_empty() || !op.operation_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(format!("operationId: '{}' must be non-empty [A-Za-z0-9_]", op.operation_id));
     }
@@ -265,7 +264,7 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
             return Err("x-restrouter.rate_limit: limits must be positive numbers".into());
         }
     }
-    let validator = Validator::compile(&params, op.request_body.as_ref(), components).map_err(|e| format!("parameters: {e}"))?;
+    let validator = Validator::compile(&params, op.request_body.as_ref(), doc).map_err(|e| format!("parameters: {e}"))?;
     Ok(Op {
         id: op.operation_id,
         method: method.to_string(),
