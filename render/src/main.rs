@@ -36,9 +36,9 @@ enum Command {
 
 #[derive(clap::Args)]
 struct Common {
-    /// The OpenAPI spec with `x-restrouter` extensions.
-    #[arg(long, default_value = "spec/wikimedia.yaml")]
-    spec: PathBuf,
+    /// The OpenAPI spec with `x-restrouter` extensions (default: the `spec` variable).
+    #[arg(long)]
+    spec: Option<PathBuf>,
     /// `name=value` overrides of template variables (after the environment).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
@@ -56,8 +56,12 @@ fn load_spec(c: &Common) -> Result<Value, String> {
 }
 
 fn load_spec_and_clusters(c: &Common) -> Result<(Value, Vec<String>), String> {
-    let text = std::fs::read_to_string(&c.spec).map_err(|e| format!("{}: {e}", c.spec.display()))?;
-    let mut spec: Value = serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", c.spec.display()))?;
+    let path = match &c.spec {
+        Some(p) => p.clone(),
+        None => PathBuf::from(vars::Vars::load(&c.set)?.get("spec")),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut spec: Value = serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     if c.extra_domains > 0 {
         let projects = spec.pointer_mut("/x-restrouter/projects").and_then(Value::as_array_mut).ok_or("spec has no x-restrouter.projects")?;
         let project = projects.iter_mut().find(|p| p.get("name").and_then(Value::as_str) == Some(c.domains_project.as_str())).ok_or_else(|| format!("no project named {}", c.domains_project))?;

@@ -14,6 +14,7 @@ const VARS: &[(&str, &str, &str)] = &[
     ("tls_cert", "", "PEM certificate chain file for the HTTPS listener"),
     ("tls_key", "", "PEM private key file for the HTTPS listener"),
     ("wasm", "target/wasm32-wasip1/release/restrouter.wasm", "the filter module"),
+    ("spec", "spec/wikimedia.yaml", "the API spec (OpenAPI 3 with x-restrouter extensions)"),
     ("storage", "127.0.0.1:7233", "storage service host:port (RESTBase storage API)"),
     ("parsoid", "127.0.0.1:8888", "Parsoid host:port"),
     ("mobileapps", "127.0.0.1:8888", "mobileapps (PCS) host:port"),
