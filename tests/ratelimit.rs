@@ -122,14 +122,14 @@ fn limits_hold_across_workers_with_headers_log_only_and_no_spoofing() {
     assert_eq!(r.header("retry-after"), Some("1"));
     assert_eq!(r.header("ratelimit-policy"), Some("\"route\";q=10;w=1"));
     assert_eq!(r.header("ratelimit"), Some("\"route\";r=0;t=1"));
-    assert!(s.envoy.counter("restrouter_ratelimit_limited", &[]) > 0.0);
+    assert!(s.envoy.counter("restrouter_route_ratelimit_limited", &[("restrouter_route", "transformWikitextToHtml")]) > 0.0);
     assert!(s.envoy.log().contains("rate limit: transformWikitextToHtml.POST|198.51.100.7"), "no log line for the over-limit key");
 
     // Log-only: a client at 30/s on a 5/s log-only route is never refused, and it is counted.
     let (all, _) = stream(s.envoy.url(PAGEVIEWS), external("198.51.100.9"), false, 30.0, 4.0, 1.0);
     assert_eq!(all.limited, 0);
     assert!(all.other.is_empty(), "{:?}", all.other);
-    assert!(s.envoy.counter("restrouter_ratelimit_log_only", &[]) > 0.0, "log-only route over its limit not counted");
+    assert!(s.envoy.counter("restrouter_route_ratelimit_log_only", &[("restrouter_route", "pageviewsPerArticle")]) > 0.0, "log-only route over its limit not counted");
 }
 
 /// A sidecar process on free loopback ports.
@@ -258,4 +258,25 @@ fn three_envoys_share_one_global_limit_and_survive_a_sidecar_outage() {
     sidecars[0].spawn();
     assert!(wait_until(Duration::from_secs(30), || sidecars[0].peers() >= 2.0), "the restarted sidecar did not rejoin");
     assert!(wait_until(Duration::from_secs(10), || envoys[0].counter("restrouter_ratelimit_sidecar_up", &[]) == 1.0), "Envoy did not resume global limiting");
+}
+
+#[test]
+fn a_flood_of_distinct_clients_stays_bounded_and_cannot_hide_a_heavy_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec_file(&dir);
+    let s = Stack::with(&[("spec", &spec), ("ratelimit_sidecar", ""), ("ratelimit_max_keys", "50")]);
+    s.backend.on("/en.wikipedia.org/v3/transform/wikitext/to/html", Reply::html("<p>hi</p>"));
+    // 400 one-off clients (memory per client must stay bounded: shared data never frees keys,
+    // so the filter keeps none per client there) while a heavy client runs at 40/s.
+    let url = s.envoy.url(TRANSFORM);
+    let heavy = thread::spawn(move || stream(url, external("198.51.100.7"), true, 40.0, 6.0, 3.0));
+    for i in 0..400 {
+        let ip = format!("203.0.{}.{}", i / 250, i % 250 + 1);
+        let r = s.envoy.send("POST", TRANSFORM, &[("x-forwarded-for", &ip), ("content-type", "application/json")], Some(BODY));
+        assert_eq!(r.status, 200, "one-off client {ip}: {r}");
+    }
+    let (_, late) = heavy.join().unwrap();
+    assert!(late.limited > 0, "the heavy client hid in the flood: {late:?}");
+    let tracked = s.envoy.counter("restrouter_ratelimit_keys_tracked", &[]);
+    assert!(tracked <= 50.0, "{tracked} keys tracked with a bound of 50");
 }
