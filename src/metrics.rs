@@ -21,9 +21,6 @@ pub enum Counter {
     EventsSent,
     EventsRetried,
     EventsDropped,
-    RateLimited,
-    RateLimitLogged,
-    RateAllowed,
     SyncOk,
     SyncFailed,
     CalloutFailed,
@@ -45,9 +42,6 @@ impl Counter {
         Counter::EventsSent,
         Counter::EventsRetried,
         Counter::EventsDropped,
-        Counter::RateLimited,
-        Counter::RateLimitLogged,
-        Counter::RateAllowed,
         Counter::SyncOk,
         Counter::SyncFailed,
         Counter::CalloutFailed,
@@ -69,9 +63,6 @@ impl Counter {
             Counter::EventsSent => "restrouter.events.sent",
             Counter::EventsRetried => "restrouter.events.retried",
             Counter::EventsDropped => "restrouter.events.dropped",
-            Counter::RateLimited => "restrouter.ratelimit.limited",
-            Counter::RateLimitLogged => "restrouter.ratelimit.log_only",
-            Counter::RateAllowed => "restrouter.ratelimit.allowed",
             Counter::SyncOk => "restrouter.ratelimit.sync_ok",
             Counter::SyncFailed => "restrouter.ratelimit.sync_failed",
             Counter::CalloutFailed => "restrouter.callout.dispatch_failed",
@@ -104,6 +95,13 @@ pub fn status_class(status: u16) -> usize {
 
 pub fn route_requests(op_id: &str, class: &str) -> String {
     format!("restrouter.route.{op_id}.rq_{class}")
+}
+
+/// Rate-limit outcomes of a route with a limit: `allowed`, `limited`, `log_only`.
+pub const RATELIMIT_OUTCOMES: [&str; 3] = ["allowed", "limited", "log_only"];
+
+pub fn route_ratelimit(op_id: &str, outcome: &str) -> String {
+    format!("restrouter.route.{op_id}.ratelimit_{outcome}")
 }
 
 pub fn route_latency(op_id: &str) -> String {

@@ -134,7 +134,13 @@ impl Window {
     pub fn add(&mut self, key: &str, count: u64, limit: f64, now_ms: u64) {
         let sec = now_ms / 1000;
         if !self.keys.contains_key(key) && self.keys.len() >= self.max_keys {
-            return;
+            // Full (many distinct clients): make room by forgetting the keys far below their
+            // limit, which cannot be judged over it soon; if every key is busy, the new one
+            // waits for room.
+            self.sweep(now_ms);
+            if self.keys.len() >= self.max_keys {
+                return;
+            }
         }
         let series = self.keys.entry(key.to_string()).or_insert_with(|| Series { first_ms: now_ms, limit, buckets: VecDeque::new() });
         series.limit = limit;
@@ -152,36 +158,50 @@ impl Window {
         self.keys.is_empty()
     }
 
-    /// Requests per second of a key now.
-    pub fn rate(&self, key: &str, now_ms: u64) -> f64 {
-        self.keys.get(key).map(|s| self.series_rate(s, now_ms)).unwrap_or(0.0)
+    fn sweep(&mut self, now_ms: u64) {
+        let window_ms = self.window_ms;
+        self.keys.retain(|_, s| series_rate(s, now_ms, window_ms) >= s.limit / 2.0);
     }
 
-    fn series_rate(&self, s: &Series, now_ms: u64) -> f64 {
-        let oldest = now_ms.saturating_sub(self.window_ms) / 1000;
-        let sum: u64 = s.buckets.iter().filter(|(sec, _)| *sec > oldest || self.window_ms < 1000).map(|(_, n)| n).sum();
-        let span_ms = now_ms.saturating_sub(s.first_ms).clamp(1000, self.window_ms);
-        sum as f64 * 1000.0 / span_ms as f64
+    /// Requests per second of a key now.
+    pub fn rate(&self, key: &str, now_ms: u64) -> f64 {
+        self.keys.get(key).map(|s| series_rate(s, now_ms, self.window_ms)).unwrap_or(0.0)
     }
 
     /// Drops old buckets and idle keys; returns the keys over their limit.
     pub fn verdicts(&mut self, now_ms: u64) -> Vec<Verdict> {
-        let oldest = now_ms.saturating_sub(self.window_ms) / 1000;
+        let Some(start) = now_ms.checked_sub(self.window_ms) else { return self.over_limit(now_ms) };
+        let oldest = start / 1000;
         self.keys.retain(|_, s| {
             while s.buckets.front().is_some_and(|(sec, _)| *sec <= oldest) {
                 s.buckets.pop_front();
             }
             !s.buckets.is_empty()
         });
+        self.over_limit(now_ms)
+    }
+
+    fn over_limit(&self, now_ms: u64) -> Vec<Verdict> {
         let mut out = Vec::new();
         for (key, s) in &self.keys {
-            let rate = self.series_rate(s, now_ms);
+            let rate = series_rate(s, now_ms, self.window_ms);
             if rate > s.limit {
                 out.push(Verdict { key: key.clone(), rate, limit: s.limit, admit: s.limit / rate });
             }
         }
         out
     }
+}
+
+fn series_rate(s: &Series, now_ms: u64, window_ms: u64) -> f64 {
+    // The buckets of the seconds that overlap the window, divided by the time they span: from
+    // the first of those seconds (or the key's first sighting, if later) to now. Dividing by
+    // the whole window instead would read a steady rate low by up to one bucket's share.
+    let from_sec = now_ms.checked_sub(window_ms).map_or(0, |start| start / 1000 + 1);
+    let sum: u64 = s.buckets.iter().filter(|(sec, _)| *sec >= from_sec).map(|(_, n)| n).sum();
+    let from_ms = (from_sec * 1000).max(s.first_ms);
+    let span_ms = now_ms.saturating_sub(from_ms).max(1000);
+    sum as f64 * 1000.0 / span_ms as f64
 }
 
 /// What the singleton sends the sidecar and gets back (docs/interfaces.md).
@@ -228,12 +248,14 @@ mod tests {
     #[test]
     fn window_rate_is_unbiased() {
         let mut w = Window::new(5000, 100);
-        // 30 requests/s for 10 s, reported every second.
-        for s in 0..10u64 {
-            w.add("k", 30, 20.0, 10_000 + s * 1000);
+        // 30 requests/s for 10 s, reported every 100 ms.
+        for t in 0..100u64 {
+            w.add("k", 3, 20.0, 10_000 + t * 100);
         }
-        let r = w.rate("k", 19_999);
-        assert!((r - 30.0).abs() < 0.01, "{r}");
+        for now in [19_950, 19_999, 20_000, 20_050] {
+            let r = w.rate("k", now);
+            assert!((r - 30.0).abs() < 1.0, "{r} at {now}");
+        }
         let v = w.verdicts(19_999);
         assert_eq!(v.len(), 1);
         assert!((v[0].admit - 20.0 / 30.0).abs() < 0.01);
@@ -250,12 +272,16 @@ mod tests {
     }
 
     #[test]
-    fn window_is_bounded() {
+    fn window_is_bounded_and_busy_keys_survive_a_flood() {
         let mut w = Window::new(5000, 3);
-        for i in 0..10 {
-            w.add(&format!("k{i}"), 1, 1.0, 0);
+        w.add("abuser", 100, 10.0, 0);
+        for i in 0..1000 {
+            w.add(&format!("k{i}"), 1, 10.0, 0);
         }
-        assert_eq!(w.len(), 3);
+        assert!(w.len() <= 3);
+        assert!(w.rate("abuser", 500) > 10.0, "a flood of one-off clients evicted the busy key");
+        w.add("abuser2", 100, 10.0, 0);
+        assert_eq!(w.verdicts(500).len(), 2, "a new busy key finds room after one-off keys are swept");
     }
 
     #[test]

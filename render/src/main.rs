@@ -97,7 +97,7 @@ fn settings(v: &vars::Vars) -> Result<Value, String> {
             "enabled": v.get("ratelimit") != "off",
             "sync_interval_ms": v.number("ratelimit_sync_ms")?,
             "sidecar_cluster": if v.get("ratelimit_sidecar").is_empty() { "" } else { "ratelimit" },
-            "max_keys": defaults.ratelimit.max_keys,
+            "max_keys": v.number("ratelimit_max_keys")?,
         },
     });
     // The filter's own parser checks the result.

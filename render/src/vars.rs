@@ -34,6 +34,7 @@ const VARS: &[(&str, &str, &str)] = &[
     ("max_body_bytes", "1048576", "largest request body accepted"),
     ("ratelimit", "on", "off disables rate limiting"),
     ("ratelimit_sync_ms", "1000", "rate-limit sync interval"),
+    ("ratelimit_max_keys", "100000", "most client keys an Envoy tracks between syncs (bounds memory)"),
 ];
 
 pub struct Vars(BTreeMap<String, String>);

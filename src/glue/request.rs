@@ -103,11 +103,11 @@ impl Request {
                 Class::External => rl.external,
             };
             if let (Some(limit), Some(ip)) = (limit, self.client.ip) {
-                match self.filter.ratelimit.check(&m.op, &ip, limit, rl.log_only) {
-                    Decision::Allow => self.filter.metrics.count(Counter::RateAllowed),
-                    Decision::LogOnly => self.filter.metrics.count(Counter::RateLimitLogged),
+                let decision = self.filter.ratelimit.check(&m.op, &ip, limit, rl.log_only);
+                self.filter.metrics.ratelimit(m.op.index, decision);
+                match decision {
+                    Decision::Allow | Decision::LogOnly => {}
                     Decision::Limit { retry_after_s } => {
-                        self.filter.metrics.count(Counter::RateLimited);
                         self.rate_headers = crate::ratelimit::limited_headers(limit, retry_after_s);
                         let p = Problem::new(429, "request_rate_exceeded", "HyperSwitch request rate limit exceeded", format!("The rate limit of {limit} requests per second for this route was exceeded; retry later"));
                         return self.send_problem(&p);
