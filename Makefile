@@ -1,7 +1,7 @@
 # restrouter: `make run` and `make test` are all a fresh machine needs.
 SHELL := /bin/bash
 CARGO ?= cargo
-WASM := target/wasm32-wasip1/release/restrouter.wasm
+WASM := target/wasm32-wasip1/wasm/restrouter.wasm
 BINS := restrouter-storage restrouter-devbackend restrouter-render restrouter-ratelimit
 
 .PHONY: setup build wasm bins run test unit integration lint bench clean
@@ -10,7 +10,7 @@ setup:
 	@scripts/setup.sh
 
 wasm: setup
-	$(CARGO) build --release --target wasm32-wasip1 --lib
+	$(CARGO) build --profile wasm --target wasm32-wasip1 --lib
 
 bins:
 	$(CARGO) build --release $(addprefix -p ,$(BINS))

@@ -61,9 +61,12 @@ pub fn binary(name: &str) -> PathBuf {
     must_exist(target_dir().join("release").join(name), name)
 }
 
-/// The filter module Envoy loads.
+/// The filter module Envoy loads: the newest of the `wasm` profile's build (what `make build`
+/// makes) and a plain `--release` one.
 pub fn wasm_module() -> PathBuf {
-    must_exist(target_dir().join("wasm32-wasip1/release/restrouter.wasm"), "the wasm module")
+    let candidates = ["wasm32-wasip1/wasm/restrouter.wasm", "wasm32-wasip1/release/restrouter.wasm"].map(|p| target_dir().join(p));
+    let newest = candidates.iter().filter_map(|p| Some((std::fs::metadata(p).ok()?.modified().ok()?, p))).max().map(|(_, p)| p.clone());
+    newest.unwrap_or_else(|| must_exist(candidates[0].clone(), "the wasm module"))
 }
 
 /// Envoy: `$ENVOY` if set, else the one `scripts/setup.sh` installs.
