@@ -42,7 +42,7 @@ impl Upstream {
 
     /// Envoy answers a timed-out or unconnectable callout itself (504 / 503) without the
     /// upstream timing header a real upstream answer carries.
-    fn from_envoy(&self) -> bool {
+    fn answered_by_envoy(&self) -> bool {
         self.header("x-envoy-upstream-service-time").is_none()
     }
 
@@ -246,7 +246,7 @@ impl StoredFlow {
                 let reply = self.stored_reply(resp);
                 self.respond(reply)
             }
-            404 if !resp.from_envoy() => {
+            404 if !resp.answered_by_envoy() => {
                 self.notes.push(Note::StorageMiss);
                 self.fetch(true)
             }
@@ -268,11 +268,11 @@ impl StoredFlow {
                 return Step::Call(self.storage_put(&resp, reply));
             }
             0 => Problem::bad_gateway(format!("The back-end service ({}) reset the connection", self.input.op.backend.cluster)),
-            504 if resp.from_envoy() => {
+            504 if resp.answered_by_envoy() => {
                 self.notes.push(Note::BackendTimeout);
                 Problem::gateway_timeout(format!("The back-end service ({}) did not answer in time", self.input.op.backend.cluster))
             }
-            503 if resp.from_envoy() => Problem::bad_gateway(format!("The back-end service ({}) is unavailable", self.input.op.backend.cluster)),
+            503 if resp.answered_by_envoy() => Problem::bad_gateway(format!("The back-end service ({}) is unavailable", self.input.op.backend.cluster)),
             s if s >= 500 => Problem::bad_gateway(format!("The back-end service ({}) failed: {s} {}", self.input.op.backend.cluster, resp.detail())),
             s => {
                 // The back-end's own verdict (404 page missing, 400 …): passed on, never stored.

@@ -76,7 +76,7 @@ impl Request {
 
     fn send(&mut self, reply: Reply) -> Action {
         let mut headers = reply.headers;
-        headers.extend(self.rate_headers.drain(..));
+        headers.append(&mut self.rate_headers);
         self.status = reply.status;
         self.local_reply = true;
         let body = if self.head { None } else { Some(reply.body.as_slice()) };
