@@ -4,7 +4,7 @@ CARGO ?= cargo
 WASM := target/wasm32-wasip1/wasm/restrouter.wasm
 BINS := restrouter-storage restrouter-devbackend restrouter-render restrouter-ratelimit
 
-.PHONY: setup build wasm bins run test unit integration lint bench clean
+.PHONY: setup build wasm bins run test unit integration lint wasm-test bench clean
 
 setup:
 	@scripts/setup.sh
@@ -27,6 +27,10 @@ test: build
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-wasip1 --lib -- -D warnings
+
+# The filter's unit tests compiled to wasm32-wasip1, run under Node's WASI (.cargo/config.toml).
+wasm-test: setup
+	$(CARGO) test --lib --target wasm32-wasip1
 
 bench: build
 	scripts/bench.sh
