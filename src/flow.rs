@@ -10,6 +10,7 @@
 //!  └──fails──▶ (forced re-render) FallbackRead ──hit──▶ respond(stored) / respond(error)
 //! ```
 
+use crate::metrics::Counter;
 use crate::problem::{self, Problem};
 use crate::reply::Reply;
 use crate::spec::Op;
@@ -56,19 +57,6 @@ impl Upstream {
     }
 }
 
-/// Things worth counting, reported to the glue's metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Note {
-    StorageHit,
-    StorageMiss,
-    StorageError,
-    StoreWritten,
-    StoreUnchanged,
-    StoreError,
-    BackendError,
-    BackendTimeout,
-    ServedStored,
-}
 
 #[derive(Debug)]
 pub enum Step {
@@ -108,7 +96,7 @@ enum State {
 pub struct StoredFlow {
     input: FlowInput,
     state: State,
-    notes: Vec<Note>,
+    notes: Vec<Counter>,
     /// Set when stored content changed: the public URIs to purge.
     changed: bool,
 }
@@ -128,8 +116,8 @@ impl StoredFlow {
         &self.input
     }
 
-    /// Notes since the last call.
-    pub fn take_notes(&mut self) -> Vec<Note> {
+    /// Counters to increment since the last call.
+    pub fn take_notes(&mut self) -> Vec<Counter> {
         std::mem::take(&mut self.notes)
     }
 
@@ -155,7 +143,7 @@ impl StoredFlow {
             State::Store { reply } => self.after_store(resp, reply),
             State::FallbackRead { problem } => {
                 if resp.status == 200 {
-                    self.notes.push(Note::ServedStored);
+                    self.notes.push(Counter::ServedStored);
                     self.respond(self.stored_reply(resp))
                 } else {
                     self.respond(self.problem_reply(&problem))
@@ -238,21 +226,21 @@ impl StoredFlow {
                     let stored = resp.header("etag").and_then(etag_revision);
                     if stored != Some(wanted) {
                         // Another revision is stored: render this one, keep the stored latest.
-                        self.notes.push(Note::StorageMiss);
+                        self.notes.push(Counter::StorageMiss);
                         return self.fetch(false);
                     }
                 }
-                self.notes.push(Note::StorageHit);
+                self.notes.push(Counter::StorageHit);
                 let reply = self.stored_reply(resp);
                 self.respond(reply)
             }
             404 if !resp.answered_by_envoy() => {
-                self.notes.push(Note::StorageMiss);
+                self.notes.push(Counter::StorageMiss);
                 self.fetch(true)
             }
             _ => {
                 // Storage down, slow or confused: serve from the back-end, do not store.
-                self.notes.push(Note::StorageError);
+                self.notes.push(Counter::StorageError);
                 self.fetch(false)
             }
         }
@@ -269,7 +257,7 @@ impl StoredFlow {
             }
             0 => Problem::bad_gateway(format!("The back-end service ({}) reset the connection", self.input.op.backend.cluster)),
             504 if resp.answered_by_envoy() => {
-                self.notes.push(Note::BackendTimeout);
+                self.notes.push(Counter::BackendTimeout);
                 Problem::gateway_timeout(format!("The back-end service ({}) did not answer in time", self.input.op.backend.cluster))
             }
             503 if resp.answered_by_envoy() => Problem::bad_gateway(format!("The back-end service ({}) is unavailable", self.input.op.backend.cluster)),
@@ -281,7 +269,7 @@ impl StoredFlow {
             }
         };
         if failure.status != 504 {
-            self.notes.push(Note::BackendError);
+            self.notes.push(Counter::BackendError);
         }
         if self.input.rerender {
             // A forced re-render failed: the stored copy is still better than an error.
@@ -312,11 +300,11 @@ impl StoredFlow {
     fn after_store(&mut self, resp: Upstream, reply: Reply) -> Step {
         match resp.status {
             200 | 201 | 204 => {
-                self.notes.push(Note::StoreWritten);
+                self.notes.push(Counter::StoreWritten);
                 self.changed = true;
             }
-            412 | 202 => self.notes.push(Note::StoreUnchanged),
-            _ => self.notes.push(Note::StoreError),
+            412 | 202 => self.notes.push(Counter::StoreUnchanged),
+            _ => self.notes.push(Counter::StoreError),
         }
         self.respond(reply)
     }

@@ -2,8 +2,6 @@
 //! of the name (`restrouter.route.<operationId>.rq_2xx`); Envoy's `stats_tags` in our configs turn
 //! them back into `route` and `status_class` labels for Prometheus.
 
-use crate::flow::Note;
-
 /// Process-wide counters, one of each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Counter {
@@ -66,22 +64,6 @@ impl Counter {
             Counter::SyncOk => "restrouter.ratelimit.sync_ok",
             Counter::SyncFailed => "restrouter.ratelimit.sync_failed",
             Counter::CalloutFailed => "restrouter.callout.dispatch_failed",
-        }
-    }
-}
-
-impl From<Note> for Counter {
-    fn from(n: Note) -> Counter {
-        match n {
-            Note::StorageHit => Counter::StorageHit,
-            Note::StorageMiss => Counter::StorageMiss,
-            Note::StorageError => Counter::StorageError,
-            Note::StoreWritten => Counter::StoreWritten,
-            Note::StoreUnchanged => Counter::StoreUnchanged,
-            Note::StoreError => Counter::StoreError,
-            Note::BackendError => Counter::BackendError,
-            Note::BackendTimeout => Counter::BackendTimeout,
-            Note::ServedStored => Counter::ServedStored,
         }
     }
 }

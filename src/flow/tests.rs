@@ -62,7 +62,7 @@ fn hit_is_served_from_storage() {
     assert_eq!(r.body, b"<html>stored</html>");
     assert_eq!(r.header("etag"), Some("\"5/abc\""));
     assert_eq!(r.header("cache-control"), Some("s-maxage=1209600, max-age=0, must-revalidate"));
-    assert_eq!(f.take_notes(), vec![Note::StorageHit]);
+    assert_eq!(f.take_notes(), vec![Counter::StorageHit]);
 }
 
 #[test]
@@ -85,7 +85,7 @@ fn miss_fetches_stores_and_reports_change() {
     assert_eq!(r.body, b"<html>fresh</html>");
     assert_eq!(r.header("etag"), Some("\"7/t1\""));
     assert!(f.content_changed());
-    assert_eq!(f.take_notes(), vec![Note::StorageMiss, Note::StoreWritten]);
+    assert_eq!(f.take_notes(), vec![Counter::StorageMiss, Counter::StoreWritten]);
 }
 
 #[test]
@@ -108,23 +108,23 @@ fn storage_down_serves_from_backend_without_storing() {
     assert_eq!(c.cluster, "parsoid");
     let r = reply(f.on_response(upstream(200, &[("content-type", HTML)], "fresh")));
     assert_eq!(r.status, 200);
-    assert_eq!(f.take_notes(), vec![Note::StorageError]);
+    assert_eq!(f.take_notes(), vec![Counter::StorageError]);
     // Storage reachable but broken (500) is an error too, never a miss.
     let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth", false);
     call(f.start());
     call(f.on_response(upstream(500, &[], "boom")));
     reply(f.on_response(upstream(200, &[], "fresh")));
-    assert_eq!(f.take_notes(), vec![Note::StorageError]);
+    assert_eq!(f.take_notes(), vec![Counter::StorageError]);
 }
 
 #[test]
 fn backend_failures_become_problems() {
     let api = api();
     for (resp, status, note) in [
-        (envoy(504), 504, Some(Note::BackendTimeout)),
-        (envoy(503), 502, Some(Note::BackendError)),
-        (Upstream::default(), 502, Some(Note::BackendError)),
-        (upstream(500, &[], "oops"), 502, Some(Note::BackendError)),
+        (envoy(504), 504, Some(Counter::BackendTimeout)),
+        (envoy(503), 502, Some(Counter::BackendError)),
+        (Upstream::default(), 502, Some(Counter::BackendError)),
+        (upstream(500, &[], "oops"), 502, Some(Counter::BackendError)),
         (upstream(404, &[], r#"{"detail":"Page or revision not found."}"#), 404, None),
     ] {
         let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth", false);
@@ -135,7 +135,7 @@ fn backend_failures_become_problems() {
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
         assert_eq!(r.header("cache-control"), Some(crate::headers::DEFAULT_CACHE_CONTROL));
         let notes = f.take_notes();
-        assert_eq!(notes.last().copied().filter(|n| *n != Note::StorageMiss), note);
+        assert_eq!(notes.last().copied().filter(|n| *n != Counter::StorageMiss), note);
         if status == 404 {
             let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
             assert_eq!(v["detail"], "Page or revision not found.");
@@ -153,7 +153,7 @@ fn rerender_skips_the_read_and_falls_back_to_the_stored_copy() {
     assert_eq!((c.cluster.as_str(), c.method), ("storage", "GET"));
     let r = reply(f.on_response(upstream(200, &[("etag", "\"1/x\"")], "old")));
     assert_eq!((r.status, r.body.as_slice()), (200, &b"old"[..]));
-    assert_eq!(f.take_notes(), vec![Note::BackendTimeout, Note::ServedStored]);
+    assert_eq!(f.take_notes(), vec![Counter::BackendTimeout, Counter::ServedStored]);
     // Without a stored copy the error stands.
     let mut f = flow(&api, "/en.wikipedia.org/v1/page/html/Earth", true);
     call(f.start());

@@ -41,6 +41,16 @@ pub fn property(path: &[&str]) -> Option<String> {
     hostcalls::get_property(path.to_vec()).ok().flatten().map(lossy)
 }
 
+/// Envoy's response flags bit-vector (0 when unknown).
+pub fn response_flags() -> u64 {
+    hostcalls::get_property(vec!["response", "flags"])
+        .ok()
+        .flatten()
+        .and_then(|b| b.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()))
+        .map(u64::from_le_bytes)
+        .unwrap_or(0)
+}
+
 pub fn request_body(size: usize) -> Option<Vec<u8>> {
     hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size).ok().flatten()
 }

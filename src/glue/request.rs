@@ -23,6 +23,10 @@ pub use super::ratelimit::RateLimitState;
 /// value is always removed first.
 pub const CLUSTER_HEADER: &str = "x-restrouter-cluster";
 
+/// Envoy response flags (`response.flags`) that mean the back-end was never reached or went
+/// away: no healthy upstream, connection failure or termination, remote reset, overflow.
+const UPSTREAM_UNREACHABLE: u64 = 0x2 | 0x10 | 0x20 | 0x40 | 0x80;
+
 /// A context for roots that are not filters: lets everything through untouched.
 pub struct Inert;
 impl Context for Inert {}
@@ -79,8 +83,9 @@ impl Request {
         headers.append(&mut self.rate_headers);
         self.status = reply.status;
         self.local_reply = true;
-        let body = if self.head { None } else { Some(reply.body.as_slice()) };
-        if host::send_response(reply.status, &headers, body).is_err() {
+        // Always with the body: Envoy derives content-length (and keeps content-type) from it,
+        // then leaves it out itself when the request was a HEAD.
+        if host::send_response(reply.status, &headers, Some(reply.body.as_slice())).is_err() {
             log::warn!("restrouter: could not send the local reply for {}", self.uri);
         }
         Action::Pause
@@ -159,7 +164,7 @@ impl Request {
     fn run(&mut self, mut flow: StoredFlow, mut step: Step) -> Action {
         loop {
             for note in flow.take_notes() {
-                self.filter.metrics.count(note.into());
+                self.filter.metrics.count(note);
             }
             match step {
                 Step::Respond(reply) => {
@@ -209,6 +214,8 @@ impl Request {
             path.push_str(query);
         }
         host::set_request_header(":path", &path);
+        // Back-ends serve many wikis and tell them apart by Host, as RESTBase sent it.
+        host::set_request_header(":authority", &m.domain);
         host::set_request_header(CLUSTER_HEADER, &m.op.backend.cluster);
         host::remove_request_header("x-client-ip");
         for (n, v) in self.forwarded_headers() {
@@ -301,6 +308,11 @@ impl HttpContext for Request {
             return Action::Continue;
         }
         self.status = host::response_header(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+        if self.status == 503 && host::response_flags() & UPSTREAM_UNREACHABLE != 0 {
+            // Envoy could not reach the back-end at all: as a gateway, that is a 502.
+            self.status = 502;
+            host::set_response_header(":status", "502");
+        }
         let (cache_control, default_ct, csp) = self.passthrough.clone().unwrap_or((None, None, CspProfile::Auto));
         let ct = match host::response_header("content-type") {
             Some(ct) => ct,
