@@ -1,0 +1,465 @@
+#!/usr/bin/env python3
+"""restrouter benchmarks, side by side with plain Envoy (run by `make bench` via scripts/bench.sh).
+
+Everything listens on 127.0.0.1 and is stopped at the end (children also get SIGTERM if this
+script dies). One run measures every variant, interleaved round by round, so the ratios hold on
+a noisy machine; the table shows medians over the rounds.
+
+Layout on a machine with 2 or more cores: every Envoy under load is pinned to CPU 0; wrk, the
+storage service and the development back-end share CPU 1. Envoy CPU per request is
+utime+stime of the Envoy process (all threads, /proc/PID/stat) over the run, divided by the
+requests wrk completed.
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release")
+RENDER = os.path.join(BIN, "restrouter-render")
+HZ = os.sysconf("SC_CLK_TCK")
+NCPU = os.cpu_count() or 1
+
+# Ports (loopback only), away from `make run`'s and the tests' defaults.
+STORAGE = 27233
+BACKEND = 27888
+RR = (27231, 27901)        # restrouter, shipped spec (rate limiter on; the hit route has no limit)
+RL_ON = (27241, 27911)     # restrouter, bench spec (a never-reached limit on the hit route), limiter on
+RL_OFF = (27251, 27921)    # same spec, limiter off
+BASE = (27331, 27931)      # plain Envoy
+SCRATCH = (27261, 27941)   # start-up and memory runs
+
+HIT = "/en.wikipedia.org/v1/page/html/Earth"
+STORED = "/en.wikipedia.org/v1/key_value/parsoidphp/Earth"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent():
+    _libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Procs:
+    def __init__(self):
+        self.procs = []
+
+    def start(self, argv, cpus=None, log=None):
+        if cpus is not None and NCPU >= 2 and shutil.which("taskset"):
+            argv = ["taskset", "-c", cpus] + argv
+        out = open(log, "ab") if log else subprocess.DEVNULL
+        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+                             preexec_fn=_die_with_parent, cwd=ROOT)
+        self.procs.append(p)
+        return p
+
+    def stop(self, p):
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if p in self.procs:
+            self.procs.remove(p)
+
+    def stop_all(self):
+        for p in list(reversed(self.procs)):
+            self.stop(p)
+
+
+def envoy_binary():
+    e = os.environ.get("ENVOY")
+    if e:
+        return e
+    venv = os.path.join(ROOT, ".venv", "lib")
+    for d in sorted(os.listdir(venv)) if os.path.isdir(venv) else []:
+        cand = os.path.join(venv, d, "site-packages", "envoy", "_bin", "envoy")
+        if os.path.exists(cand):
+            return cand
+    sys.exit("bench: no Envoy binary (run `make build`, or set ENVOY)")
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def status_kb(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def http_get(port, path, headers=None, timeout=2.0):
+    """Status of a GET (None when the connection fails)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            h = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+            s.sendall(f"GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n{h}\r\n".encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        m = re.match(rb"HTTP/1\.[01] (\d{3})", data)
+        return int(m.group(1)) if m else None
+    except OSError:
+        return None
+
+
+def wait_status(port, path, want=200, timeout=30.0):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if http_get(port, path, timeout=0.5) == want:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def render(template, out, port, admin, extra=(), spec=None, extra_domains=0, wasm=None):
+    argv = [RENDER, "envoy", "--template", template,
+            "--set", f"http_port={port}", "--set", f"admin_port={admin}",
+            "--set", f"storage=127.0.0.1:{STORAGE}"]
+    for c in ("parsoid", "mobileapps", "wikifeeds", "aqs", "eventgate"):
+        argv += ["--set", f"{c}=127.0.0.1:{BACKEND}"]
+    argv += ["--set", "ratelimit_sidecar="]
+    if wasm:
+        argv += ["--set", f"wasm={wasm}"]
+    if spec:
+        argv += ["--spec", spec]
+    if extra_domains:
+        argv += ["--extra-domains", str(extra_domains)]
+    for s in extra:
+        argv += ["--set", s]
+    with open(out, "w") as f:
+        subprocess.run(argv, stdout=f, check=True, cwd=ROOT)
+    return out
+
+
+def bench_spec(src, dst):
+    """The shipped spec with a limit on the stored HTML route that is never reached."""
+    with open(src) as f:
+        text = f.read()
+    anchor = "        events: [\"/page/html/{title}\"]\n"
+    if anchor not in text:
+        sys.exit("bench: the shipped spec changed: cannot add the bench rate limit")
+    text = text.replace(anchor, anchor + "        rate_limit: {internal: 1000000000, external: 1000000000}\n", 1)
+    with open(dst, "w") as f:
+        f.write(text)
+    return dst
+
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", v)
+    return float(m.group(1)) * UNITS[m.group(2)] if m else float("nan")
+
+
+def wrk(port, path, seconds, conns, script=None, script_args=(), cpus=None):
+    argv = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if script:
+        argv += ["-s", script]
+    argv.append(f"http://127.0.0.1:{port}{path}")
+    if script_args:
+        argv += ["--"] + list(script_args)
+    if cpus is not None and NCPU >= 2:
+        argv = ["taskset", "-c", cpus] + argv
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30).stdout
+    r = {"raw": out}
+    m = re.search(r"(\d+) requests in", out)
+    r["requests"] = int(m.group(1)) if m else 0
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    r["rps"] = float(m.group(1)) if m else 0.0
+    for q in ("50", "99"):
+        m = re.search(rf"^\s+{q}(?:\.000)?%\s+(\S+)", out, re.M)
+        r[f"p{q}"] = ms(m.group(1)) if m else float("nan")
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    r["non2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: (.*)", out)
+    r["socket_errors"] = m.group(1).strip() if m else ""
+    return r
+
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.envoy = envoy_binary()
+        self.wasm = os.path.join(ROOT, args.wasm)
+        self.dir = tempfile.mkdtemp(prefix="restrouter-bench-")
+        self.procs = Procs()
+        self.results = {}
+        self.load_cpu = "1" if NCPU >= 2 else None
+        self.envoy_cpu = "0" if NCPU >= 2 else None
+
+    def log(self, msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    # --- services -------------------------------------------------------------------------
+    def start_services(self):
+        self.procs.start([os.path.join(BIN, "restrouter-storage"), "--listen", f"127.0.0.1:{STORAGE}",
+                          "--db", self.path("storage.sqlite3")], cpus=self.load_cpu, log=self.path("storage.log"))
+        self.procs.start([os.path.join(BIN, "restrouter-devbackend"), "--listen", f"127.0.0.1:{BACKEND}"],
+                         cpus=self.load_cpu, log=self.path("devbackend.log"))
+        for port in (STORAGE, BACKEND):
+            t0 = time.monotonic()
+            while http_get(port, "/") is None:
+                if time.monotonic() - t0 > 10:
+                    sys.exit(f"bench: nothing listening on 127.0.0.1:{port}")
+                time.sleep(0.05)
+
+    def start_envoy(self, config, admin, concurrency=1, cpus="pin", log_name=None, log_level="warning"):
+        cpus = self.envoy_cpu if cpus == "pin" else cpus
+        argv = [self.envoy, "-c", config, "--concurrency", str(concurrency), "--disable-hot-restart",
+                "--log-level", log_level]
+        if log_level != "warning":
+            argv += ["--component-log-level", "wasm:debug"]
+        return self.procs.start(argv, cpus=cpus, log=self.path(log_name or os.path.basename(config) + ".log"))
+
+    def ready(self, port, path, want=200):
+        if not wait_status(port, path, want, timeout=60):
+            sys.exit(f"bench: 127.0.0.1:{port}{path} never answered {want} (logs in {self.dir})")
+
+    # --- load runs ------------------------------------------------------------------------
+    def run(self, proc, port, path, conns, script=None, script_args=()):
+        c0 = cpu_ticks(proc.pid)
+        r = wrk(port, path, self.a.duration, conns, script, script_args, cpus=self.load_cpu)
+        c1 = cpu_ticks(proc.pid)
+        r["cpu_us"] = (c1 - c0) / HZ * 1e6 / r["requests"] if r["requests"] else float("nan")
+        r["cpu_pct"] = (c1 - c0) / HZ / self.a.duration * 100
+        r.pop("raw")
+        return r
+
+    def load_phase(self):
+        a = self.a
+        spec = bench_spec(os.path.join(ROOT, "spec", "wikimedia.yaml"), self.path("bench-spec.yaml"))
+        tpl = "envoy/restrouter.yaml.j2"
+        rr = self.start_envoy(render(tpl, self.path("rr.yaml"), *RR, wasm=self.wasm), RR[1])
+        on = self.start_envoy(render(tpl, self.path("rl-on.yaml"), *RL_ON, spec=spec, wasm=self.wasm), RL_ON[1])
+        off = self.start_envoy(render(tpl, self.path("rl-off.yaml"), *RL_OFF, spec=spec, wasm=self.wasm,
+                                      extra=["ratelimit=off"]), RL_OFF[1])
+        base = self.start_envoy(render("envoy/baseline.yaml.j2", self.path("base.yaml"), *BASE), BASE[1])
+        for port in (RR[0], RL_ON[0], RL_OFF[0]):
+            self.ready(port, HIT)  # the first one is the warm-up miss that stores the page
+        self.ready(BASE[0], STORED)
+        # (name, restrouter side, baseline side): each side is (label, proc, port, path, script)
+        miss = os.path.join(ROOT, "bench", "miss.lua")
+        run_id = str(int(time.time()))
+        cases = [
+            ("storage hit", ("restrouter", rr, RR[0], HIT, None),
+             ("envoy proxy → storage", base, BASE[0], STORED, None)),
+            ("miss (back-end + store + event)", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/page/html/", miss),
+             ("envoy proxy → back-end", base, BASE[0], "/en.wikipedia.org/v3/page/html/", miss)),
+            ("pass-through (summary)", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/page/summary/Earth", None),
+             ("envoy proxy → back-end", base, BASE[0], "/en.wikipedia.org/v1/page/summary/Earth", None)),
+            ("validation 400", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/page/html/Earth/abc", None),
+             ("envoy direct_response", base, BASE[0], "/bench/400", None)),
+            ("unknown route 404", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/no/such/route", None),
+             ("envoy direct_response", base, BASE[0], "/en.wikipedia.org/v1/no/such/route", None)),
+            ("rate limiter, hit path", ("limiter on", on, RL_ON[0], HIT, None),
+             ("limiter off", off, RL_OFF[0], HIT, None)),
+        ]
+        expect = {"validation 400": 400, "unknown route 404": 404}
+        for name, x, y in cases:
+            for side in (x, y):
+                if side[4] is None:
+                    got = http_get(side[2], side[3])
+                    if got != expect.get(name, 200):
+                        sys.exit(f"bench: {name}: {side[0]} answered {got} for {side[3]}")
+        for name, _, _ in cases:
+            self.results[name] = ([], [])
+        for rnd in range(a.rounds):
+            self.log(f"round {rnd + 1}/{a.rounds}")
+            for name, x, y in cases:
+                order = [(0, x), (1, y)] if rnd % 2 == 0 else [(1, y), (0, x)]
+                for i, (label, proc, port, path, script) in order:
+                    args = (f"{path}Bench_{run_id}_{rnd}_{i}_",) if script else ()
+                    r = self.run(proc, port, path, a.conns, script, args)
+                    self.results[name][i].append(r)
+                    self.log(f"  {name:34} {label:24} {r['rps']:9.0f} req/s  p50 {r['p50']:.3f} ms"
+                             f"  p99 {r['p99']:.3f} ms  {r['cpu_us']:6.1f} µs/req  non-2xx {r['non2xx']}"
+                             f"{'  socket errors: ' + r['socket_errors'] if r['socket_errors'] else ''}")
+                    time.sleep(a.gap)
+        self.cases = cases
+        self.long_run_rss = {"restrouter (concurrency 1, after the load runs)": status_kb(rr.pid, "VmRSS"),
+                             "plain Envoy (concurrency 1, after the load runs)": status_kb(base.pid, "VmRSS")}
+        for p in (rr, on, off, base):
+            self.procs.stop(p)
+
+    # --- start-up -------------------------------------------------------------------------
+    def startup_once(self, config, admin, port, path, concurrency=2):
+        t0 = time.monotonic()
+        p = self.start_envoy(config, admin, concurrency=concurrency, cpus=None,
+                             log_name="startup.log", log_level="info")
+        ok = wait_status(port, path, 200, timeout=60)
+        t = time.monotonic() - t0
+        rss = status_kb(p.pid, "VmRSS")
+        self.procs.stop(p)
+        return (t if ok else float("nan")), rss
+
+    def startup_phase(self):
+        big = render("envoy/restrouter.yaml.j2", self.path("startup.yaml"), *SCRATCH, extra_domains=800, wasm=self.wasm)
+        shipped = render("envoy/restrouter.yaml.j2", self.path("startup-shipped.yaml"), *SCRATCH, wasm=self.wasm)
+        base = render("envoy/baseline.yaml.j2", self.path("startup-base.yaml"), *SCRATCH)
+        with open(self.path("startup.log"), "w"):
+            pass
+        runs = {"restrouter, shipped spec + 800 domains": [], "restrouter, shipped spec": [],
+                "plain Envoy (no wasm), proxy to storage": []}
+        for _ in range(self.a.startup_reps):
+            runs["restrouter, shipped spec + 800 domains"].append(self.startup_once(big, SCRATCH[1], SCRATCH[0], HIT))
+            runs["restrouter, shipped spec"].append(self.startup_once(shipped, SCRATCH[1], SCRATCH[0], HIT))
+            runs["plain Envoy (no wasm), proxy to storage"].append(self.startup_once(base, SCRATCH[1], SCRATCH[0], STORED))
+        self.startup = {k: statistics.median(t for t, _ in v) for k, v in runs.items()}
+        self.startup_all = {k: [round(t, 3) for t, _ in v] for k, v in runs.items()}
+        self.compile_s = self.wasm_compile_times(self.path("startup.log"))
+        with open(big) as f:
+            self.plugin_config_bytes = len(f.read())
+
+    @staticmethod
+    def wasm_compile_times(log):
+        """Base Wasm created → first Thread-Local Wasm created: V8 compiling the module."""
+        ts = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\]")
+        out, start = [], None
+        with open(log, errors="replace") as f:
+            for line in f:
+                m = ts.match(line)
+                if not m:
+                    continue
+                t = time.mktime(time.strptime(m.group(1)[:19], "%Y-%m-%d %H:%M:%S")) + int(m.group(1)[20:]) / 1000
+                if "Base Wasm created" in line:
+                    start = t
+                elif "Thread-Local Wasm created" in line and start is not None:
+                    out.append(t - start)
+                    start = None
+        return statistics.median(out) if out else float("nan")
+
+    # --- memory ---------------------------------------------------------------------------
+    def memory_phase(self):
+        cfg = render("envoy/restrouter.yaml.j2", self.path("mem.yaml"), *SCRATCH, extra_domains=800, wasm=self.wasm)
+        base = render("envoy/baseline.yaml.j2", self.path("mem-base.yaml"), *SCRATCH)
+        self.memory = {}
+        for conc in self.a.mem_workers:
+            row = {}
+            for label, c, path in (("restrouter", cfg, HIT), ("plain Envoy", base, STORED)):
+                p = self.start_envoy(c, SCRATCH[1], concurrency=conc, cpus=None, log_name="mem.log")
+                self.ready(SCRATCH[0], path)
+                t_end = time.monotonic() + self.a.mem_seconds
+                while time.monotonic() < t_end:
+                    wrk(SCRATCH[0], path, min(5, self.a.mem_seconds), max(conc * 4, 8), cpus=None)
+                row[label] = (status_kb(p.pid, "VmRSS"), status_kb(p.pid, "VmHWM"))
+                self.procs.stop(p)
+            self.memory[conc] = row
+            self.log(f"memory, concurrency {conc}: {row}")
+
+    # --- report ---------------------------------------------------------------------------
+    def report(self):
+        med = lambda rs, k: statistics.median(r[k] for r in rs)
+        lines = []
+        add = lines.append
+        add(f"rounds: {self.a.rounds} × {self.a.duration} s per variant, wrk -t1 -c{self.a.conns}, HTTP/1.1 keep-alive, "
+            f"Envoy --concurrency 1" + (" pinned to CPU 0, wrk + storage + back-end on CPU 1" if NCPU >= 2 else ""))
+        add("")
+        add("| path | variant | req/s | p50 ms | p99 ms | Envoy CPU µs/req | ratio req/s | added p99 ms | non-2xx |")
+        add("|---|---|---|---|---|---|---|---|---|")
+        summary = {}
+        for name, x, y in self.cases:
+            rx, ry = self.results[name]
+            for label, rs in ((x[0], rx), (y[0], ry)):
+                add(f"| {name} | {label} | {med(rs, 'rps'):.0f} | {med(rs, 'p50'):.3f} | {med(rs, 'p99'):.3f} | "
+                    f"{med(rs, 'cpu_us'):.1f} | " + (f"{med(rx, 'rps') / med(ry, 'rps'):.2f} | {med(rx, 'p99') - med(ry, 'p99'):+.3f} |"
+                                                      if rs is rx else " | |") + f" {sum(r['non2xx'] for r in rs)} |")
+            # paired per-round figures (robust against drift)
+            ratio = statistics.median(a["rps"] / b["rps"] for a, b in zip(rx, ry))
+            dcpu = statistics.median(a["cpu_us"] - b["cpu_us"] for a, b in zip(rx, ry))
+            summary[name] = {"rps_ratio_paired": round(ratio, 3), "cpu_us_delta_paired": round(dcpu, 2)}
+        add("")
+        add("Paired per round (median over rounds): " + "; ".join(
+            f"{k}: ratio {v['rps_ratio_paired']:.2f}, Δ CPU {v['cpu_us_delta_paired']:+.1f} µs/req" for k, v in summary.items()))
+        if hasattr(self, "startup"):
+            add("")
+            add("| start-up (spawn → first 200, --concurrency 2) | median s | runs |")
+            add("|---|---|---|")
+            for k, v in self.startup.items():
+                add(f"| {k} | {v:.3f} | {', '.join(f'{t:.2f}' for t in self.startup_all[k])} |")
+            add("")
+            add(f"V8 compiling the module (Envoy log, Base Wasm → first VM): median {self.compile_s:.3f} s; "
+                f".wasm {os.path.getsize(self.wasm):,} bytes; Envoy config with the 800-domain spec {self.plugin_config_bytes:,} bytes")
+        if hasattr(self, "memory"):
+            add("")
+            add(f"| memory after {self.a.mem_seconds} s of hit-path load | " +
+                " | ".join(f"concurrency {c}" for c in self.memory) + " |")
+            add("|---|" + "---|" * len(self.memory))
+            for label in ("restrouter", "plain Envoy"):
+                add(f"| {label} VmRSS MB (peak) | " + " | ".join(
+                    f"{r[label][0] / 1024:.1f} ({r[label][1] / 1024:.1f})" for r in self.memory.values()) + " |")
+            cs = sorted(self.memory)
+            if len(cs) >= 2:
+                slope = (self.memory[cs[-1]]["restrouter"][0] - self.memory[cs[0]]["restrouter"][0]) / 1024 / (cs[-1] - cs[0])
+                add(f"\nrestrouter per extra worker: {slope:.1f} MB")
+        if hasattr(self, "long_run_rss"):
+            add("")
+            add("RSS after the load runs: " + "; ".join(f"{k}: {v / 1024:.1f} MB" for k, v in self.long_run_rss.items()))
+        text = "\n".join(lines)
+        print(text)
+        with open(self.path("results.json"), "w") as f:
+            json.dump({"results": {k: v for k, v in self.results.items()}, "summary": summary,
+                       "startup": getattr(self, "startup_all", None), "memory": getattr(self, "memory", None)}, f, indent=1)
+        self.log(f"raw results and logs: {self.dir}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--duration", type=int, default=6, help="seconds per load run")
+    ap.add_argument("--conns", type=int, default=10)
+    ap.add_argument("--gap", type=float, default=0.5, help="seconds between load runs")
+    ap.add_argument("--startup-reps", type=int, default=5)
+    ap.add_argument("--mem-workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
+    ap.add_argument("--mem-seconds", type=int, default=20)
+    ap.add_argument("--only", default="load,startup,memory", help="phases: load,startup,memory")
+    ap.add_argument("--wasm", default="target/wasm32-wasip1/wasm/restrouter.wasm")
+    ap.add_argument("--quick", action="store_true", help="1 round of 2 s, 1 start-up, 4 s memory runs")
+    a = ap.parse_args()
+    if a.quick:
+        a.rounds, a.duration, a.startup_reps, a.mem_seconds, a.gap = 1, 2, 1, 4, 0.2
+    for tool in ("wrk",):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} not found")
+    b = Bench(a)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    try:
+        phases = a.only.split(",")
+        b.start_services()
+        if "load" in phases:
+            b.load_phase()
+        if "startup" in phases:
+            b.startup_phase()
+        if "memory" in phases:
+            b.memory_phase()
+        b.report()
+    finally:
+        b.procs.stop_all()
+
+
+if __name__ == "__main__":
+    main()
