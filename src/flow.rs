@@ -236,7 +236,9 @@ impl StoredFlow {
             }
             404 if !resp.answered_by_envoy() => {
                 self.notes.push(Counter::StorageMiss);
-                self.fetch(true)
+                // An explicit revision is rendered, not stored: the key holds the latest.
+                let store = self.requested_revision().is_none();
+                self.fetch(store)
             }
             _ => {
                 // Storage down, slow or confused: serve from the back-end, do not store.
@@ -250,7 +252,9 @@ impl StoredFlow {
         let failure = match resp.status {
             200..=299 => {
                 let reply = self.content_reply(&resp);
-                if !store && !self.input.rerender {
+                // Content of an explicit revision is never stored: the key holds the latest.
+                let rerender_latest = self.input.rerender && self.requested_revision().is_none();
+                if !store && !rerender_latest {
                     return self.respond(reply);
                 }
                 return Step::Call(self.storage_put(&resp, reply));
@@ -262,6 +266,8 @@ impl StoredFlow {
             }
             503 if resp.answered_by_envoy() => Problem::bad_gateway(format!("The back-end service ({}) is unavailable", self.input.op.backend.cluster)),
             s if s >= 500 => Problem::bad_gateway(format!("The back-end service ({}) failed: {s} {}", self.input.op.backend.cluster, resp.detail())),
+            // 1xx / 3xx: nothing to serve, and not an error status a problem body may carry.
+            s if s < 400 => Problem::bad_gateway(format!("The back-end service ({}) answered an unexpected {s}", self.input.op.backend.cluster)),
             s => {
                 // The back-end's own verdict (404 page missing, 400 …): passed on, never stored.
                 let p = problem::from_upstream(s, &resp.detail());

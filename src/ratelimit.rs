@@ -145,7 +145,8 @@ impl Window {
         let series = self.keys.entry(key.to_string()).or_insert_with(|| Series { first_ms: now_ms, limit, buckets: VecDeque::new() });
         series.limit = limit;
         match series.buckets.back_mut() {
-            Some((s, n)) if *s == sec => *n += count,
+            // Counts come from other VMs: saturate rather than wrap (or trap with overflow checks).
+            Some((s, n)) if *s == sec => *n = n.saturating_add(count),
             _ => series.buckets.push_back((sec, count)),
         }
     }
@@ -198,7 +199,7 @@ fn series_rate(s: &Series, now_ms: u64, window_ms: u64) -> f64 {
     // the first of those seconds (or the key's first sighting, if later) to now. Dividing by
     // the whole window instead would read a steady rate low by up to one bucket's share.
     let from_sec = now_ms.checked_sub(window_ms).map_or(0, |start| start / 1000 + 1);
-    let sum: u64 = s.buckets.iter().filter(|(sec, _)| *sec >= from_sec).map(|(_, n)| n).sum();
+    let sum: u64 = s.buckets.iter().filter(|(sec, _)| *sec >= from_sec).fold(0, |a, (_, n)| a.saturating_add(*n));
     let from_ms = (from_sec * 1000).max(s.first_ms);
     let span_ms = now_ms.saturating_sub(from_ms).max(1000);
     sum as f64 * 1000.0 / span_ms as f64

@@ -85,7 +85,7 @@ impl Service {
                 for c in counts {
                     self.window.add(&c.key, c.count, c.limit, now);
                     let e = self.pending.entry(c.key).or_insert((0, c.limit));
-                    e.0 += c.count;
+                    e.0 = e.0.saturating_add(c.count);
                     e.1 = c.limit;
                 }
             }

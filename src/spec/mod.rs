@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 pub const METHODS: &[&str] = &["get", "post", "put", "delete", "patch"];
+const MAX_PATH_PARAMS: usize = 16;
 
 /// One operation, ready to serve.
 #[derive(Debug)]
@@ -102,6 +103,10 @@ impl Api {
         for (path, item) in &parsed.paths {
             if !path.starts_with('/') {
                 return Err(format!("spec: paths.{path}: must start with '/'"));
+            }
+            // The route tree panics past 26 parameters in one path; no real route has more than 7.
+            if path.matches('{').count() > MAX_PATH_PARAMS {
+                return Err(format!("spec: paths.{path}: more than {MAX_PATH_PARAMS} parameters"));
             }
             for (method, raw) in &item.operations {
                 if !METHODS.contains(&method.as_str()) {
