@@ -1,0 +1,140 @@
+//! Stored routes: storage first, then the back-end; what is rendered is written back with its
+//! headers, served from storage next time, re-rendered only for internal clients, and a change
+//! is announced to the event service exactly when storage took new content.
+
+// Test helpers fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+use std::time::Duration;
+use support::{wait_until, Reply, Stack, EXTERNAL};
+
+const PAGE: &str = "/en.wikipedia.org/v1/page/html/Earth";
+const PARSOID: &str = "/en.wikipedia.org/v3/page/html/Earth";
+const HTML: &str = "text/html; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/HTML/2.1.0\"";
+const EARTH_URI: &str = "https://en.wikipedia.org/api/rest_v1/page/html/Earth";
+
+/// Events received for `uri`, waiting (bounded) until there are at least `at_least`.
+fn events_for(s: &Stack, uri: &str, at_least: usize) -> Vec<serde_json::Value> {
+    let mut found = Vec::new();
+    wait_until(Duration::from_secs(10), || {
+        found = s.events_received().into_iter().filter(|e| e["meta"]["uri"] == uri).collect();
+        found.len() >= at_least
+    });
+    found
+}
+
+#[test]
+fn miss_renders_stores_and_the_next_request_is_a_hit() {
+    let s = Stack::start();
+    s.backend.on(PARSOID, Reply::ok(HTML, "<p>Earth</p>").header("etag", "\"100/aaa\"").header("content-language", "en"));
+
+    let first = s.envoy.get_with(PAGE, &[("x-request-id", "first-render")]);
+    assert_eq!(first.status, 200, "{first}");
+    assert_eq!(first.text(), "<p>Earth</p>");
+    assert_eq!(first.header("etag"), Some("\"100/aaa\""));
+    assert_eq!(first.header("content-type"), Some(HTML));
+    assert_eq!(s.backend.count(PARSOID), 1);
+    // The back-end call names the domain and carries the request id and client address.
+    let call = s.backend.last(PARSOID).unwrap();
+    assert_eq!(call.method, "GET");
+    assert_eq!(call.header("host"), Some("en.wikipedia.org"));
+    assert_eq!(call.header("x-request-id"), Some("first-render"));
+    assert_eq!(call.header("x-client-ip"), Some("127.0.0.1"));
+
+    // Written with its headers (x-store-*).
+    let kept = s.storage.get("en.wikipedia.org", "parsoidphp", "Earth");
+    assert_eq!(kept.status, 200, "{kept}");
+    assert_eq!(kept.text(), "<p>Earth</p>");
+    assert_eq!(kept.header("etag"), Some("\"100/aaa\""));
+    assert_eq!(kept.header("content-type"), Some(HTML));
+    assert_eq!(kept.header("content-language"), Some("en"));
+
+    // Served from storage: same ETag, body and type, and Parsoid is not asked again.
+    let second = s.envoy.get(PAGE);
+    assert_eq!(second.status, 200, "{second}");
+    assert_eq!((second.text(), second.header("etag"), second.header("content-type")), (first.text(), first.header("etag"), first.header("content-type")));
+    assert_eq!(s.backend.count(PARSOID), 1, "the second request is a storage hit");
+
+    // New content announced once, to the configured stream.
+    let events = events_for(&s, EARTH_URI, 1);
+    assert_eq!(events.len(), 1, "events: {:?}", s.events_received());
+    let meta = &events[0]["meta"];
+    assert_eq!(meta["stream"], "resource_change");
+    assert_eq!(meta["domain"], "en.wikipedia.org");
+    assert_eq!(meta["request_id"], "first-render");
+    assert!(meta["id"].as_str().is_some_and(|id| !id.is_empty()), "{meta}");
+    assert!(meta["dt"].as_str().is_some_and(|dt| dt.starts_with("20")), "{meta}");
+    assert_eq!(s.events.last("/v1/events").unwrap().header("content-type"), Some("application/json"));
+}
+
+#[test]
+fn stored_content_is_served_without_the_back_end() {
+    let s = Stack::start();
+    assert_eq!(s.storage.put("en.wikipedia.org", "parsoidphp", "Earth", HTML, "\"7/stored\"", "stored earth").status, 201);
+
+    let r = s.envoy.get(PAGE);
+    assert_eq!(r.status, 200, "{r}");
+    assert_eq!((r.text().as_str(), r.header("etag"), r.header("content-type")), ("stored earth", Some("\"7/stored\""), Some(HTML)));
+
+    // The stored revision serves its revision route; another revision is rendered, and the
+    // stored latest is left alone.
+    let r = s.envoy.get("/en.wikipedia.org/v1/page/html/Earth/7");
+    assert_eq!((r.status, r.text().as_str()), (200, "stored earth"), "{r}");
+    assert_eq!(s.backend.total(), 0, "{:?}", s.backend.requests());
+    s.backend.on("/en.wikipedia.org/v3/page/html/Earth/6", Reply::ok(HTML, "older earth").header("etag", "\"6/old\""));
+    let r = s.envoy.get("/en.wikipedia.org/v1/page/html/Earth/6");
+    assert_eq!((r.status, r.text().as_str(), r.header("etag")), (200, "older earth", Some("\"6/old\"")), "{r}");
+    assert_eq!(s.storage.get("en.wikipedia.org", "parsoidphp", "Earth").header("etag"), Some("\"7/stored\""));
+    assert_eq!(s.backend.total(), 1);
+}
+
+#[test]
+fn no_cache_rerenders_for_internal_clients_only() {
+    let s = Stack::start();
+    assert_eq!(s.storage.put("en.wikipedia.org", "parsoidphp", "Earth", HTML, "\"1/old\"", "old earth").status, 201);
+    s.backend.on(PARSOID, Reply::ok(HTML, "new earth").header("etag", "\"2/new\""));
+    let no_cache = ("cache-control", "no-cache");
+
+    // From outside, no-cache is ignored: the stored copy, and no back-end call.
+    let r = s.envoy.get_with(PAGE, &[no_cache, EXTERNAL]);
+    assert_eq!((r.status, r.text().as_str(), r.header("etag")), (200, "old earth", Some("\"1/old\"")), "{r}");
+    assert_eq!(s.backend.count(PARSOID), 0);
+
+    // From inside, it re-renders, stores and announces the change.
+    let r = s.envoy.get_with(PAGE, &[no_cache]);
+    assert_eq!((r.status, r.text().as_str(), r.header("etag")), (200, "new earth", Some("\"2/new\"")), "{r}");
+    assert_eq!(s.backend.count(PARSOID), 1);
+    let kept = s.storage.get("en.wikipedia.org", "parsoidphp", "Earth");
+    assert_eq!((kept.text().as_str(), kept.header("etag")), ("new earth", Some("\"2/new\"")));
+    assert_eq!(events_for(&s, EARTH_URI, 1).len(), 1);
+
+    // The same content again: storage answers 412, nothing is announced.
+    let r = s.envoy.get_with(PAGE, &[no_cache]);
+    assert_eq!((r.status, r.text().as_str()), (200, "new earth"), "{r}");
+    assert_eq!(s.backend.count(PARSOID), 2);
+    assert_eq!(s.envoy.wait_counter("restrouter_storage_write_unchanged", &[], 1.0), 1.0);
+    // Events go out in order: once the next change has arrived, an event for the unchanged
+    // re-render would have too.
+    s.backend.on("/en.wikipedia.org/v3/page/html/Moon", Reply::ok(HTML, "moon"));
+    assert_eq!(s.envoy.get("/en.wikipedia.org/v1/page/html/Moon").status, 200);
+    assert_eq!(events_for(&s, "https://en.wikipedia.org/api/rest_v1/page/html/Moon", 1).len(), 1);
+    assert_eq!(events_for(&s, EARTH_URI, 1).len(), 1, "unchanged content emits no event: {:?}", s.events_received());
+}
+
+#[test]
+fn head_is_answered_like_get_without_a_body() {
+    let s = Stack::start();
+    s.backend.on(PARSOID, Reply::ok(HTML, "<p>Earth</p>").header("etag", "\"3/h\""));
+    // A HEAD miss renders and stores like a GET.
+    let head = s.envoy.send("HEAD", PAGE, &[], None);
+    assert_eq!(head.status, 200, "{head}");
+    assert_eq!(s.backend.last(PARSOID).unwrap().method, "GET");
+    let get = s.envoy.get(PAGE);
+    assert_eq!(get.text(), "<p>Earth</p>");
+    for name in ["etag", "content-type", "content-length", "cache-control", "content-security-policy", "access-control-allow-origin"] {
+        assert_eq!(head.header(name), get.header(name), "{name}: HEAD\n{head}\nGET\n{get}");
+    }
+    assert_eq!(s.backend.count(PARSOID), 1, "the GET was a hit after the HEAD");
+}
