@@ -280,3 +280,45 @@ fn a_flood_of_distinct_clients_stays_bounded_and_cannot_hide_a_heavy_one() {
     let tracked = s.envoy.counter("restrouter_ratelimit_keys_tracked", &[]);
     assert!(tracked <= 50.0, "{tracked} keys tracked with a bound of 50");
 }
+
+/// Not a test: `make bench` runs it (`--ignored --nocapture`) and BENCHMARKS.md records what it
+/// prints — how close the admitted rate of one client spread over three Envoys (three sidecars,
+/// one DHT) comes to the global limit, at several loads.
+#[test]
+#[ignore = "benchmark; run by make bench"]
+fn bench_global_limit_accuracy() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Upstream::start();
+    backend.on("/en.wikipedia.org/v3/transform/wikitext/to/html", Reply::html("<p>hi</p>"));
+    let storage = support::Storage::start();
+    let http: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let dht: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let sidecars: Vec<Sidecar> = (0..3)
+        .map(|i| Sidecar::start(http[i], dht[i], dht.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| *p).collect(), dir.path().join(format!("sidecar{i}.log"))))
+        .collect();
+    assert!(wait_until(Duration::from_secs(30), || sidecars.iter().all(|s| s.peers() >= 2.0)));
+    println!("| global limit (req/s) | offered (req/s, over 3 Envoys) | admitted (req/s, last 6 s) | admitted / limit |");
+    println!("|---|---|---|---|");
+    for (limit, per_envoy) in [(10.0_f64, 10.0_f64), (10.0, 30.0), (30.0, 30.0), (30.0, 60.0)] {
+        let text = std::fs::read_to_string(repo_root().join("spec/wikimedia.yaml")).unwrap();
+        let mut spec: Value = serde_norway::from_str(&text).unwrap();
+        spec["paths"]["/transform/wikitext/to/html"]["post"]["x-restrouter"]["rate_limit"] = serde_json::json!({"internal": limit, "external": limit});
+        let path = dir.path().join(format!("spec-{limit}.json"));
+        std::fs::write(&path, serde_json::to_vec(&spec).unwrap()).unwrap();
+        let envoys: Vec<Envoy> = (0..3)
+            .map(|i| {
+                Envoy::builder()
+                    .concurrency(1)
+                    .sets(&[("spec", &path.display().to_string()), ("xff_trusted_hops", "1"), ("parsoid", &backend.addr()), ("storage", &storage.addr())])
+                    .set("ratelimit_sidecar", &format!("127.0.0.1:{}", http[i]))
+                    .start()
+            })
+            .collect();
+        // A new client address per round, so earlier rounds leave no state behind.
+        let ip = format!("198.51.100.{}", 20 + (limit as u32) + (per_envoy as u32));
+        let (_, late) = spread(&envoys, &ip, per_envoy, 14.0, 6.0);
+        let admitted = late.ok as f64 / 6.0;
+        let expected = limit.min(3.0 * per_envoy);
+        println!("| {limit} | {} | {admitted:.1} | {:.2} |", 3.0 * per_envoy, admitted / expected);
+    }
+}
