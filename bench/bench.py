@@ -39,9 +39,11 @@ RL_ON = (27241, 27911)     # restrouter, bench spec (a never-reached limit on th
 RL_OFF = (27251, 27921)    # same spec, limiter off
 BASE = (27331, 27931)      # plain Envoy
 SCRATCH = (27261, 27941)   # start-up and memory runs
+VARIANT = (27271, 27951)   # restrouter built another way (--variant), shipped spec
 
 HIT = "/en.wikipedia.org/v1/page/html/Earth"
 STORED = "/en.wikipedia.org/v1/key_value/parsoidphp/Earth"
+FEED = "/en.wikipedia.org/v1/feed/featured/2025/01/01"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -259,19 +261,26 @@ class Bench:
         off = self.start_envoy(render(tpl, self.path("rl-off.yaml"), *RL_OFF, spec=spec, wasm=self.wasm,
                                       extra=["ratelimit=off"]), RL_OFF[1])
         base = self.start_envoy(render("envoy/baseline.yaml.j2", self.path("base.yaml"), *BASE), BASE[1])
-        for port in (RR[0], RL_ON[0], RL_OFF[0]):
+        ready = [RR[0], RL_ON[0], RL_OFF[0]]
+        if a.variant:
+            vname, vpath = a.variant.split("=", 1)
+            var = self.start_envoy(render(tpl, self.path("variant.yaml"), *VARIANT, wasm=os.path.abspath(vpath)), VARIANT[1])
+            ready.append(VARIANT[0])
+        for port in ready:
             self.ready(port, HIT)  # the first one is the warm-up miss that stores the page
         self.ready(BASE[0], STORED)
         # (name, restrouter side, baseline side): each side is (label, proc, port, path, script)
         miss = os.path.join(ROOT, "bench", "miss.lua")
         run_id = str(int(time.time()))
         cases = [
+            ("storage hit, c=1", ("restrouter", rr, RR[0], HIT, None),
+             ("envoy proxy → storage", base, BASE[0], STORED, None)),
             ("storage hit", ("restrouter", rr, RR[0], HIT, None),
              ("envoy proxy → storage", base, BASE[0], STORED, None)),
             ("miss (back-end + store + event)", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/page/html/", miss),
              ("envoy proxy → back-end", base, BASE[0], "/en.wikipedia.org/v3/page/html/", miss)),
-            ("pass-through (summary)", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/page/summary/Earth", None),
-             ("envoy proxy → back-end", base, BASE[0], "/en.wikipedia.org/v1/page/summary/Earth", None)),
+            ("pass-through (feed)", ("restrouter", rr, RR[0], FEED, None),
+             ("envoy proxy → back-end", base, BASE[0], FEED, None)),
             ("validation 400", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/page/html/Earth/abc", None),
              ("envoy direct_response", base, BASE[0], "/bench/400", None)),
             ("unknown route 404", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/no/such/route", None),
@@ -279,7 +288,15 @@ class Bench:
             ("rate limiter, hit path", ("limiter on", on, RL_ON[0], HIT, None),
              ("limiter off", off, RL_OFF[0], HIT, None)),
         ]
-        expect = {"validation 400": 400, "unknown route 404": 404}
+        if a.variant:
+            cases += [
+                ("module variant, storage hit", ("restrouter", rr, RR[0], HIT, None), (vname, var, VARIANT[0], HIT, None)),
+                ("module variant, 404", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/no/such/route", None),
+                 (vname, var, VARIANT[0], "/en.wikipedia.org/v1/no/such/route", None)),
+            ]
+        if a.cases:
+            cases = [c for c in cases if any(w in c[0] for w in a.cases.split(","))]
+        expect = {"validation 400": 400, "unknown route 404": 404, "module variant, 404": 404}
         for name, x, y in cases:
             for side in (x, y):
                 if side[4] is None:
@@ -294,10 +311,10 @@ class Bench:
                 order = [(0, x), (1, y)] if rnd % 2 == 0 else [(1, y), (0, x)]
                 for i, (label, proc, port, path, script) in order:
                     args = (f"{path}Bench_{run_id}_{rnd}_{i}_",) if script else ()
-                    r = self.run(proc, port, path, a.conns, script, args)
+                    r = self.run(proc, port, path, 1 if name.endswith("c=1") else a.conns, script, args)
                     self.results[name][i].append(r)
                     self.log(f"  {name:34} {label:24} {r['rps']:9.0f} req/s  p50 {r['p50']:.3f} ms"
-                             f"  p99 {r['p99']:.3f} ms  {r['cpu_us']:6.1f} µs/req  non-2xx {r['non2xx']}"
+                             f"  p99 {r['p99']:.3f} ms  {r['cpu_us']:6.1f} µs/req ({r['cpu_pct']:.0f} % CPU)  non-2xx {r['non2xx']}"
                              f"{'  socket errors: ' + r['socket_errors'] if r['socket_errors'] else ''}")
                     time.sleep(a.gap)
         self.cases = cases
@@ -305,6 +322,8 @@ class Bench:
                              "plain Envoy (concurrency 1, after the load runs)": status_kb(base.pid, "VmRSS")}
         for p in (rr, on, off, base):
             self.procs.stop(p)
+        if a.variant:
+            self.procs.stop(var)
 
     # --- start-up -------------------------------------------------------------------------
     def startup_once(self, config, admin, port, path, concurrency=2):
@@ -438,6 +457,8 @@ def main():
     ap.add_argument("--mem-seconds", type=int, default=20)
     ap.add_argument("--only", default="load,startup,memory", help="phases: load,startup,memory")
     ap.add_argument("--wasm", default="target/wasm32-wasip1/wasm/restrouter.wasm")
+    ap.add_argument("--variant", help="NAME=PATH: also compare restrouter with this .wasm (hit and 404 paths)")
+    ap.add_argument("--cases", help="only the load cases whose names contain one of these (comma separated)")
     ap.add_argument("--quick", action="store_true", help="1 round of 2 s, 1 start-up, 4 s memory runs")
     a = ap.parse_args()
     if a.quick:
