@@ -1,0 +1,243 @@
+//! The rollout config (`envoy/rollout.yaml.j2`) through a real Envoy: restrouter and a legacy
+//! RESTBase stand-in side by side. A steady request stream sees no failure while a service's
+//! runtime fraction moves 0 → 10 → 100 → 0 % through admin `/runtime_modify`, and each side's
+//! share matches the fraction; a client's `x-restrouter-cluster` never picks a back-end route;
+//! mirroring copies legacy traffic to restrouter; every config passes `envoy --mode validate`.
+
+// Test helpers fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+mod validate;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use support::{client, envoy::EnvoyBuilder, Envoy, Reply, Stack, Upstream};
+
+const HTML_PATH: &str = "/en.wikipedia.org/v1/page/html/Earth";
+const PARSOID_PATH: &str = "/en.wikipedia.org/v3/page/html/Earth";
+const FEED_PATH: &str = "/en.wikipedia.org/v1/feed/featured/2024/01/15";
+const LEGACY_BODY: &str = "served by legacy RESTBase";
+const HTML_BODY: &str = "<p>Earth, from restrouter</p>";
+const FEED_BODY: &str = "{\"tfa\":\"from restrouter\"}";
+
+/// Largest allowed distance (percentage points) between a side's share and the fraction.
+const TOLERANCE_POINTS: f64 = 5.0;
+/// Requests per service the 10 % phase needs before its share is judged (binomial standard
+/// deviation at n = 1000, p = 0.1 is 0.95 points: the tolerance is over 5 of them).
+const MIN_PER_SERVICE_AT_10: usize = 1000;
+/// Answers that start this soon after a change are not counted in a share: workers pick up a
+/// new runtime snapshot shortly after the admin call returns. They still must not fail.
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// Restrouter (stored page HTML, pass-through feed) and a legacy stand-in behind one Envoy.
+struct Rollout {
+    stack: Stack,
+    legacy: Upstream,
+}
+
+fn rollout(extra: &[(&str, &str)]) -> Rollout {
+    let legacy = Upstream::start();
+    legacy.on_any(Reply::html(LEGACY_BODY).header("x-legacy", "1"));
+    let builder: EnvoyBuilder = Envoy::builder().template("envoy/rollout.yaml.j2").set("legacy", &legacy.addr()).sets(extra);
+    let stack = Stack::with_builder(builder);
+    stack.backend.on(PARSOID_PATH, Reply::html(HTML_BODY).header("etag", "\"42/abc\""));
+    stack.backend.on("/en.wikipedia.org/v1/feed/featured/2024/01/15", Reply::ok("application/json", FEED_BODY));
+    Rollout { stack, legacy }
+}
+
+impl Rollout {
+    fn set_percent(&self, pairs: &[(&str, u32)]) {
+        let query: Vec<String> = pairs.iter().map(|(s, p)| format!("restrouter.rollout.{s}={p}")).collect();
+        let r = client::send("POST", &self.stack.envoy.admin_url(&format!("/runtime_modify?{}", query.join("&"))), &[], None);
+        assert_eq!(r.status, 200, "runtime_modify: {r}");
+    }
+}
+
+/// Which side answered, or why the answer is a failure.
+fn side(path: &str, r: &Result<client::Response, ureq::Error>) -> Result<bool, String> {
+    let r = r.as_ref().map_err(|e| format!("{path}: transport error {e}"))?;
+    let restrouter_body = if path == HTML_PATH { HTML_BODY } else { FEED_BODY };
+    match (r.status, r.text()) {
+        (200, body) if body == LEGACY_BODY => Ok(false),
+        (200, body) if body == restrouter_body => Ok(true),
+        _ => Err(format!("{path}: unexpected answer {r}")),
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    restrouter: usize,
+    legacy: usize,
+}
+
+impl Tally {
+    fn total(&self) -> usize {
+        self.restrouter + self.legacy
+    }
+    fn percent(&self) -> f64 {
+        100.0 * self.restrouter as f64 / self.total().max(1) as f64
+    }
+}
+
+#[test]
+fn fractions_move_traffic_without_failures() {
+    let ro = rollout(&[]);
+    const SERVICES: [(&str, &str); 2] = [("page-html", HTML_PATH), ("feed", FEED_PATH)];
+    // (percent, requests per service before the next change)
+    let schedule = [(0, 300), (10, MIN_PER_SERVICE_AT_10), (100, 300), (0, 300)];
+
+    // phase index and the time it started; tallies[phase][service]
+    let phase = Arc::new(Mutex::new((0usize, Instant::now())));
+    let tallies = Arc::new(Mutex::new(vec![[Tally::default(); 2]; schedule.len()]));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+
+    let workers: Vec<_> = (0..3)
+        .map(|w| {
+            let (phase, tallies, failures, sent, stop) = (phase.clone(), tallies.clone(), failures.clone(), sent.clone(), stop.clone());
+            let base = ro.stack.envoy.url("");
+            std::thread::spawn(move || {
+                let mut i = w;
+                while !stop.load(Ordering::Relaxed) {
+                    let s = i % 2;
+                    let (svc, path) = SERVICES[s];
+                    i += 1;
+                    let (p, since) = *phase.lock().unwrap();
+                    let r = client::try_send("GET", &format!("{base}{path}"), &[], None);
+                    sent.fetch_add(1, Ordering::Relaxed);
+                    match side(path, &r) {
+                        Err(e) => failures.lock().unwrap().push(format!("[{svc}, phase {p}] {e}")),
+                        // Only answers that started and ended inside one settled phase count.
+                        Ok(restrouter) if since.elapsed() > SETTLE && phase.lock().unwrap().0 == p => {
+                            let t = &mut tallies.lock().unwrap()[p][s];
+                            if restrouter {
+                                t.restrouter += 1
+                            } else {
+                                t.legacy += 1
+                            }
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            })
+        })
+        .collect();
+
+    for (p, (percent, needed)) in schedule.iter().enumerate() {
+        ro.set_percent(&[("page-html", *percent), ("feed", *percent)]);
+        *phase.lock().unwrap() = (p, Instant::now());
+        let enough = support::wait_until(Duration::from_secs(40), || {
+            let t = tallies.lock().unwrap()[p];
+            t.iter().all(|s| s.total() >= *needed) || !failures.lock().unwrap().is_empty()
+        });
+        assert!(enough, "phase {p} ({percent} %) did not collect {needed} answers per service in 40 s");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let failures = failures.lock().unwrap();
+    assert!(failures.is_empty(), "{} failed requests of {}, first: {:?}", failures.len(), sent.load(Ordering::Relaxed), failures.iter().take(3).collect::<Vec<_>>());
+
+    let tallies = tallies.lock().unwrap();
+    for (p, (percent, _)) in schedule.iter().enumerate() {
+        for (s, (svc, _)) in SERVICES.iter().enumerate() {
+            let t = tallies[p][s];
+            eprintln!("phase {p}: {svc} at {percent:>3} %: restrouter {:>5} legacy {:>5} → {:.2} %", t.restrouter, t.legacy, t.percent());
+            match percent {
+                0 => assert_eq!(t.restrouter, 0, "{svc} at 0 % reached restrouter"),
+                100 => assert_eq!(t.legacy, 0, "{svc} at 100 % reached legacy"),
+                _ => assert!((t.percent() - f64::from(*percent)).abs() <= TOLERANCE_POINTS, "{svc}: {:.2} % served by restrouter at {percent} %", t.percent()),
+            }
+        }
+    }
+    eprintln!("{} requests in {:.1} s, 0 failures", sent.load(Ordering::Relaxed), started.elapsed().as_secs_f64());
+
+    // The legacy side saw the public paths untouched (the filter is off there), never the
+    // filter's routing header; restrouter's pass-through reached the back-end's own path.
+    for r in ro.legacy.requests() {
+        assert!(r.path == HTML_PATH || r.path == FEED_PATH, "legacy got {}", r.path);
+        assert_eq!(r.header("x-restrouter-cluster"), None, "legacy got the routing header");
+    }
+    assert!(ro.stack.backend.count(FEED_PATH) > 0);
+}
+
+#[test]
+fn rollout_defaults_come_from_the_variable_and_other_paths_stay_legacy() {
+    let ro = rollout(&[("rollout", "feed=100")]);
+    for _ in 0..20 {
+        assert_eq!(side(FEED_PATH, &client::try_send("GET", &ro.stack.envoy.url(FEED_PATH), &[], None)), Ok(true));
+        assert_eq!(side(HTML_PATH, &client::try_send("GET", &ro.stack.envoy.url(HTML_PATH), &[], None)), Ok(false));
+    }
+    // A path restrouter does not implement, and the spec document, stay on RESTBase.
+    for path in ["/en.wikipedia.org/v1/page/title/Earth", "/en.wikipedia.org/v1/?spec"] {
+        let r = ro.stack.envoy.get(path);
+        assert_eq!((r.status, r.text()), (200, LEGACY_BODY.to_string()), "{path}");
+    }
+    // Rolled back at run time, no restart.
+    ro.set_percent(&[("feed", 0)]);
+    assert!(support::wait_until(Duration::from_secs(5), || ro.stack.envoy.get(FEED_PATH).text() == LEGACY_BODY));
+}
+
+#[test]
+fn a_client_routing_header_never_reaches_a_back_end_route() {
+    let ro = rollout(&[]);
+    // page-html is at 0 %: the header only selects a route on which the filter runs, removes
+    // the client's value and handles the request itself, so the back-end sees its own path.
+    let r = ro.stack.envoy.get_with(HTML_PATH, &[("x-restrouter-cluster", "parsoid")]);
+    assert_eq!((r.status, r.text()), (200, HTML_BODY.to_string()), "{r}");
+    // A path the spec does not know, aimed at a back-end: the filter answers 404.
+    let secret = "/en.wikipedia.org/v1/page/title/Earth";
+    for cluster in ["parsoid", "wikifeeds", "mobileapps", "aqs"] {
+        let r = ro.stack.envoy.get_with(secret, &[("x-restrouter-cluster", cluster)]);
+        r.assert_problem(404, "not_found#route", "GET", secret);
+    }
+    // A value that names no back-end route selects nothing: the path's own route, here legacy.
+    for cluster in ["storage", "restbase_legacy", "eventgate", "elsewhere"] {
+        let r = ro.stack.envoy.get_with(secret, &[("x-restrouter-cluster", cluster)]);
+        assert_eq!((r.status, r.text()), (200, LEGACY_BODY.to_string()), "{cluster}: {r}");
+    }
+    assert_eq!(ro.legacy.count(secret), 4);
+    assert!(ro.legacy.requests().iter().all(|r| r.header("x-restrouter-cluster").is_none()), "legacy got a client's routing header");
+    // The legacy cluster cannot be chosen by the header either: at 100 % restrouter answers.
+    ro.set_percent(&[("page-html", 100)]);
+    std::thread::sleep(SETTLE);
+    let before = ro.legacy.total();
+    let r = ro.stack.envoy.get_with(HTML_PATH, &[("x-restrouter-cluster", "restbase_legacy")]);
+    assert_eq!((r.status, r.text()), (200, HTML_BODY.to_string()), "{r}");
+    assert_eq!(ro.legacy.total(), before);
+    for r in ro.stack.backend.requests() {
+        assert!(!r.path.contains("/page/title/"), "a back-end got {}", r.path);
+        assert!(r.path.starts_with("/en.wikipedia.org/v3/") || r.path.starts_with("/en.wikipedia.org/v1/feed/"), "back-end got {}", r.path);
+    }
+}
+
+#[test]
+fn mirroring_copies_legacy_traffic_to_restrouter() {
+    let shadow_port = support::free_port().to_string();
+    let ro = rollout(&[("rollout_mirror", "page-html"), ("shadow_port", &shadow_port)]);
+    for _ in 0..5 {
+        let r = ro.stack.envoy.get(HTML_PATH);
+        assert_eq!((r.status, r.text()), (200, LEGACY_BODY.to_string()), "the client gets legacy's answer");
+    }
+    // The copies went through the filter: the first fetched the page from the back-end and
+    // stored it, the rest were served from storage.
+    assert!(support::wait_until(Duration::from_secs(10), || ro.stack.storage.get("en.wikipedia.org", "parsoidphp", "Earth").status == 200), "no mirrored request stored the page");
+    assert_eq!(ro.stack.backend.count(PARSOID_PATH), 1);
+    assert_eq!(ro.legacy.count(HTML_PATH), 5);
+    // Other services are not mirrored.
+    ro.stack.envoy.get(FEED_PATH);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(ro.stack.backend.count(FEED_PATH), 0);
+}
+
+#[test]
+fn rollout_configs_validate() {
+    validate::validate("envoy/rollout.yaml.j2", &[]);
+    validate::validate("envoy/rollout.yaml.j2", &[("rollout", "page-html=10,pcs=100,feed=0"), ("rollout_mirror", "page-summary,metrics"), ("legacy", "restbase.discovery.wmnet:7231")]);
+}
