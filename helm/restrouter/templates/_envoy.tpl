@@ -31,7 +31,7 @@ direct_response: {status: 404, body: {inline_string: "{\"type\":\"https://mediaw
 {{- end }}
 
 {{- define "restrouter.legacyRoute" -}}
-{{- $ := index . 0 }}{{ $mirror := index . 1 }}
+{{- $ := index . 0 }}{{- $mirror := index . 1 }}
 # A client's x-restrouter-cluster naming no back-end route lands here: RESTBase need not see it.
 request_headers_to_remove: [x-restrouter-cluster]
 route:
