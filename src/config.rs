@@ -84,7 +84,14 @@ impl Settings {
 }
 
 /// Parses the configuration bytes, naming the field that is wrong.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn parse(bytes: &[u8]) -> Result<PluginConfig, String> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| format!("configuration: {}: {}", e.path(), e.inner()))
+}
+
+/// Parses the configuration bytes (serde's message only: see `spec::from_value`).
+#[cfg(target_arch = "wasm32")]
+pub fn parse(bytes: &[u8]) -> Result<PluginConfig, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("configuration: {e}"))
 }
