@@ -1,7 +1,8 @@
 {{/*
 Envoy's configuration: the same listeners, filters, routes and clusters as envoy/restrouter.yaml.j2
 (and envoy/rollout.yaml.j2 when rollout.enabled), plus a metrics listener on the pod address that
-exposes only GET /stats/prometheus and GET /ready of the loopback-only admin.
+exposes only GET /stats/prometheus and GET /ready of the loopback-only admin (and the sidecar's
+GET /metrics as /ratelimit/metrics).
 */}}
 {{- define "restrouter.cluster" -}}
 {{- $name := index . 0 }}{{ $addr := index . 1 }}
@@ -235,6 +236,11 @@ static_resources:
               {{- range list "/stats/prometheus" "/ready" }}
               - match: {path: {{ . }}, headers: [{name: ":method", string_match: {exact: GET}}]}
                 route: {cluster: envoy_admin, timeout: 10s}
+              {{- end }}
+              {{- if .Values.ratelimit.enabled }}
+              # The sidecar's own metrics (DHT peers, owner calls), whose API is loopback-only too.
+              - match: {path: /ratelimit/metrics, headers: [{name: ":method", string_match: {exact: GET}}]}
+                route: {cluster: ratelimit, timeout: 10s, prefix_rewrite: /metrics}
               {{- end }}
               - match: {prefix: "/"}
                 direct_response: {status: 404}
