@@ -37,6 +37,11 @@ pub fn domain_of(path: &str) -> &str {
 }
 
 pub fn route(api: &Api, method: &str, raw_path: &str, class: Class) -> Result<Target, Problem> {
+    // The glue reads `:path` lossily: a replacement character stands for bytes that were not
+    // UTF-8, which must not silently become another title.
+    if raw_path.contains(char::REPLACEMENT_CHARACTER) {
+        return Err(Problem::bad_request("The request path is not valid UTF-8"));
+    }
     let (path, query) = split_query(raw_path);
     let path = canonical(path).map_err(|e| Problem::bad_request(e.to_string()))?;
     let mut parts = path.trim_start_matches('/').splitn(3, '/');
