@@ -36,6 +36,15 @@ lint:
 wasm-test: setup
 	$(CARGO) test --lib --target wasm32-wasip1
 
+# Every fuzz target for FUZZ_SECONDS (default 60) each: libFuzzer if cargo-fuzz is installed
+# (`scripts/setup.sh fuzz`), else the stable mutation driver (fuzz/README.md).
+fuzz:
+	scripts/fuzz.sh
+
+# The fuzz corpus plus a few seconds of mutations per target, on the stable driver.
+fuzz-replay:
+	cd fuzz && FUZZ_SECONDS=$${FUZZ_SECONDS:-2} $(CARGO) test --release
+
 bench: build
 	scripts/bench.sh
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need, into the project where possible:
 # the wasm target, and a virtual environment (.venv) with Envoy and the test tools.
-# Idempotent: a second run only checks.
+# Idempotent: a second run only checks. `scripts/setup.sh fuzz` also installs cargo-fuzz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,3 +24,8 @@ if [ ! -f "$want" ]; then
 fi
 # An Envoy already on PATH (for example from func-e) may be used instead: ENVOY=/path/to/envoy.
 "${ENVOY:-.venv/bin/envoy}" --version >/dev/null
+
+# Optional: the coverage-guided fuzzer (fuzz/README.md); builds from crates.io in a few minutes.
+if [ "${1:-}" = fuzz ] && ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
