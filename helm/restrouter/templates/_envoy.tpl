@@ -103,7 +103,7 @@ client's value first), then either the rollout table or restrouter for everythin
       headers_with_underscores_action: REJECT_REQUEST
     http_protocol_options: {accept_http_10: true}
     route_config:
-      name: {{ $prefix }}
+      name: restrouter
       virtual_hosts:
       - name: restrouter
         domains: ["*"]
@@ -255,17 +255,32 @@ static_resources:
   {{- include "restrouter.cluster" (list "mobileapps" .Values.backends.mobileapps) | nindent 2 }}
   {{- include "restrouter.cluster" (list "wikifeeds" .Values.backends.wikifeeds) | nindent 2 }}
   {{- include "restrouter.cluster" (list "aqs" .Values.backends.aqs) | nindent 2 }}
+  {{- if .Values.rollout.enabled }}
+  {{- include "restrouter.cluster" (list "restbase_legacy" .Values.backends.legacy) | nindent 2 }}
+  {{- end }}
   {{- if .Values.backends.eventgate }}
   {{- include "restrouter.cluster" (list "eventgate" .Values.backends.eventgate) | nindent 2 }}
   {{- end }}
   {{- if .Values.ratelimit.enabled }}
   {{- include "restrouter.cluster" (list "ratelimit" (printf "127.0.0.1:%v" .Values.ports.ratelimitApi)) | nindent 2 }}
   {{- end }}
-  {{- if .Values.rollout.enabled }}
-  {{- include "restrouter.cluster" (list "restbase_legacy" .Values.backends.legacy) | nindent 2 }}
-  {{- end }}
   {{- if $mirrored }}
-  {{- include "restrouter.cluster" (list "restrouter_shadow" (printf "127.0.0.1:%v" .Values.rollout.shadowPort)) | nindent 2 }}
+  # This Envoy's own shadow listener; load tests need the same connection limits as the others.
+  - name: restrouter_shadow
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {http_protocol_options: {}}
+        common_http_protocol_options: {idle_timeout: 60s}
+    circuit_breakers:
+      thresholds: [{max_connections: 4096, max_pending_requests: 4096, max_requests: 8192}]
+    load_assignment:
+      cluster_name: restrouter_shadow
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: {{ .Values.rollout.shadowPort }}}}}
   {{- end }}
   {{- include "restrouter.cluster" (list "envoy_admin" (printf "127.0.0.1:%v" .Values.envoy.adminPort)) | nindent 2 }}
 {{- end }}
