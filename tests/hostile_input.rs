@@ -265,3 +265,39 @@ fn spoofed_identity_and_routing_headers_change_nothing() {
     assert_eq!(r.status, 400, "{r}");
     assert_no_vm_trouble(&s.envoy);
 }
+
+#[test]
+fn every_envoy_config_reloads_a_trapped_vm() {
+    // A trap must cost one VM reload, not a worker that answers 503 forever (fail closed).
+    let dir = support::repo_root().join("envoy");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let vms = text.matches("vm_config:").count();
+        let reloads = text.matches("failure_policy: FAIL_RELOAD").count();
+        assert_eq!(vms, reloads, "{}: {vms} wasm VMs, {reloads} with failure_policy: FAIL_RELOAD", path.display());
+    }
+}
+
+#[test]
+fn only_trusted_proxies_name_the_client() {
+    // Loopback is a trusted proxy here: its x-client-ip is the client, in both directions.
+    let s = Stack::with(&[("trusted_proxies", "127.0.0.0/8")]);
+    let sys = "/en.wikipedia.org/sys/key_value/parsoidphp/Earth";
+    let r = s.envoy.get_with(sys, &[("x-client-ip", "198.51.100.9")]);
+    r.assert_problem(403, "forbidden#sys", "GET", sys);
+    let r = s.envoy.get_with(sys, &[("x-client-ip", "10.1.2.3")]);
+    assert_ne!(r.status, 403, "{r}");
+    // An external peer (by its trusted x-forwarded-for hop) is no trusted proxy.
+    let r = s.envoy.get_with(sys, &[EXTERNAL, ("x-client-ip", "10.1.2.3")]);
+    r.assert_problem(403, "forbidden#sys", "GET", sys);
+    // The back-end hears the client the router decided on, never the client's own header.
+    s.backend.on("/en.wikipedia.org/v3/page/html/Earth", Reply::html("earth"));
+    assert_eq!(s.envoy.get_with("/en.wikipedia.org/v1/page/html/Earth", &[EXTERNAL, ("x-client-ip", "10.9.9.9")]).status, 200);
+    assert_eq!(s.backend.last("/en.wikipedia.org/v3/page/html/Earth").unwrap().header("x-client-ip"), Some(support::EXTERNAL_IP));
+    // The admin interface listens on loopback only.
+    let config = s.envoy.config();
+    let admin = config.split("admin:").nth(1).unwrap().lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(admin.contains("address: 127.0.0.1"), "{admin}");
+    assert_no_vm_trouble(&s.envoy);
+}
