@@ -329,30 +329,42 @@ class Bench:
 
     # --- start-up -------------------------------------------------------------------------
     def startup_once(self, config, admin, port, path, concurrency=2):
+        """Seconds from spawning Envoy to the first 200, Envoy CPU seconds by then, and the
+        seconds V8 took to compile the module (from Envoy's log)."""
+        log = self.path("startup-run.log")
+        open(log, "w").close()
         t0 = time.monotonic()
         p = self.start_envoy(config, admin, concurrency=concurrency, cpus=None,
-                             log_name="startup.log", log_level="info")
+                             log_name="startup-run.log", log_level="info")
         ok = wait_status(port, path, 200, timeout=60)
         t = time.monotonic() - t0
-        rss = status_kb(p.pid, "VmRSS")
+        cpu = cpu_ticks(p.pid) / HZ
         self.procs.stop(p)
-        return (t if ok else float("nan")), rss
+        with open(log, "rb") as src, open(self.path("startup.log"), "ab") as dst:
+            dst.write(src.read())
+        return (t if ok else float("nan")), cpu, self.wasm_compile_times(log)
 
     def startup_phase(self):
         big = render("envoy/restrouter.yaml.j2", self.path("startup.yaml"), *SCRATCH, extra_domains=800, wasm=self.wasm)
         shipped = render("envoy/restrouter.yaml.j2", self.path("startup-shipped.yaml"), *SCRATCH, wasm=self.wasm)
         base = render("envoy/baseline.yaml.j2", self.path("startup-base.yaml"), *SCRATCH)
-        with open(self.path("startup.log"), "w"):
-            pass
         runs = {"restrouter, shipped spec + 800 domains": [], "restrouter, shipped spec": [],
                 "plain Envoy (no wasm), proxy to storage": []}
+        var = None
+        if self.a.variant:
+            vname, vpath = self.a.variant.split("=", 1)
+            var = render("envoy/restrouter.yaml.j2", self.path("startup-variant.yaml"), *SCRATCH, extra_domains=800,
+                         wasm=os.path.abspath(vpath))
+            vkey = f"restrouter ({vname}), shipped spec + 800 domains"
+            runs[vkey] = []
         for _ in range(self.a.startup_reps):
+            if var:
+                runs[vkey].append(self.startup_once(var, SCRATCH[1], SCRATCH[0], HIT))
             runs["restrouter, shipped spec + 800 domains"].append(self.startup_once(big, SCRATCH[1], SCRATCH[0], HIT))
             runs["restrouter, shipped spec"].append(self.startup_once(shipped, SCRATCH[1], SCRATCH[0], HIT))
             runs["plain Envoy (no wasm), proxy to storage"].append(self.startup_once(base, SCRATCH[1], SCRATCH[0], STORED))
-        self.startup = {k: statistics.median(t for t, _ in v) for k, v in runs.items()}
-        self.startup_all = {k: [round(t, 3) for t, _ in v] for k, v in runs.items()}
-        self.compile_s = self.wasm_compile_times(self.path("startup.log"))
+        self.startup = {k: [statistics.median(r[i] for r in v) for i in range(3)] for k, v in runs.items()}
+        self.startup_all = {k: [round(r[0], 3) for r in v] for k, v in runs.items()}
         with open(big) as f:
             self.plugin_config_bytes = len(f.read())
 
@@ -372,7 +384,7 @@ class Bench:
                 elif "Thread-Local Wasm created" in line and start is not None:
                     out.append(t - start)
                     start = None
-        return statistics.median(out) if out else float("nan")
+        return out[0] if out else float("nan")
 
     # --- memory ---------------------------------------------------------------------------
     def memory_phase(self):
@@ -397,34 +409,36 @@ class Bench:
         med = lambda rs, k: statistics.median(r[k] for r in rs)
         lines = []
         add = lines.append
-        add(f"rounds: {self.a.rounds} × {self.a.duration} s per variant, wrk -t1 -c{self.a.conns}, HTTP/1.1 keep-alive, "
-            f"Envoy --concurrency 1" + (" pinned to CPU 0, wrk + storage + back-end on CPU 1" if NCPU >= 2 else ""))
-        add("")
-        add("| path | variant | req/s | p50 ms | p99 ms | Envoy CPU µs/req | ratio req/s | added p99 ms | non-2xx |")
-        add("|---|---|---|---|---|---|---|---|---|")
         summary = {}
-        for name, x, y in self.cases:
-            rx, ry = self.results[name]
-            for label, rs in ((x[0], rx), (y[0], ry)):
-                add(f"| {name} | {label} | {med(rs, 'rps'):.0f} | {med(rs, 'p50'):.3f} | {med(rs, 'p99'):.3f} | "
-                    f"{med(rs, 'cpu_us'):.1f} | " + (f"{med(rx, 'rps') / med(ry, 'rps'):.2f} | {med(rx, 'p99') - med(ry, 'p99'):+.3f} |"
-                                                      if rs is rx else " | |") + f" {sum(r['non2xx'] for r in rs)} |")
-            # paired per-round figures (robust against drift)
-            ratio = statistics.median(a["rps"] / b["rps"] for a, b in zip(rx, ry))
-            dcpu = statistics.median(a["cpu_us"] - b["cpu_us"] for a, b in zip(rx, ry))
-            summary[name] = {"rps_ratio_paired": round(ratio, 3), "cpu_us_delta_paired": round(dcpu, 2)}
-        add("")
-        add("Paired per round (median over rounds): " + "; ".join(
-            f"{k}: ratio {v['rps_ratio_paired']:.2f}, Δ CPU {v['cpu_us_delta_paired']:+.1f} µs/req" for k, v in summary.items()))
+        if hasattr(self, "cases"):
+            add(f"rounds: {self.a.rounds} × {self.a.duration} s per variant, wrk -t1 -c{self.a.conns}, HTTP/1.1 keep-alive, "
+                f"Envoy --concurrency 1" + (" pinned to CPU 0, wrk + storage + back-end on CPU 1" if NCPU >= 2 else ""))
+            add("")
+            add("| path | variant | req/s | p50 ms | p99 ms | Envoy CPU µs/req | ratio req/s | added p99 ms | non-2xx |")
+            add("|---|---|---|---|---|---|---|---|---|")
+            for name, x, y in self.cases:
+                rx, ry = self.results[name]
+                for label, rs in ((x[0], rx), (y[0], ry)):
+                    add(f"| {name} | {label} | {med(rs, 'rps'):.0f} | {med(rs, 'p50'):.3f} | {med(rs, 'p99'):.3f} | "
+                        f"{med(rs, 'cpu_us'):.1f} | " + (f"{med(rx, 'rps') / med(ry, 'rps'):.2f} | {med(rx, 'p99') - med(ry, 'p99'):+.3f} |"
+                                                          if rs is rx else " | |") + f" {sum(r['non2xx'] for r in rs)} |")
+                # paired per-round figures (robust against drift)
+                ratio = statistics.median(a["rps"] / b["rps"] for a, b in zip(rx, ry))
+                dcpu = statistics.median(a["cpu_us"] - b["cpu_us"] for a, b in zip(rx, ry))
+                summary[name] = {"rps_ratio_paired": round(ratio, 3), "cpu_us_delta_paired": round(dcpu, 2)}
+            add("")
+            add("Paired per round (median over rounds): " + "; ".join(
+                f"{k}: ratio {v['rps_ratio_paired']:.2f}, Δ CPU {v['cpu_us_delta_paired']:+.1f} µs/req" for k, v in summary.items()))
         if hasattr(self, "startup"):
             add("")
-            add("| start-up (spawn → first 200, --concurrency 2) | median s | runs |")
-            add("|---|---|---|")
-            for k, v in self.startup.items():
-                add(f"| {k} | {v:.3f} | {', '.join(f'{t:.2f}' for t in self.startup_all[k])} |")
+            add("| start-up (spawn → first 200, --concurrency 2, not pinned) | median s | Envoy CPU s by then | V8 compile s | runs (s) |")
+            add("|---|---|---|---|---|")
+            for k, (t, cpu, comp) in self.startup.items():
+                add(f"| {k} | {t:.3f} | {cpu:.2f} | {'' if comp != comp else f'{comp:.3f}'} | {', '.join(f'{x:.2f}' for x in self.startup_all[k])} |")
             add("")
-            add(f"V8 compiling the module (Envoy log, Base Wasm → first VM): median {self.compile_s:.3f} s; "
-                f".wasm {os.path.getsize(self.wasm):,} bytes; Envoy config with the 800-domain spec {self.plugin_config_bytes:,} bytes")
+            add(f"V8 compile = Envoy's log from 'Base Wasm created' to the first 'Thread-Local Wasm created'. "
+                f".wasm {os.path.getsize(self.wasm):,} bytes" + (f", variant {os.path.getsize(self.a.variant.split('=', 1)[1]):,} bytes" if self.a.variant else "") +
+                f"; Envoy config with the 800-domain spec {self.plugin_config_bytes:,} bytes")
         if hasattr(self, "memory"):
             add("")
             add(f"| memory after {self.a.mem_seconds} s of hit-path load | " +
