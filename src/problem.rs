@@ -13,6 +13,8 @@ pub struct Problem {
     pub kind: &'static str,
     pub title: &'static str,
     pub detail: String,
+    /// The `allow` header of a 405 (RFC 9110 requires it).
+    pub allow: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -27,7 +29,7 @@ struct Body<'a> {
 
 impl Problem {
     pub fn new(status: u16, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Problem { status, kind, title, detail: detail.into() }
+        Problem { status, kind, title, detail: detail.into(), allow: None }
     }
 
     pub fn not_found_route(path: &str) -> Self {
@@ -42,8 +44,11 @@ impl Problem {
         Self::new(400, "bad_request", "Invalid parameters", detail)
     }
 
-    pub fn method_not_allowed(method: &str) -> Self {
-        Self::new(405, "method_not_allowed", "Method not allowed", format!("The method {method} is not supported by this route"))
+    /// `allow`: the methods the route does support, e.g. `GET, HEAD, OPTIONS`.
+    pub fn method_not_allowed(method: &str, allow: &str) -> Self {
+        let mut p = Self::new(405, "method_not_allowed", "Method not allowed", format!("The method {method} is not supported by this route"));
+        p.allow = Some(allow.to_string());
+        p
     }
 
     pub fn forbidden_sys() -> Self {

@@ -24,7 +24,11 @@ impl Reply {
     }
 
     pub fn problem(p: &Problem, method: &str, uri: &str, domain: &str) -> Reply {
-        Reply::content(p.status, problem::CONTENT_TYPE, p.body(method, uri), None, CspProfile::Auto, domain)
+        let reply = Reply::content(p.status, problem::CONTENT_TYPE, p.body(method, uri), None, CspProfile::Auto, domain);
+        match &p.allow {
+            Some(allow) => reply.with_header("allow", allow),
+            None => reply,
+        }
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {

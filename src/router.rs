@@ -66,7 +66,7 @@ pub fn route(api: &Api, method: &str, raw_path: &str, class: Class) -> Result<Ta
             "GET" | "HEAD" if query.contains_key("spec") => Ok(Target::Spec(public::for_domain(&project.public_spec, &domain))),
             "GET" | "HEAD" => Ok(Target::Listing(serde_json::to_vec(&serde_json::json!({ "items": project.listing })).unwrap_or_default())),
             "OPTIONS" => Ok(Target::Preflight),
-            m => Err(Problem::method_not_allowed(m)),
+            m => Err(Problem::method_not_allowed(m, "GET, HEAD, OPTIONS")),
         };
     }
     let lookup = format!("/{rest}");
@@ -78,7 +78,13 @@ pub fn route(api: &Api, method: &str, raw_path: &str, class: Class) -> Result<Ta
     let head = method == "HEAD";
     let wanted = if head { "get".to_string() } else { method.to_ascii_lowercase() };
     let op = entry.op(&wanted).ok_or_else(|| {
-        let mut p = Problem::method_not_allowed(method);
+        // HEAD is served by GET, and every route answers a CORS preflight.
+        let mut allow = entry.allowed();
+        if entry.op("get").is_some() {
+            allow.push_str(", HEAD");
+        }
+        allow.push_str(", OPTIONS");
+        let mut p = Problem::method_not_allowed(method, &allow);
         p.detail = format!("{}; allowed: {}", p.detail, entry.allowed());
         p
     })?;

@@ -40,6 +40,8 @@ struct Body {
     required: bool,
     formats: Vec<BodyFormat>,
     schema: Option<Schema>,
+    /// Declared types of the top-level properties: form fields are strings until coerced.
+    form_kinds: HashMap<String, Kind>,
 }
 
 #[derive(Debug)]
@@ -103,6 +105,7 @@ impl Validator {
             Some(rb) => {
                 let mut formats = Vec::new();
                 let mut schema = None;
+                let mut form_kinds = HashMap::new();
                 for (media, mt) in &rb.content {
                     formats.push(if media.starts_with("application/json") {
                         BodyFormat::Json
@@ -113,9 +116,10 @@ impl Validator {
                     });
                     if let (Some(s), None) = (&mt.schema, &schema) {
                         schema = Some(Schema::compile(s, root).map_err(|e| format!("requestBody: {e}"))?);
+                        form_kinds = property_kinds(s, root);
                     }
                 }
-                Some(Body { required: rb.required, formats, schema })
+                Some(Body { required: rb.required, formats, schema, form_kinds })
             }
         };
         Ok(Validator { path: params(Location::Path)?, query: params(Location::Query)?, headers: params(Location::Header)?, body })
@@ -156,6 +160,16 @@ impl Validator {
             None => Ok(()),
         }
     }
+}
+
+/// `properties.*.type` of an object schema (following one top-level `$ref`).
+fn property_kinds(schema: &Value, root: &Value) -> HashMap<String, Kind> {
+    let schema = match schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => root.pointer(pointer).unwrap_or(schema),
+        None => schema,
+    };
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return HashMap::new() };
+    props.iter().map(|(name, p)| (name.clone(), kind_of(Some(p)))).collect()
 }
 
 fn check_part(part: &str, params: &[Param], values: &HashMap<String, String>) -> Result<(), Invalid> {
@@ -214,7 +228,15 @@ fn parse_body(spec: &Body, bytes: &[u8], content_type: Option<&str>) -> Result<V
         BodyFormat::Form => {
             let text = std::str::from_utf8(bytes).map_err(|_| Invalid::Body("form body is not UTF-8".into()))?;
             let pairs = crate::paths::parse_query(text).map_err(|e| Invalid::Body(format!("invalid form body: {e}")))?;
-            Ok(Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
+            // `body_only=true` is a boolean in a form: coerce by the declared type, as for query
+            // parameters; what does not coerce stays a string and fails the schema by name.
+            let fields = pairs.into_iter().map(|(k, v)| {
+                let kind = spec.form_kinds.get(&k).copied().unwrap_or(Kind::String);
+                let p = Param { name: k.clone(), required: false, kind, schema: None };
+                let value = coerce_value("body", &p, &v).unwrap_or(Value::String(v));
+                (k, value)
+            });
+            Ok(Value::Object(fields.collect()))
         }
     }
 }
@@ -291,7 +313,7 @@ mod tests {
     #[test]
     fn json_and_form_bodies() {
         let body: RequestBody = serde_json::from_value(json!({"required": true, "content": {
-            "application/json": {"schema": {"type":"object","required":["wikitext"],"properties":{"wikitext":{"type":"string","maxLength":10}}}},
+            "application/json": {"schema": {"type":"object","required":["wikitext"],"properties":{"wikitext":{"type":"string","maxLength":10},"body_only":{"type":"boolean"}}}},
             "application/x-www-form-urlencoded": {}
         }}))
         .unwrap();
@@ -300,6 +322,8 @@ mod tests {
         let run = |b: &[u8], ct: &str| v.validate(&Input { path: &e, query: &e, headers: &e, body: Some(b), content_type: Some(ct) });
         assert!(run(br#"{"wikitext":"''hi''"}"#, "application/json").is_ok());
         assert!(run(b"wikitext=%27%27hi", "application/x-www-form-urlencoded").is_ok());
+        assert!(run(b"wikitext=x&body_only=true", "application/x-www-form-urlencoded").is_ok());
+        assert!(matches!(run(b"wikitext=x&body_only=yes", "application/x-www-form-urlencoded"), Err(Invalid::Parameter(_))));
         assert!(matches!(run(br#"{"wikitext":"#, "application/json"), Err(Invalid::Body(_))));
         assert!(matches!(run(br#"{"other":1}"#, "application/json"), Err(Invalid::Parameter(_))));
         assert!(matches!(run(br#"{"wikitext":"far too long text"}"#, "application/json"), Err(Invalid::Parameter(_))));
