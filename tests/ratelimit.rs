@@ -3,6 +3,9 @@
 //! global limit across three Envoys whose sidecars form one DHT (with a sidecar killed and
 //! brought back).
 
+// Test helpers fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod support;
 
 use serde_json::Value;
