@@ -4,7 +4,7 @@ CARGO ?= cargo
 WASM := target/wasm32-wasip1/wasm/restrouter.wasm
 BINS := restrouter-storage restrouter-devbackend restrouter-render restrouter-ratelimit
 
-.PHONY: setup build wasm bins run test chart-test unit integration lint wasm-test bench clean
+.PHONY: setup build wasm bins run test chart-test unit integration lint wasm-test fuzz fuzz-replay bench clean
 
 setup:
 	@scripts/setup.sh
@@ -20,8 +20,10 @@ build: wasm bins
 run: build
 	scripts/run.sh
 
-# Unit tests of every crate, then the integration tests that drive a real Envoy.
-test: build chart-test
+# Unit tests of every crate, then the integration tests that drive a real Envoy. Also: the lints
+# (no unwrap/panic/indexing reachable in the filter, native and wasm), the unit tests compiled
+# to wasm, and the fuzz corpus with a few seconds of mutations per target.
+test: build chart-test lint wasm-test fuzz-replay
 	$(CARGO) test --release --workspace --no-fail-fast
 
 # The Helm chart: lint, render, Kubernetes schemas, and Envoy on the config it renders.

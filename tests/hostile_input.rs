@@ -120,6 +120,13 @@ fn broken_encodings_are_problems() {
     }
     assert_eq!(s.backend.total(), 0, "{:?}", s.backend.requests().iter().map(|r| r.path.clone()).collect::<Vec<_>>());
 
+    // A method the route lacks: 405 with the methods it has (RFC 9110).
+    let r = s.envoy.send("DELETE", "/en.wikipedia.org/v1/page/html/Earth", &[], None);
+    r.assert_problem(405, "method_not_allowed", "DELETE", "/en.wikipedia.org/v1/page/html/Earth");
+    assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
+    let r = s.envoy.send("PUT", "/en.wikipedia.org/v1/transform/wikitext/to/html", &[], None);
+    assert_eq!((r.status, r.header("allow")), (405, Some("POST, OPTIONS")));
+
     // Plain `..` segments: Envoy's codec leaves the path alone, the filter refuses the title.
     let (status, headers, _) = raw_get(&s.envoy, b"/en.wikipedia.org/v1/page/html/..", b"");
     assert_eq!(status, 400);
