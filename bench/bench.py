@@ -295,6 +295,7 @@ class Bench:
                 ("module variant, storage hit", ("restrouter", rr, RR[0], HIT, None), (vname, var, VARIANT[0], HIT, None)),
                 ("module variant, 404", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/no/such/route", None),
                  (vname, var, VARIANT[0], "/en.wikipedia.org/v1/no/such/route", None)),
+                ("module variant, pass-through", ("restrouter", rr, RR[0], FEED, None), (vname, var, VARIANT[0], FEED, None)),
             ]
         if a.cases:
             cases = [c for c in cases if any(w in c[0] for w in a.cases.split(","))]
