@@ -276,9 +276,13 @@ fn spoofed_identity_and_routing_headers_change_nothing() {
 #[test]
 fn every_envoy_config_reloads_a_trapped_vm() {
     // A trap must cost one VM reload, not a worker that answers 503 forever (fail closed).
-    let dir = support::repo_root().join("envoy");
-    for entry in std::fs::read_dir(&dir).unwrap() {
+    let root = support::repo_root();
+    let files = ["envoy", "helm/restrouter/templates"].iter().filter_map(|d| std::fs::read_dir(root.join(d)).ok()).flatten();
+    for entry in files {
         let path = entry.unwrap().path();
+        if !path.is_file() {
+            continue;
+        }
         let text = std::fs::read_to_string(&path).unwrap();
         let vms = text.matches("vm_config:").count();
         let reloads = text.matches("failure_policy: FAIL_RELOAD").count();
@@ -306,5 +310,24 @@ fn only_trusted_proxies_name_the_client() {
     let config = s.envoy.config();
     let admin = config.split("admin:").nth(1).unwrap().lines().take(3).collect::<Vec<_>>().join("\n");
     assert!(admin.contains("address: 127.0.0.1"), "{admin}");
+    assert_no_vm_trouble(&s.envoy);
+}
+
+#[test]
+fn internal_only_operations_refuse_external_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(support::repo_root().join("spec/wikimedia.yaml")).unwrap();
+    let mut spec: serde_json::Value = serde_norway::from_str(&text).unwrap();
+    spec["paths"]["/data/css/mobile/{type}"]["get"]["x-restrouter"]["internal_only"] = serde_json::json!(true);
+    let path = dir.path().join("spec.json");
+    std::fs::write(&path, serde_json::to_vec(&spec).unwrap()).unwrap();
+    let s = Stack::with(&[("spec", path.to_str().unwrap())]);
+    let css = "/en.wikipedia.org/v1/data/css/mobile/base";
+    s.backend.on(css, Reply::ok("text/css", "body{}"));
+    let r = s.envoy.get_with(css, &[EXTERNAL, ("x-client-ip", "10.0.0.1")]);
+    r.assert_problem(403, "forbidden", "GET", css);
+    assert_eq!(s.backend.count(css), 0);
+    let r = s.envoy.get(css);
+    assert_eq!((r.status, r.text().as_str()), (200, "body{}"), "{r}");
     assert_no_vm_trouble(&s.envoy);
 }
