@@ -47,8 +47,9 @@ fuzz:
 fuzz-replay:
 	cd fuzz && FUZZ_SECONDS=$${FUZZ_SECONDS:-2} $(CARGO) test --release
 
+# Benchmarks side by side with plain Envoy (BENCHMARKS.md); BENCH_ARGS="--quick" for a short check.
 bench: build
-	scripts/bench.sh
+	scripts/bench.sh $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean
