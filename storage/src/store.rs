@@ -172,26 +172,8 @@ impl Store {
     /// The newest entry at `at`.
     pub fn get(&self, at: Location<'_>) -> Result<Lookup, StoreError> {
         let conn = self.reader();
-        let row = conn
-            .prepare_cached(
-                "SELECT tid, headers, value FROM entries
-                 WHERE domain = ?1 AND bucket = ?2 AND key = ?3",
-            )?
-            .query_row(params![at.domain, at.bucket, at.key], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, Vec<u8>>(2)?,
-                ))
-            })
-            .optional()?;
-        if let Some((tid, headers, value)) = row {
-            let headers = serde_json::from_str(&headers)?;
-            return Ok(Lookup::Found(Entry {
-                tid,
-                headers,
-                value,
-            }));
+        if let Some(entry) = read_entry(&conn, at)? {
+            return Ok(Lookup::Found(entry));
         }
         let bucket_exists = conn
             .prepare_cached("SELECT 1 FROM buckets WHERE domain = ?1 AND bucket = ?2")?
@@ -214,25 +196,7 @@ impl Store {
     ) -> Result<PutOutcome, StoreError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = tx
-            .prepare_cached(
-                "SELECT tid, headers, value FROM entries
-                 WHERE domain = ?1 AND bucket = ?2 AND key = ?3",
-            )?
-            .query_row(params![at.domain, at.bucket, at.key], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, Vec<u8>>(2)?,
-                ))
-            })
-            .optional()?;
-        if let Some((tid, headers, value)) = current {
-            let current = Entry {
-                tid,
-                headers: serde_json::from_str(&headers)?,
-                value,
-            };
+        if let Some(current) = read_entry(&tx, at)? {
             if keep_current(&current) {
                 return Ok(PutOutcome::Unchanged(current));
             }
@@ -286,6 +250,31 @@ impl Store {
 
 /// A panic while holding a connection cannot leave SQLite inconsistent (an
 /// open transaction rolls back when dropped), so a poisoned lock is usable.
+/// The entry stored at `at`, read on `conn` (a reader, or the writer's open transaction).
+fn read_entry(conn: &Connection, at: Location<'_>) -> Result<Option<Entry>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT tid, headers, value FROM entries
+             WHERE domain = ?1 AND bucket = ?2 AND key = ?3",
+        )?
+        .query_row(params![at.domain, at.bucket, at.key], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Vec<u8>>(2)?,
+            ))
+        })
+        .optional()?;
+    match row {
+        Some((tid, headers, value)) => Ok(Some(Entry {
+            tid,
+            headers: serde_json::from_str(&headers)?,
+            value,
+        })),
+        None => Ok(None),
+    }
+}
+
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     conn.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
