@@ -1,8 +1,12 @@
 //! The storage-then-back-end flow of a stored route, as an explicit state machine with no host
-//! calls: the glue feeds it callout responses and carries out the steps it returns.
+//! calls: the glue feeds it upstream answers and carries out the steps it returns.
+//!
+//! The read is the request itself, sent by Envoy's router to storage (as cheap as plain
+//! proxying); a hit streams through untouched. Everything after it is callouts, and the answer
+//! they build replaces storage's.
 //!
 //! ```text
-//! Read ──hit──────────────────────────────────────────────▶ respond(stored)
+//! Read (router) ──hit─────────────────────────────────────▶ serve storage's answer
 //!  │ miss / storage error / other revision / forced re-render
 //!  ▼
 //! Fetch ──2xx──▶ Store ──201──▶ respond(fresh) + resource_change event
@@ -57,6 +61,15 @@ impl Upstream {
     }
 }
 
+
+/// How a flow begins.
+#[derive(Debug)]
+pub enum Begin {
+    /// Send the request to this storage path through Envoy's router; its answer goes to
+    /// [`StoredFlow::on_read`].
+    ReadThroughRouter(String),
+    Step(Step),
+}
 
 #[derive(Debug)]
 pub enum Step {
@@ -127,33 +140,63 @@ impl StoredFlow {
         self.changed
     }
 
-    pub fn start(&mut self) -> Step {
+    pub fn start(&mut self) -> Begin {
         if self.input.rerender {
-            self.fetch(false)
+            Begin::Step(self.fetch(false))
         } else {
             self.state = State::Read;
-            Step::Call(self.storage_get())
+            Begin::ReadThroughRouter(self.storage_path())
         }
     }
 
+    /// Storage's answer to the read (its body is not needed): `None` serves it as it is.
+    pub fn on_read(&mut self, resp: &Upstream) -> Option<Step> {
+        if !matches!(std::mem::replace(&mut self.state, State::Done), State::Read) {
+            return Some(self.respond(self.problem_reply(&Problem::internal("unexpected storage read"))));
+        }
+        match resp.status {
+            200 if self.holds_requested_revision(resp) => {
+                self.notes.push(Counter::StorageHit);
+                None
+            }
+            200 => {
+                // Another revision is stored: render this one, keep the stored latest.
+                self.notes.push(Counter::StorageMiss);
+                Some(self.fetch(false))
+            }
+            404 if !resp.answered_by_envoy() => {
+                self.notes.push(Counter::StorageMiss);
+                // An explicit revision is rendered, not stored: the key holds the latest.
+                let store = self.requested_revision().is_none();
+                Some(self.fetch(store))
+            }
+            _ => {
+                // Storage down, slow or confused: serve from the back-end, do not store.
+                self.notes.push(Counter::StorageError);
+                Some(self.fetch(false))
+            }
+        }
+    }
+
+    /// The answer to the last callout.
     pub fn on_response(&mut self, resp: Upstream) -> Step {
         match std::mem::replace(&mut self.state, State::Done) {
-            State::Read => self.after_read(resp),
             State::Fetch { store } => self.after_fetch(resp, store),
             State::Store { reply } => self.after_store(resp, reply),
             State::FallbackRead { problem } => {
                 if resp.status == 200 {
                     self.notes.push(Counter::ServedStored);
-                    self.respond(self.stored_reply(resp))
+                    self.respond(self.content_reply(&resp))
                 } else {
                     self.respond(self.problem_reply(&problem))
                 }
             }
-            State::Done => self.respond(self.problem_reply(&Problem::internal("unexpected callout response"))),
+            State::Read | State::Done => self.respond(self.problem_reply(&Problem::internal("unexpected callout response"))),
         }
     }
 
-    fn storage_path(&self) -> String {
+    /// The `key_value` path of this request's content on the storage service.
+    pub fn storage_path(&self) -> String {
         let s = self.input.op.storage.as_ref();
         let bucket = s.map(|s| s.bucket.as_str()).unwrap_or_default();
         let key = s.map(|s| crate::paths::expand(&s.key, &self.input.params)).unwrap_or_default();
@@ -210,42 +253,15 @@ impl StoredFlow {
         reply
     }
 
-    fn stored_reply(&self, resp: Upstream) -> Reply {
-        self.content_reply(&resp)
-    }
 
     fn requested_revision(&self) -> Option<&str> {
         let name = self.input.op.storage.as_ref()?.revision_param.as_ref()?;
         self.input.params.get(name).map(String::as_str)
     }
 
-    fn after_read(&mut self, resp: Upstream) -> Step {
-        match resp.status {
-            200 => {
-                if let Some(wanted) = self.requested_revision() {
-                    let stored = resp.header("etag").and_then(etag_revision);
-                    if stored != Some(wanted) {
-                        // Another revision is stored: render this one, keep the stored latest.
-                        self.notes.push(Counter::StorageMiss);
-                        return self.fetch(false);
-                    }
-                }
-                self.notes.push(Counter::StorageHit);
-                let reply = self.stored_reply(resp);
-                self.respond(reply)
-            }
-            404 if !resp.answered_by_envoy() => {
-                self.notes.push(Counter::StorageMiss);
-                // An explicit revision is rendered, not stored: the key holds the latest.
-                let store = self.requested_revision().is_none();
-                self.fetch(store)
-            }
-            _ => {
-                // Storage down, slow or confused: serve from the back-end, do not store.
-                self.notes.push(Counter::StorageError);
-                self.fetch(false)
-            }
-        }
+    /// A stored answer is for the request when it holds the revision asked for (if any).
+    fn holds_requested_revision(&self, resp: &Upstream) -> bool {
+        self.requested_revision().is_none_or(|wanted| resp.header("etag").and_then(etag_revision) == Some(wanted))
     }
 
     fn after_fetch(&mut self, resp: Upstream, store: bool) -> Step {

@@ -82,15 +82,20 @@ pub fn dispatch(c: &Callout) -> Result<u32, Status> {
 }
 
 /// The response of a finished callout; status 0 when it failed without one (reset).
+fn header_map(map: MapType) -> Vec<(String, String)> {
+    hostcalls::get_map_bytes(map).unwrap_or_default().into_iter().map(|(n, v)| (n, lossy(v))).collect()
+}
+
+/// The response headers as they stand, in one host call.
+pub fn response_headers() -> Vec<(String, String)> {
+    header_map(MapType::HttpResponseHeaders)
+}
+
 pub fn callout_response(num_headers: usize, body_size: usize) -> Upstream {
     if num_headers == 0 {
         return Upstream::default();
     }
-    let headers: Vec<(String, String)> = hostcalls::get_map_bytes(MapType::HttpCallResponseHeaders)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(n, v)| (n, lossy(v)))
-        .collect();
+    let headers = header_map(MapType::HttpCallResponseHeaders);
     let status = headers.iter().find(|(n, _)| n == ":status").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     let body = if body_size > 0 { hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size).ok().flatten().unwrap_or_default() } else { Vec::new() };
     Upstream { status, headers, body }

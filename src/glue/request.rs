@@ -3,7 +3,7 @@
 
 use super::{host, Filter, EVENTS_QUEUE};
 use crate::client::{Class, Client};
-use crate::flow::{FlowInput, Step, StoredFlow};
+use crate::flow::{Begin, FlowInput, Step, StoredFlow, Upstream};
 use crate::headers::{self, DEFAULT_CACHE_CONTROL};
 use crate::metrics::Counter;
 use crate::paths::split_query;
@@ -43,6 +43,10 @@ pub struct Request {
     /// Waiting for the request body before validating.
     awaiting_body: Option<Matched>,
     flow: Option<(StoredFlow, u32)>,
+    /// A stored route whose request went to storage through Envoy's router.
+    stored_read: Option<StoredFlow>,
+    /// Storage's answer is being replaced by the flow's: its body is dropped.
+    replacing: bool,
     /// Index of the matched operation, for per-route metrics.
     op_index: Option<usize>,
     /// Response policy of a pass-through route.
@@ -68,6 +72,8 @@ impl Request {
             request_id: None,
             awaiting_body: None,
             flow: None,
+            stored_read: None,
+            replacing: false,
             op_index: None,
             passthrough: None,
             status: 0,
@@ -156,8 +162,20 @@ impl Request {
             backend_timeout_ms: s.timeouts_ms.backend,
         };
         let mut flow = StoredFlow::new(input);
-        let step = flow.start();
-        self.run(flow, step)
+        match flow.start() {
+            Begin::Step(step) => self.run(flow, step),
+            Begin::ReadThroughRouter(path) => {
+                let op = &flow.input().op;
+                host::set_request_header(":path", &path);
+                host::set_request_header(":authority", &flow.input().domain);
+                host::set_request_header(CLUSTER_HEADER, &flow.input().storage_cluster);
+                // Storage answers a no-cache read with 404; only the flow decides on re-renders.
+                host::remove_request_header("cache-control");
+                self.passthrough = Some((op.cache_control.clone(), op.content_type.clone(), op.csp));
+                self.stored_read = Some(flow);
+                Action::Continue
+            }
+        }
     }
 
     /// Carries out steps until one waits on the network or answers.
@@ -308,6 +326,20 @@ impl HttpContext for Request {
             return Action::Continue;
         }
         self.status = host::response_header(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+        if let Some(mut flow) = self.stored_read.take() {
+            let read = Upstream { status: self.status, headers: host::response_headers(), body: Vec::new() };
+            let next = flow.on_read(&read);
+            for note in flow.take_notes() {
+                self.filter.metrics.count(note);
+            }
+            if let Some(step) = next {
+                // A miss or a storage failure: the flow's answer replaces this one, which is
+                // held (Envoy sends a local reply from here as long as no headers went out).
+                self.replacing = true;
+                let _ = self.run(flow, step);
+                return Action::Pause;
+            }
+        }
         if self.status == 503 && host::response_flags() & UPSTREAM_UNREACHABLE != 0 {
             // Envoy could not reach the back-end at all: as a gateway, that is a 502.
             self.status = 502;
@@ -345,6 +377,11 @@ impl HttpContext for Request {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.replacing {
+            // Nothing of storage's answer reaches the client; keep no copy of it either.
+            host::replace_response_body(&[]);
+            return Action::Pause;
+        }
         let Some(status) = self.rewrite_error else { return Action::Continue };
         if !end_of_stream {
             return Action::Pause;

@@ -37,7 +37,7 @@ direct_response: {status: 404, body: {inline_string: "{\"type\":\"https://mediaw
 request_headers_to_remove: [x-restrouter-cluster]
 route:
   cluster: restbase_legacy
-  timeout: {{ div $.Values.settings.timeouts_ms.backend 1000 }}s
+  timeout: {{ divf $.Values.settings.timeouts_ms.backend 1000 }}s
   {{- if $mirror }}
   request_mirror_policies:
   - cluster: restrouter_shadow
@@ -53,7 +53,10 @@ typed_per_filter_config:
 client's value first), then either the rollout table or restrouter for everything. */}}
 {{- define "restrouter.routes" -}}
 {{- $ := index . 0 }}{{ $kind := index . 1 }}{{ $clusters := index . 2 }}
-{{- $timeout := div $.Values.settings.timeouts_ms.backend 1000 }}
+{{- $timeout := divf $.Values.settings.timeouts_ms.backend 1000 }}
+# Stored routes: the filter sends the request itself to storage's key_value path.
+- match: {prefix: "/", headers: [{name: x-restrouter-cluster, string_match: {exact: storage}}]}
+  route: {cluster: storage, timeout: {{ divf $.Values.settings.timeouts_ms.storage 1000 }}s}
 {{- range $clusters }}
 - match: {prefix: "/", headers: [{name: x-restrouter-cluster, string_match: {exact: {{ . }}}}]}
   route: {cluster: {{ . }}, timeout: {{ $timeout }}s}
