@@ -22,7 +22,7 @@ impl Class {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Client {
     pub ip: Option<IpAddr>,
     pub class: Class,

@@ -30,6 +30,9 @@ pub struct Callout {
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
     pub timeout_ms: u64,
+    /// A back-end call: the glue adds what the back-end learns of the client (accept-language,
+    /// x-client-ip), read only when a call needs it.
+    pub forward_client: bool,
 }
 
 /// What came back from a callout. `status` 0 means the call failed without a response (reset).
@@ -86,9 +89,6 @@ pub struct FlowInput {
     /// `:method` and `:path` of the client request, for problem bodies.
     pub method: String,
     pub uri: String,
-    pub request_id: Option<String>,
-    /// Headers passed on to the back-end (accept-language, x-client-ip, …).
-    pub forward: Vec<(String, String)>,
     /// An internal client asked for a re-render (`cache-control: no-cache`).
     pub rerender: bool,
     pub storage_cluster: String,
@@ -206,18 +206,14 @@ impl StoredFlow {
     }
 
     fn base_headers(&self) -> Vec<(String, String)> {
-        let mut h = vec![(":authority".to_string(), self.input.domain.clone())];
-        if let Some(id) = &self.input.request_id {
-            h.push(("x-request-id".to_string(), id.clone()));
-        }
-        h
+        vec![(":authority".to_string(), self.input.domain.clone())]
     }
 
     fn storage_get(&self) -> Callout {
         let mut headers = self.base_headers();
         headers.push((":method".into(), "GET".into()));
         headers.push((":path".into(), self.storage_path()));
-        Callout { cluster: self.input.storage_cluster.clone(), method: "GET", path: self.storage_path(), headers, body: None, timeout_ms: self.input.storage_timeout_ms }
+        Callout { cluster: self.input.storage_cluster.clone(), method: "GET", path: self.storage_path(), headers, body: None, timeout_ms: self.input.storage_timeout_ms, forward_client: false }
     }
 
     fn fetch(&mut self, store: bool) -> Step {
@@ -227,8 +223,7 @@ impl StoredFlow {
         let mut headers = self.base_headers();
         headers.push((":method".into(), "GET".into()));
         headers.push((":path".into(), path.clone()));
-        headers.extend(self.input.forward.iter().cloned());
-        Step::Call(Callout { cluster: op.backend.cluster.clone(), method: "GET", path, headers, body: None, timeout_ms: self.input.backend_timeout_ms })
+        Step::Call(Callout { cluster: op.backend.cluster.clone(), method: "GET", path, headers, body: None, timeout_ms: self.input.backend_timeout_ms, forward_client: true })
     }
 
     fn respond(&mut self, reply: Reply) -> Step {
@@ -316,7 +311,7 @@ impl StoredFlow {
         }
         let body = reply.body.clone();
         self.state = State::Store { reply };
-        Callout { cluster: self.input.storage_cluster.clone(), method: "PUT", path, headers, body: Some(body), timeout_ms: self.input.storage_timeout_ms }
+        Callout { cluster: self.input.storage_cluster.clone(), method: "PUT", path, headers, body: Some(body), timeout_ms: self.input.storage_timeout_ms, forward_client: false }
     }
 
     fn after_store(&mut self, resp: Upstream, reply: Reply) -> Step {

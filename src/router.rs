@@ -36,7 +36,8 @@ pub fn domain_of(path: &str) -> &str {
     split_query(path).0.trim_start_matches('/').split('/').next().unwrap_or_default()
 }
 
-pub fn route(api: &Api, method: &str, raw_path: &str, class: Class) -> Result<Target, Problem> {
+/// `class` is asked for only when the answer depends on it (`/sys/` paths).
+pub fn route(api: &Api, method: &str, raw_path: &str, class: impl FnOnce() -> Class) -> Result<Target, Problem> {
     // The glue reads `:path` lossily: a replacement character stands for bytes that were not
     // UTF-8, which must not silently become another title.
     if raw_path.contains(char::REPLACEMENT_CHARACTER) {
@@ -49,7 +50,7 @@ pub fn route(api: &Api, method: &str, raw_path: &str, class: Class) -> Result<Ta
     let api_name = parts.next();
     let rest = parts.next();
     if api_name == Some("sys") {
-        return Err(match class {
+        return Err(match class() {
             Class::External => Problem::forbidden_sys(),
             Class::Internal => Problem::not_found_route(&path),
         });

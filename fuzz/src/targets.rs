@@ -9,7 +9,7 @@
 //! ```
 
 use restrouter::client::{Class, Trust};
-use restrouter::flow::{FlowInput, Step, StoredFlow, Upstream};
+use restrouter::flow::{Begin, FlowInput, Step, StoredFlow, Upstream};
 use restrouter::paths;
 use restrouter::router::{self, Matched, Target};
 use restrouter::spec::Api;
@@ -83,8 +83,8 @@ fn check_matched(m: &Matched) {
     assert_clean_upstream_path(&backend, &m.op.backend.path, "back-end path");
     if m.op.storage.is_some() {
         let mut flow = StoredFlow::new(flow_input(m, false));
-        if let Step::Call(c) = flow.start() {
-            assert_clean_upstream_path(&c.path, "/{domain}/v1/key_value/{bucket}/{key}", "storage path");
+        if let Begin::ReadThroughRouter(path) = flow.start() {
+            assert_clean_upstream_path(&path, "/{domain}/v1/key_value/{bucket}/{key}", "storage path");
         }
     }
     if let Some(change) = restrouter::events::change(&m.op, &m.params, &m.domain, "/api/rest_v1", None) {
@@ -102,8 +102,6 @@ fn flow_input(m: &Matched, rerender: bool) -> FlowInput {
         params: m.params.clone(),
         method: "GET".into(),
         uri: "/".into(),
-        request_id: None,
-        forward: Vec::new(),
         rerender,
         storage_cluster: "storage".into(),
         storage_timeout_ms: 1000,
@@ -116,7 +114,7 @@ pub fn route(data: &[u8]) {
     let req = request(data);
     let api = api();
     let _ = router::domain_of(&req.path);
-    match router::route(&api, &req.method, &req.path, req.class) {
+    match router::route(&api, &req.method, &req.path, || req.class) {
         Ok(Target::Op(m)) => {
             check_matched(&m);
             if let Err(p) = m.validate_without_body(&req.headers) {
@@ -146,7 +144,7 @@ pub fn validate(data: &[u8]) {
         assert_eq!(client, trust.client(req.headers.get("source").map(String::as_str), None), "x-client-ip believed from an untrusted peer");
     }
     let api = api();
-    match router::route(&api, &req.method, &req.path, client.class) {
+    match router::route(&api, &req.method, &req.path, || client.class) {
         Ok(Target::Op(m)) => {
             check_matched(&m);
             let ct = req.headers.get("content-type").map(String::as_str);
@@ -215,7 +213,7 @@ pub fn spec(data: &[u8]) {
     };
     if let Ok(api) = Api::compile(&doc) {
         for path in ["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/page/html/Earth/1", "/en.wikipedia.org/v1/", "/wikimedia.org/v1/metrics/x"] {
-            if let Ok(Target::Op(m)) = router::route(&api, "GET", path, Class::External) {
+            if let Ok(Target::Op(m)) = router::route(&api, "GET", path, || Class::External) {
                 let _ = m.validate(&HashMap::new(), Some(b"{}"), Some("application/json"));
             }
         }
@@ -286,14 +284,35 @@ pub fn flow(data: &[u8]) {
     let rerender = first & 1 != 0;
     let path = FLOW_PATHS[usize::from(first >> 1) % FLOW_PATHS.len()];
     let api = api();
-    let Ok(Target::Op(m)) = router::route(&api, "GET", path, Class::Internal) else { panic!("{path} routes") };
+    let Ok(Target::Op(m)) = router::route(&api, "GET", path, || Class::Internal) else { panic!("{path} routes") };
     let has_revision = m.op.storage.as_ref().is_some_and(|s| s.revision_param.is_some());
     let mut flow = StoredFlow::new(flow_input(&m, rerender));
-    let mut step = flow.start();
     let mut storage_key: Option<String> = None;
     // (cluster of the call, the answer it got)
     let mut last: Option<(String, Upstream)> = None;
     let mut seen_bodies: Vec<Vec<u8>> = Vec::new();
+    let mut step = match flow.start() {
+        Begin::Step(step) => {
+            assert!(rerender, "{path}: only a re-render skips the read");
+            step
+        }
+        Begin::ReadThroughRouter(read) => {
+            assert!(!rerender, "{path}: a re-render read storage first");
+            assert_clean_upstream_path(&read, "/{domain}/v1/key_value/{bucket}/{key}", "storage path");
+            storage_key = Some(read);
+            let answer = upstream(&mut rest);
+            seen_bodies.push(answer.body.clone());
+            last = Some(("storage".into(), answer.clone()));
+            match flow.on_read(&answer) {
+                None => {
+                    // Storage's answer is served as it is: only a 200 may be.
+                    assert_eq!(answer.status, 200, "{path}: a {} from storage served", answer.status);
+                    return;
+                }
+                Some(step) => step,
+            }
+        }
+    };
     let mut puts = 0;
     let mut put_ok = false;
     for calls in 0.. {

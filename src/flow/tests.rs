@@ -8,15 +8,13 @@ fn api() -> Api {
 }
 
 fn flow(api: &Api, path: &str, rerender: bool) -> StoredFlow {
-    let Ok(Target::Op(m)) = route(api, "GET", path, Class::External) else { panic!("{path}") };
+    let Ok(Target::Op(m)) = route(api, "GET", path, || Class::External) else { panic!("{path}") };
     StoredFlow::new(FlowInput {
         op: m.op,
         domain: m.domain,
         params: m.params,
         method: "GET".into(),
         uri: path.into(),
-        request_id: Some("req-1".into()),
-        forward: vec![("accept-language".into(), "sr-ec".into())],
         rerender,
         storage_cluster: "storage".into(),
         storage_timeout_ms: 1000,
@@ -89,7 +87,7 @@ fn miss_fetches_stores_and_reports_change() {
     read(f.start());
     let c = call(after_read(&mut f, upstream(404, &[], "{}")));
     assert_eq!((c.cluster.as_str(), c.path.as_str()), ("parsoid", "/en.wikipedia.org/v3/page/html/Earth"));
-    assert!(c.headers.contains(&("accept-language".into(), "sr-ec".into())));
+    assert!(c.forward_client);
     assert!(c.headers.contains(&(":authority".into(), "en.wikipedia.org".into())));
     let put = call(f.on_response(upstream(200, &[("etag", "\"7/t1\""), ("content-type", HTML)], "<html>fresh</html>")));
     assert_eq!(put.method, "PUT");

@@ -13,6 +13,8 @@ fn lossy(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
+/// Only until the filter lets the request headers through: Envoy then takes them away, and the
+/// SDK panics on the status it answers.
 pub fn request_header(name: &str) -> Option<String> {
     hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).ok().flatten().map(lossy)
 }

@@ -38,7 +38,13 @@ pub struct Request {
     method: String,
     uri: String,
     domain: String,
-    client: Client,
+    /// Worked out on first use: most requests (a hit on a route without a limit) never need
+    /// it, and `source.address` is one of the dearest host calls.
+    client: Option<Client>,
+    /// Request headers a callout may need after the request went on (Envoy takes the request
+    /// headers away from the filter once it lets them through).
+    x_client_ip: Option<String>,
+    accept_language: Option<String>,
     request_id: Option<String>,
     /// Waiting for the request body before validating.
     awaiting_body: Option<Matched>,
@@ -68,7 +74,9 @@ impl Request {
             method: String::new(),
             uri: String::new(),
             domain: String::new(),
-            client: Client { ip: None, class: Class::External },
+            client: None,
+            x_client_ip: None,
+            accept_language: None,
             request_id: None,
             awaiting_body: None,
             flow: None,
@@ -106,14 +114,19 @@ impl Request {
         &self.filter.config.settings
     }
 
+    fn client(&mut self) -> Client {
+        client(&mut self.client, &self.filter.trust, self.x_client_ip.as_deref())
+    }
+
     /// Everything after the body (if any) is known to be valid.
     fn proceed(&mut self, m: Matched) -> Action {
         if let Some(rl) = &m.op.rate_limit {
-            let limit = match self.client.class {
+            let client = self.client();
+            let limit = match client.class {
                 Class::Internal => rl.internal,
                 Class::External => rl.external,
             };
-            if let (Some(limit), Some(ip)) = (limit, self.client.ip) {
+            if let (Some(limit), Some(ip)) = (limit, client.ip) {
                 let decision = self.filter.ratelimit.check(&m.op, &ip, limit, rl.log_only);
                 self.filter.metrics.ratelimit(m.op.index, decision);
                 match decision {
@@ -133,19 +146,23 @@ impl Request {
         }
     }
 
-    fn forwarded_headers(&self) -> Vec<(String, String)> {
+    /// What a back-end learns of the client.
+    fn forwarded_headers(&mut self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        if let Some(v) = host::request_header("accept-language") {
-            out.push(("accept-language".into(), v));
+        if let Some(v) = &self.accept_language {
+            out.push(("accept-language".into(), v.clone()));
         }
-        if let Some(ip) = self.client.ip {
+        if let Some(ip) = self.client().ip {
             out.push(("x-client-ip".into(), ip.to_string()));
         }
         out
     }
 
     fn start_flow(&mut self, m: Matched) -> Action {
-        let no_cache = host::request_header("cache-control").is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+        let cache_control = host::request_header("cache-control");
+        let no_cache = cache_control.as_deref().is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+        // Re-renders are for trusted internal clients only; others' no-cache is ignored.
+        let rerender = no_cache && self.client().class == Class::Internal;
         let s = self.settings();
         let input = FlowInput {
             op: m.op,
@@ -153,10 +170,7 @@ impl Request {
             params: m.params,
             method: self.method.clone(),
             uri: self.uri.clone(),
-            request_id: self.request_id.clone(),
-            forward: self.forwarded_headers(),
-            // Re-renders are for trusted internal clients only; others' no-cache is ignored.
-            rerender: no_cache && self.client.class == Class::Internal,
+            rerender,
             storage_cluster: s.storage_cluster.clone(),
             storage_timeout_ms: s.timeouts_ms.storage,
             backend_timeout_ms: s.timeouts_ms.backend,
@@ -169,8 +183,10 @@ impl Request {
                 host::set_request_header(":path", &path);
                 host::set_request_header(":authority", &flow.input().domain);
                 host::set_request_header(CLUSTER_HEADER, &flow.input().storage_cluster);
-                // Storage answers a no-cache read with 404; only the flow decides on re-renders.
-                host::remove_request_header("cache-control");
+                if cache_control.is_some() {
+                    // Storage answers a no-cache read with 404; only the flow decides on re-renders.
+                    host::remove_request_header("cache-control");
+                }
                 self.passthrough = Some((op.cache_control.clone(), op.content_type.clone(), op.csp));
                 self.stored_read = Some(flow);
                 Action::Continue
@@ -191,7 +207,7 @@ impl Request {
                     }
                     return self.send(reply);
                 }
-                Step::Call(callout) => match host::dispatch(&callout) {
+                Step::Call(mut callout) => match self.dispatch(&mut callout) {
                     Ok(token) => {
                         self.flow = Some((flow, token));
                         return Action::Pause;
@@ -204,6 +220,17 @@ impl Request {
                 },
             }
         }
+    }
+
+    fn dispatch(&mut self, callout: &mut crate::flow::Callout) -> Result<u32, proxy_wasm::types::Status> {
+        if let Some(id) = &self.request_id {
+            callout.headers.push(("x-request-id".into(), id.clone()));
+        }
+        if callout.forward_client {
+            let forwarded = self.forwarded_headers();
+            callout.headers.extend(forwarded);
+        }
+        host::dispatch(callout)
     }
 
     fn emit_change(&self, flow: &StoredFlow) {
@@ -244,6 +271,11 @@ impl Request {
     }
 }
 
+/// The client, worked out once into `cache`.
+fn client(cache: &mut Option<Client>, trust: &crate::client::Trust, x_client_ip: Option<&str>) -> Client {
+    *cache.get_or_insert_with(|| trust.client(host::property(&["source", "address"]).as_deref(), x_client_ip))
+}
+
 impl Context for Request {
     fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
         let Some((mut flow, expected)) = self.flow.take() else { return };
@@ -267,10 +299,12 @@ impl HttpContext for Request {
         self.domain = router::domain_of(&self.uri).chars().take(256).collect();
         self.head = self.method == "HEAD";
         self.request_id = host::request_header("x-request-id");
-        let source = host::property(&["source", "address"]);
-        self.client = self.filter.trust.client(source.as_deref(), host::request_header("x-client-ip").as_deref());
+        self.x_client_ip = host::request_header("x-client-ip");
+        self.accept_language = host::request_header("accept-language");
 
-        let target = match router::route(&self.filter.api, &self.method, &self.uri, self.client.class) {
+        let filter = self.filter.clone();
+        let (cache, x_client_ip) = (&mut self.client, self.x_client_ip.as_deref());
+        let target = match router::route(&filter.api, &self.method, &self.uri, || client(cache, &filter.trust, x_client_ip).class) {
             Ok(t) => t,
             Err(p) => {
                 self.filter.metrics.count(Counter::Unrouted);
@@ -284,7 +318,7 @@ impl HttpContext for Request {
             Target::Preflight => return self.send(Reply::content(200, "text/plain", Vec::new(), None, CspProfile::Auto, &self.domain.clone())),
         };
         self.op_index = Some(m.op.index);
-        if m.op.internal_only && self.client.class == Class::External {
+        if m.op.internal_only && self.client().class == Class::External {
             return self.send_problem(&Problem::forbidden("This route is restricted to internal clients"));
         }
         if m.op.validator.wants_body() && !end_of_stream {
@@ -326,8 +360,15 @@ impl HttpContext for Request {
             return Action::Continue;
         }
         self.status = host::response_header(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+        let stored = self.stored_read.is_some();
         if let Some(mut flow) = self.stored_read.take() {
-            let read = Upstream { status: self.status, headers: host::response_headers(), body: Vec::new() };
+            // A 200 is decided by its ETag alone (the revision check); anything else goes to
+            // the flow whole.
+            let headers = match self.status {
+                200 => host::response_header("etag").map(|e| vec![("etag".to_string(), e)]).unwrap_or_default(),
+                _ => host::response_headers(),
+            };
+            let read = Upstream { status: self.status, headers, body: Vec::new() };
             let next = flow.on_read(&read);
             for note in flow.take_notes() {
                 self.filter.metrics.count(note);
@@ -364,8 +405,11 @@ impl HttpContext for Request {
         let cc = if error { Some(DEFAULT_CACHE_CONTROL.to_string()) } else { cache_control.or_else(|| host::response_header("cache-control")) };
         host::set_response_header("cache-control", cc.as_deref().unwrap_or(DEFAULT_CACHE_CONTROL));
         let effective_ct = if self.rewrite_error.is_some() { problem::CONTENT_TYPE.to_string() } else { ct };
-        for name in headers::managed_names() {
-            host::remove_response_header(name);
+        if !stored {
+            // Storage returns only the headers the flow stored; a back-end may send anything.
+            for name in headers::managed_names() {
+                host::remove_response_header(name);
+            }
         }
         for (n, v) in headers::security(&effective_ct, csp, &self.domain) {
             host::set_response_header(n, &v);

@@ -162,6 +162,7 @@ impl Service {
                 ],
                 body: Some(p.body.clone()),
                 timeout_ms: self.settings.timeouts_ms.event,
+                forward_client: false,
             };
             match host::dispatch(&callout) {
                 Ok(token) => {
@@ -210,6 +211,7 @@ impl Service {
             ],
             body: Some(body),
             timeout_ms: self.settings.timeouts_ms.sidecar,
+            forward_client: false,
         };
         match host::dispatch(&callout) {
             Ok(token) => {

@@ -11,7 +11,7 @@ fn api() -> Api {
 }
 
 fn op(api: &Api, method: &str, path: &str) -> crate::router::Matched {
-    match route(api, method, path, Class::External) {
+    match route(api, method, path, || Class::External) {
         Ok(Target::Op(m)) => m,
         other => panic!("{path}: {other:?}"),
     }
@@ -37,7 +37,7 @@ fn shipped_spec_compiles_and_routes() {
 #[test]
 fn routing_errors() {
     let api = api();
-    let err = |m: &str, p: &str, c: Class| route(&api, m, p, c).err().unwrap();
+    let err = |m: &str, p: &str, c: Class| route(&api, m, p, || c).err().unwrap();
     assert_eq!(err("GET", "/en.wikipedia.org/v1/page/nothing/X", Class::External).kind, "not_found#route");
     assert_eq!(err("GET", "/en.wikipedia.org/v2/page/html/X", Class::External).kind, "not_found#route");
     assert_eq!(err("GET", "/unknown.example.org/v1/page/html/X", Class::External).kind, "not_found");
@@ -71,7 +71,7 @@ fn validation_through_routes() {
 #[test]
 fn spec_and_listing() {
     let api = api();
-    match route(&api, "GET", "/en.wikipedia.org/v1/?spec", Class::External).unwrap() {
+    match route(&api, "GET", "/en.wikipedia.org/v1/?spec", || Class::External).unwrap() {
         Target::Spec(bytes) => {
             let v: Value = serde_json::from_slice(&bytes).unwrap();
             assert_eq!(v["servers"][0]["url"], "/en.wikipedia.org/v1");
@@ -81,7 +81,7 @@ fn spec_and_listing() {
         }
         other => panic!("{other:?}"),
     }
-    match route(&api, "GET", "/en.wikipedia.org/v1/", Class::External).unwrap() {
+    match route(&api, "GET", "/en.wikipedia.org/v1/", || Class::External).unwrap() {
         Target::Listing(bytes) => assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["items"], serde_json::json!(["data", "feed", "page", "transform"])),
         other => panic!("{other:?}"),
     }
