@@ -13,15 +13,6 @@ fn lossy(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// Only until the filter lets the request headers through: Envoy then takes them away, and the
-/// SDK panics on the status it answers.
-pub fn request_header(name: &str) -> Option<String> {
-    hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).ok().flatten().map(lossy)
-}
-
-pub fn response_header(name: &str) -> Option<String> {
-    hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, name).ok().flatten().map(lossy)
-}
 
 pub fn set_request_header(name: &str, value: &str) {
     let _ = hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, Some(value.as_bytes()));
@@ -33,6 +24,11 @@ pub fn remove_request_header(name: &str) {
 
 pub fn set_response_header(name: &str, value: &str) {
     let _ = hostcalls::set_map_value_bytes(MapType::HttpResponseHeaders, name, Some(value.as_bytes()));
+}
+
+/// For a name the map does not hold yet: no lookup.
+pub fn add_response_header(name: &str, value: &str) {
+    let _ = hostcalls::add_map_value_bytes(MapType::HttpResponseHeaders, name, value.as_bytes());
 }
 
 pub fn remove_response_header(name: &str) {
@@ -88,9 +84,20 @@ fn header_map(map: MapType) -> Vec<(String, String)> {
     hostcalls::get_map_bytes(map).unwrap_or_default().into_iter().map(|(n, v)| (n, lossy(v))).collect()
 }
 
+/// The request headers, in one host call. Only until the filter lets them through: Envoy then
+/// takes them away, and the SDK panics on the status it answers.
+pub fn request_headers() -> Vec<(String, String)> {
+    header_map(MapType::HttpRequestHeaders)
+}
+
 /// The response headers as they stand, in one host call.
 pub fn response_headers() -> Vec<(String, String)> {
     header_map(MapType::HttpResponseHeaders)
+}
+
+/// The first value of `name` (lowercase, as Envoy keeps header names) in a map read whole.
+pub fn header<'a>(map: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    map.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 pub fn callout_response(num_headers: usize, body_size: usize) -> Upstream {

@@ -41,11 +41,9 @@ pub struct Request {
     /// Worked out on first use: most requests (a hit on a route without a limit) never need
     /// it, and `source.address` is one of the dearest host calls.
     client: Option<Client>,
-    /// Request headers a callout may need after the request went on (Envoy takes the request
-    /// headers away from the filter once it lets them through).
-    x_client_ip: Option<String>,
-    accept_language: Option<String>,
-    request_id: Option<String>,
+    /// The request headers as they came, read once: Envoy takes them away from the filter once
+    /// it lets them through, and a callout may need some later.
+    headers: Vec<(String, String)>,
     /// Waiting for the request body before validating.
     awaiting_body: Option<Matched>,
     flow: Option<(StoredFlow, u32)>,
@@ -75,9 +73,7 @@ impl Request {
             uri: String::new(),
             domain: String::new(),
             client: None,
-            x_client_ip: None,
-            accept_language: None,
-            request_id: None,
+            headers: Vec::new(),
             awaiting_body: None,
             flow: None,
             stored_read: None,
@@ -114,8 +110,12 @@ impl Request {
         &self.filter.config.settings
     }
 
+    fn header(&self, name: &str) -> Option<&str> {
+        host::header(&self.headers, name)
+    }
+
     fn client(&mut self) -> Client {
-        client(&mut self.client, &self.filter.trust, self.x_client_ip.as_deref())
+        client(&mut self.client, &self.filter.trust, host::header(&self.headers, "x-client-ip"))
     }
 
     /// Everything after the body (if any) is known to be valid.
@@ -149,8 +149,8 @@ impl Request {
     /// What a back-end learns of the client.
     fn forwarded_headers(&mut self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        if let Some(v) = &self.accept_language {
-            out.push(("accept-language".into(), v.clone()));
+        if let Some(v) = self.header("accept-language") {
+            out.push(("accept-language".into(), v.to_string()));
         }
         if let Some(ip) = self.client().ip {
             out.push(("x-client-ip".into(), ip.to_string()));
@@ -159,7 +159,7 @@ impl Request {
     }
 
     fn start_flow(&mut self, m: Matched) -> Action {
-        let cache_control = host::request_header("cache-control");
+        let cache_control = self.header("cache-control").map(str::to_string);
         let no_cache = cache_control.as_deref().is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
         // Re-renders are for trusted internal clients only; others' no-cache is ignored.
         let rerender = no_cache && self.client().class == Class::Internal;
@@ -223,8 +223,8 @@ impl Request {
     }
 
     fn dispatch(&mut self, callout: &mut crate::flow::Callout) -> Result<u32, proxy_wasm::types::Status> {
-        if let Some(id) = &self.request_id {
-            callout.headers.push(("x-request-id".into(), id.clone()));
+        if let Some(id) = self.header("x-request-id") {
+            callout.headers.push(("x-request-id".into(), id.to_string()));
         }
         if callout.forward_client {
             let forwarded = self.forwarded_headers();
@@ -235,7 +235,7 @@ impl Request {
 
     fn emit_change(&self, flow: &StoredFlow) {
         let input = flow.input();
-        let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.settings().event_base_path, self.request_id.clone()) else {
+        let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.settings().event_base_path, self.header("x-request-id").map(str::to_string)) else {
             return;
         };
         let queue = self.filter.events_queue.get().or_else(|| {
@@ -262,9 +262,11 @@ impl Request {
         // Back-ends serve many wikis and tell them apart by Host, as RESTBase sent it.
         host::set_request_header(":authority", &m.domain);
         host::set_request_header(CLUSTER_HEADER, &m.op.backend.cluster);
-        host::remove_request_header("x-client-ip");
-        for (n, v) in self.forwarded_headers() {
-            host::set_request_header(&n, &v);
+        // The client's accept-language goes on as it is; x-client-ip is the filter's word.
+        match self.client().ip {
+            Some(ip) => host::set_request_header("x-client-ip", &ip.to_string()),
+            None if self.header("x-client-ip").is_some() => host::remove_request_header("x-client-ip"),
+            None => {}
         }
         self.passthrough = Some((m.op.cache_control.clone(), m.op.content_type.clone(), m.op.csp));
         Action::Continue
@@ -292,18 +294,18 @@ impl Context for Request {
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         self.start_ms = host::now_ms();
-        // Only the filter may choose a back-end route.
-        host::remove_request_header(CLUSTER_HEADER);
-        self.method = host::request_header(":method").unwrap_or_default();
-        self.uri = host::request_header(":path").unwrap_or_default();
+        self.headers = host::request_headers();
+        if self.header(CLUSTER_HEADER).is_some() {
+            // Only the filter may choose a back-end route.
+            host::remove_request_header(CLUSTER_HEADER);
+        }
+        self.method = self.header(":method").unwrap_or_default().to_string();
+        self.uri = self.header(":path").unwrap_or_default().to_string();
         self.domain = router::domain_of(&self.uri).chars().take(256).collect();
         self.head = self.method == "HEAD";
-        self.request_id = host::request_header("x-request-id");
-        self.x_client_ip = host::request_header("x-client-ip");
-        self.accept_language = host::request_header("accept-language");
 
         let filter = self.filter.clone();
-        let (cache, x_client_ip) = (&mut self.client, self.x_client_ip.as_deref());
+        let (cache, x_client_ip) = (&mut self.client, host::header(&self.headers, "x-client-ip"));
         let target = match router::route(&filter.api, &self.method, &self.uri, || client(cache, &filter.trust, x_client_ip).class) {
             Ok(t) => t,
             Err(p) => {
@@ -359,16 +361,12 @@ impl HttpContext for Request {
         if self.local_reply {
             return Action::Continue;
         }
-        self.status = host::response_header(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
-        let stored = self.stored_read.is_some();
+        // One read of the whole map: host calls, not the filter's logic, are most of its cost.
+        let upstream = host::response_headers();
+        let get = |name: &str| host::header(&upstream, name);
+        self.status = get(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
         if let Some(mut flow) = self.stored_read.take() {
-            // A 200 is decided by its ETag alone (the revision check); anything else goes to
-            // the flow whole.
-            let headers = match self.status {
-                200 => host::response_header("etag").map(|e| vec![("etag".to_string(), e)]).unwrap_or_default(),
-                _ => host::response_headers(),
-            };
-            let read = Upstream { status: self.status, headers, body: Vec::new() };
+            let read = Upstream { status: self.status, headers: upstream.clone(), body: Vec::new() };
             let next = flow.on_read(&read);
             for note in flow.take_notes() {
                 self.filter.metrics.count(note);
@@ -387,11 +385,11 @@ impl HttpContext for Request {
             host::set_response_header(":status", "502");
         }
         let (cache_control, default_ct, csp) = self.passthrough.clone().unwrap_or((None, None, CspProfile::Auto));
-        let ct = match host::response_header("content-type") {
-            Some(ct) => ct,
+        let ct = match get("content-type") {
+            Some(ct) => ct.to_string(),
             None => {
                 let ct = default_ct.unwrap_or_else(|| "application/octet-stream".into());
-                host::set_response_header("content-type", &ct);
+                host::add_response_header("content-type", &ct);
                 ct
             }
         };
@@ -402,17 +400,15 @@ impl HttpContext for Request {
             host::set_response_header("content-type", problem::CONTENT_TYPE);
             host::remove_response_header("content-length");
         }
-        let cc = if error { Some(DEFAULT_CACHE_CONTROL.to_string()) } else { cache_control.or_else(|| host::response_header("cache-control")) };
+        let cc = if error { Some(DEFAULT_CACHE_CONTROL.to_string()) } else { cache_control.or_else(|| get("cache-control").map(str::to_string)) };
         host::set_response_header("cache-control", cc.as_deref().unwrap_or(DEFAULT_CACHE_CONTROL));
         let effective_ct = if self.rewrite_error.is_some() { problem::CONTENT_TYPE.to_string() } else { ct };
-        if !stored {
-            // Storage returns only the headers the flow stored; a back-end may send anything.
-            for name in headers::managed_names() {
-                host::remove_response_header(name);
-            }
+        // The policy's own values replace an upstream's: removed if sent, then added.
+        for name in headers::managed_names().filter(|n| get(n).is_some()) {
+            host::remove_response_header(name);
         }
         for (n, v) in headers::security(&effective_ct, csp, &self.domain) {
-            host::set_response_header(n, &v);
+            host::add_response_header(n, &v);
         }
         for (n, v) in &self.rate_headers {
             host::set_response_header(n, v);
@@ -447,12 +443,11 @@ impl HttpContext for Request {
 
 impl Request {
     fn validate(&self, m: &Matched, body: Option<&[u8]>, headers_only: bool) -> Result<(), Problem> {
-        let headers: HashMap<String, String> = m.op.validator.header_names().filter_map(|n| host::request_header(n).map(|v| (n.to_string(), v))).collect();
+        let headers: HashMap<String, String> = m.op.validator.header_names().filter_map(|n| self.header(n).map(|v| (n.to_string(), v.to_string()))).collect();
         if headers_only {
             // Path, query and headers now; the body is checked when it has arrived.
             return m.validate_without_body(&headers);
         }
-        let ct = host::request_header("content-type");
-        m.validate(&headers, body, ct.as_deref())
+        m.validate(&headers, body, self.header("content-type"))
     }
 }
