@@ -23,3 +23,6 @@ pub mod validate;
 // runner, which has none of the proxy-wasm host functions the glue imports.
 #[cfg(all(target_arch = "wasm32", not(test)))]
 mod glue;
+
+#[cfg(test)]
+mod logic_cost;
