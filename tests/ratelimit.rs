@@ -264,6 +264,19 @@ fn three_envoys_share_one_global_limit_and_survive_a_sidecar_outage() {
 }
 
 #[test]
+fn ratelimit_off_limits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec_file(&dir);
+    let s = Stack::with(&[("spec", &spec), ("ratelimit", "off")]);
+    // Five times the 10/s limit of the route, from one external client, within a second or so.
+    for i in 0..50 {
+        let r = s.envoy.send("POST", TRANSFORM, &[("x-forwarded-for", "198.51.100.7"), ("content-type", "application/json")], Some(BODY));
+        assert_eq!(r.status, 200, "request {i}: {r}");
+    }
+    assert_eq!(s.envoy.counter("restrouter_route_ratelimit_allowed", &[("restrouter_route", "transformWikitextToHtml")]), 0.0, "counted although rate limiting is off");
+}
+
+#[test]
 fn a_flood_of_distinct_clients_stays_bounded_and_cannot_hide_a_heavy_one() {
     let dir = tempfile::tempdir().unwrap();
     let spec = spec_file(&dir);

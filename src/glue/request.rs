@@ -120,7 +120,8 @@ impl Request {
 
     /// Everything after the body (if any) is known to be valid.
     fn proceed(&mut self, m: Matched) -> Action {
-        if let Some(rl) = &m.op.rate_limit {
+        let limit = m.op.rate_limit.as_ref().filter(|_| self.settings().ratelimit.enabled);
+        if let Some(rl) = limit {
             let client = self.client();
             let limit = match client.class {
                 Class::Internal => rl.internal,
