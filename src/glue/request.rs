@@ -362,13 +362,13 @@ impl HttpContext for Request {
         if self.local_reply {
             return Action::Continue;
         }
-        // One read of the whole map: host calls, not the filter's logic, are most of its cost.
-        let upstream = host::response_headers();
-        let get = |name: &str| host::header(&upstream, name);
-        self.status = get(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+        // One read of the whole map rather than a host call per header.
+        let headers = host::response_headers();
+        self.status = host::header(&headers, ":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+        let upstream = Upstream { status: self.status, headers, body: Vec::new() };
+        let get = |name: &str| host::header(&upstream.headers, name);
         if let Some(mut flow) = self.stored_read.take() {
-            let read = Upstream { status: self.status, headers: upstream.clone(), body: Vec::new() };
-            let next = flow.on_read(&read);
+            let next = flow.on_read(&upstream);
             for note in flow.take_notes() {
                 self.filter.metrics.count(note);
             }
