@@ -31,7 +31,7 @@ pub struct Callout {
     pub body: Option<Vec<u8>>,
     pub timeout_ms: u64,
     /// A back-end call: the glue adds what the back-end learns of the client (accept-language,
-    /// x-client-ip), read only when a call needs it.
+    /// x-client-ip). The glue adds the request's x-request-id to every call.
     pub forward_client: bool,
 }
 
