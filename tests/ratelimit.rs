@@ -268,6 +268,7 @@ fn ratelimit_off_limits_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let spec = spec_file(&dir);
     let s = Stack::with(&[("spec", &spec), ("ratelimit", "off")]);
+    s.backend.on("/en.wikipedia.org/v3/transform/wikitext/to/html", Reply::html("<p>hi</p>"));
     // Five times the 10/s limit of the route, from one external client, within a second or so.
     for i in 0..50 {
         let r = s.envoy.send("POST", TRANSFORM, &[("x-forwarded-for", "198.51.100.7"), ("content-type", "application/json")], Some(BODY));

@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{binary, client, free_port, repo_root, wait_until, Stack};
@@ -47,8 +46,15 @@ fn responses_conform_to_the_served_spec() {
 
     let base = s.envoy.url("/en.wikipedia.org/v1");
     let examples = std::env::var("SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| EXAMPLES.into());
+    // Its report goes to a file: a pipe read only at the end would fill up and stall it.
+    let report = tempfile::NamedTempFile::new().expect("report file");
+    let stdout = report.reopen().expect("report file");
+    // One file description for both streams, so that they append rather than overwrite.
+    let stderr = stdout.try_clone().expect("report file");
     let mut child = Child(
         Command::new(&schemathesis)
+            .arg("--config-file")
+            .arg(repo_root().join("tests/schemathesis.toml"))
             .arg("run")
             .arg(s.envoy.url("/en.wikipedia.org/v1/?spec"))
             .args(["--url", &base])
@@ -63,8 +69,8 @@ fn responses_conform_to_the_served_spec() {
             // It keeps a replay cache in its working directory: not in the repository.
             .current_dir(std::env::temp_dir())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .expect("schemathesis"),
     );
@@ -76,13 +82,7 @@ fn responses_conform_to_the_served_spec() {
         assert!(start.elapsed() < TIME_LIMIT, "schemathesis still running after {TIME_LIMIT:?}");
         std::thread::sleep(Duration::from_millis(200));
     };
-    let mut out = String::new();
-    if let Some(mut p) = child.0.stdout.take() {
-        let _ = p.read_to_string(&mut out);
-    }
-    if let Some(mut p) = child.0.stderr.take() {
-        let _ = p.read_to_string(&mut out);
-    }
+    let out = std::fs::read_to_string(report.path()).unwrap_or_default();
     println!("{out}");
     assert!(status.success(), "schemathesis found problems ({status}):\n{out}");
     drop(dev);

@@ -56,8 +56,8 @@ pub struct Request {
     /// Response policy of a pass-through route.
     passthrough: Option<(Option<String>, Option<String>, CspProfile)>,
     status: u16,
-    /// The filter answered itself: its reply already carries the policy.
-    local_reply: bool,
+    /// The filter answered itself, with this content type: its reply already carries the policy.
+    local_reply: Option<String>,
     /// An upstream error without a problem+json body: the body is replaced at its end.
     rewrite_error: Option<u16>,
     head: bool,
@@ -81,7 +81,7 @@ impl Request {
             op_index: None,
             passthrough: None,
             status: 0,
-            local_reply: false,
+            local_reply: None,
             rewrite_error: None,
             head: false,
             rate_headers: Vec::new(),
@@ -89,10 +89,10 @@ impl Request {
     }
 
     fn send(&mut self, reply: Reply) -> Action {
+        self.local_reply = Some(reply.header("content-type").unwrap_or_default().to_string());
         let mut headers = reply.headers;
         headers.append(&mut self.rate_headers);
         self.status = reply.status;
-        self.local_reply = true;
         // Always with the body: Envoy derives content-length (and keeps content-type) from it,
         // then leaves it out itself when the request was a HEAD.
         if host::send_response(reply.status, &headers, Some(reply.body.as_slice())).is_err() {
@@ -359,11 +359,17 @@ impl HttpContext for Request {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if self.local_reply {
-            return Action::Continue;
-        }
         // One read of the whole map rather than a host call per header.
         let headers = host::response_headers();
+        if let Some(ours) = &self.local_reply {
+            if host::header(&headers, "content-type") == Some(ours.as_str()) {
+                return Action::Continue;
+            }
+            // Envoy answered in place of the filter (its own 413 when a body outgrows the
+            // listener's buffer in the same chunk the filter refused it): that answer gets the
+            // policy like any other.
+            self.local_reply = None;
+        }
         self.status = host::header(&headers, ":status").and_then(|s| s.parse().ok()).unwrap_or(0);
         let upstream = Upstream { status: self.status, headers, body: Vec::new() };
         let get = |name: &str| host::header(&upstream.headers, name);
