@@ -13,7 +13,6 @@ fn lossy(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-
 pub fn set_request_header(name: &str, value: &str) {
     let _ = hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, Some(value.as_bytes()));
 }
@@ -79,7 +78,8 @@ pub fn dispatch(c: &Callout) -> Result<u32, Status> {
     hostcalls::dispatch_http_call(&c.cluster, headers, c.body.as_deref(), vec![], Duration::from_millis(c.timeout_ms))
 }
 
-/// The response of a finished callout; status 0 when it failed without one (reset).
+/// A header map read whole. Names are plain ASCII (Envoy's codecs refuse anything else, which
+/// the SDK's map parser relies on); values are converted lossily.
 fn header_map(map: MapType) -> Vec<(String, String)> {
     hostcalls::get_map_bytes(map).unwrap_or_default().into_iter().map(|(n, v)| (n, lossy(v))).collect()
 }
@@ -100,12 +100,13 @@ pub fn header<'a>(map: &'a [(String, String)], name: &str) -> Option<&'a str> {
     map.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
+/// The response of a finished callout; status 0 when it failed without one (reset).
 pub fn callout_response(num_headers: usize, body_size: usize) -> Upstream {
     if num_headers == 0 {
         return Upstream::default();
     }
     let headers = header_map(MapType::HttpCallResponseHeaders);
-    let status = headers.iter().find(|(n, _)| n == ":status").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let status = header(&headers, ":status").and_then(|v| v.parse().ok()).unwrap_or(0);
     let body = if body_size > 0 { hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size).ok().flatten().unwrap_or_default() } else { Vec::new() };
     Upstream { status, headers, body }
 }
