@@ -97,10 +97,23 @@ impl Envoy {
     }
 
     fn launch(b: EnvoyBuilder) -> Envoy {
+        // A port from `free_port` can still be taken before Envoy binds it (by any connection's
+        // ephemeral port): then start again on other ports.
+        for _ in 0..3 {
+            match Envoy::try_launch(&b) {
+                Ok(envoy) => return envoy,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("Envoy exited during start-up; log:\n{log}"),
+            }
+        }
+        panic!("Envoy found its ports taken three times in a row");
+    }
+
+    fn try_launch(b: &EnvoyBuilder) -> Result<Envoy, String> {
         let dir = tempfile::Builder::new().prefix("restrouter-envoy-").tempdir().expect("temp dir");
         let (http_port, admin_port, https_port) = (free_port(), free_port(), free_port());
         let config = dir.path().join("envoy.yaml");
-        render(&b, &config, http_port, admin_port, https_port);
+        render(b, &config, http_port, admin_port, https_port);
         let log_path = dir.path().join("envoy.log");
         let log = std::fs::File::create(&log_path).expect("envoy log");
         let child = Command::new(envoy_binary())
@@ -115,19 +128,26 @@ impl Envoy {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start Envoy ({}): {e}", envoy_binary().display()));
         let mut envoy = Envoy { child, dir, http_port, admin_port, https_port };
-        envoy.wait_ready();
-        envoy
+        envoy.wait_ready()?;
+        Ok(envoy)
     }
 
-    fn wait_ready(&mut self) {
+    /// Err(log) when Envoy exited during start-up.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let url = self.admin_url("/ready");
+        let mut exited = false;
         let ready = wait_until(READY_TIMEOUT, || {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("Envoy exited during start-up ({status}); log:\n{}", self.log());
+            if let Ok(Some(_)) = self.child.try_wait() {
+                exited = true;
+                return true;
             }
             client::try_send("GET", &url, &[], None).is_ok_and(|r| r.status == 200)
         });
+        if exited {
+            return Err(self.log());
+        }
         assert!(ready, "Envoy not ready within {READY_TIMEOUT:?}; log:\n{}", self.log());
+        Ok(())
     }
 
     pub fn http_port(&self) -> u16 {
