@@ -35,7 +35,8 @@ pub struct Callout {
     pub forward_client: bool,
 }
 
-/// What came back from a callout. `status` 0 means the call failed without a response (reset).
+/// What came back from upstream: a callout's answer (`status` 0 when it failed without one,
+/// a reset), or the headers of storage's answer to the read through Envoy's router.
 #[derive(Debug, Clone, Default)]
 pub struct Upstream {
     pub status: u16,

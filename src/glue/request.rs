@@ -372,7 +372,6 @@ impl HttpContext for Request {
         }
         self.status = host::header(&headers, ":status").and_then(|s| s.parse().ok()).unwrap_or(0);
         let upstream = Upstream { status: self.status, headers, body: Vec::new() };
-        let get = |name: &str| host::header(&upstream.headers, name);
         if let Some(mut flow) = self.stored_read.take() {
             let next = flow.on_read(&upstream);
             for note in flow.take_notes() {
@@ -392,7 +391,7 @@ impl HttpContext for Request {
             host::set_response_header(":status", "502");
         }
         let (cache_control, default_ct, csp) = self.passthrough.clone().unwrap_or((None, None, CspProfile::Auto));
-        let ct = match get("content-type") {
+        let ct = match upstream.header("content-type") {
             Some(ct) => ct.to_string(),
             None => {
                 let ct = default_ct.unwrap_or_else(|| "application/octet-stream".into());
@@ -407,11 +406,11 @@ impl HttpContext for Request {
             host::set_response_header("content-type", problem::CONTENT_TYPE);
             host::remove_response_header("content-length");
         }
-        let cc = if error { Some(DEFAULT_CACHE_CONTROL.to_string()) } else { cache_control.or_else(|| get("cache-control").map(str::to_string)) };
+        let cc = if error { Some(DEFAULT_CACHE_CONTROL.to_string()) } else { cache_control.or_else(|| upstream.header("cache-control").map(str::to_string)) };
         host::set_response_header("cache-control", cc.as_deref().unwrap_or(DEFAULT_CACHE_CONTROL));
         let effective_ct = if self.rewrite_error.is_some() { problem::CONTENT_TYPE.to_string() } else { ct };
         // The policy's own values replace an upstream's: removed if sent, then added.
-        for name in headers::managed_names().filter(|n| get(n).is_some()) {
+        for name in headers::managed_names().filter(|n| upstream.header(n).is_some()) {
             host::remove_response_header(name);
         }
         for (n, v) in headers::security(&effective_ct, csp, &self.domain) {
