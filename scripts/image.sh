@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 
 OUT=target/image
 TAG=${IMAGE_TAG:-$(git describe --always --dirty)}
+REVISION=$(git rev-parse HEAD)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 SUITE=bookworm
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -91,7 +92,7 @@ build() {
     --history.created_by "mmdebstrap $SUITE essential + $packages + restrouter overlay" "$OUT/rootfs.tar"
   local args=(--created "$created" --history.created "$created" --history.created_by "scripts/image.sh"
     --config.user "$(dockerfile USER)" --config.workingdir "$(dockerfile WORKDIR)"
-    --config.label "org.opencontainers.image.revision=$(git rev-parse HEAD)"
+    --config.label "org.opencontainers.image.revision=$REVISION"
     --config.label "org.opencontainers.image.version=$TAG"
     --config.label "org.opencontainers.image.title=restrouter")
   local line word
