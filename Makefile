@@ -4,7 +4,11 @@ CARGO ?= cargo
 WASM := target/wasm32-wasip1/wasm/restrouter.wasm
 BINS := restrouter-storage restrouter-devbackend restrouter-render restrouter-ratelimit
 
-.PHONY: setup build wasm bins run test chart-test unit integration lint wasm-test fuzz fuzz-replay bench clean
+# The image's tag: the git revision (scripts/image.sh computes the same when run alone).
+IMAGE_TAG := $(shell git describe --always --dirty 2>/dev/null)
+IMAGE := target/image/restrouter-$(IMAGE_TAG).oci.tar
+
+.PHONY: setup build wasm bins run test chart-test image image-test unit integration lint wasm-test fuzz fuzz-replay bench clean
 
 setup:
 	@scripts/setup.sh
@@ -22,13 +26,24 @@ run: build
 
 # Unit tests of every crate, then the integration tests that drive a real Envoy. Also: the lints
 # (no unwrap/panic/indexing reachable in the filter, native and wasm), the unit tests compiled
-# to wasm, and the fuzz corpus with a few seconds of mutations per target.
-test: build chart-test lint wasm-test fuzz-replay
+# to wasm, the fuzz corpus with a few seconds of mutations per target, and the OCI image built
+# and run as the chart runs it.
+test: build chart-test image-test lint wasm-test fuzz-replay
 	$(CARGO) test --release --workspace --no-fail-fast
 
 # The Helm chart: lint, render, Kubernetes schemas, and Envoy on the config it renders.
 chart-test: build
 	.venv/bin/python scripts/chart_check.py
+
+# The OCI image the chart runs, as an archive in target/image (scripts/image.sh; the Dockerfile
+# builds the same with other tooling). Installs mmdebstrap, umoci and runc with apt if missing.
+image: build
+	IMAGE_TAG=$(IMAGE_TAG) scripts/image.sh
+
+# The image run with runc as the chart runs it: Envoy on the chart's config, the sidecar,
+# storage; /ready, a stored page through the filter, the sidecar's /healthz.
+image-test: image
+	timeout 300 .venv/bin/python scripts/image_check.py $(IMAGE)
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
