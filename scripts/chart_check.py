@@ -134,14 +134,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-def get(port, path, method="GET"):
+def get(port, path, method="GET", headers=None):
+    """(status, body, content-type); (None, "", "") when nothing answers."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method), timeout=5) as r:
-            return r.status, r.read().decode(errors="replace")
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, r.read().decode(errors="replace"), r.headers.get("content-type", "")
     except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
+        return e.code, e.read().decode(errors="replace"), e.headers.get("content-type", "")
     except OSError:
-        return None, ""
+        return None, "", ""
 
 
 def dashboard_metrics(docs):
@@ -188,6 +190,11 @@ def smoke_envoy(label, local_config, rollout, wanted_metrics):
                 # Served by the filter, or by legacy RESTBase (unreachable here) under rollout.
                 "GET /en.wikipedia.org/v1/?spec": (get(ports["http"], "/en.wikipedia.org/v1/?spec"), lambda r: r[0] == (503 if rollout else 200)),
                 "GET /en.wikipedia.org/v1/page/html/ (bad title)": (get(ports["http"], "/en.wikipedia.org/v1/page/html/"), lambda r: r[0] in (400, 404, 503)),
+                # A forged routing header selects nothing: the write is a problem, not storage's
+                # 503 (unreachable here); under rollout it is RESTBase's path (unreachable too).
+                "PUT key_value with x-restrouter-cluster: storage": (
+                    get(ports["http"], "/en.wikipedia.org/v1/key_value/parsoidphp/Earth", "PUT", {"x-restrouter-cluster": "storage"}),
+                    lambda r: r[0] == 503 if rollout else r[0] in (404, 405) and "problem" in r[2]),
             }
             before = len(failures)
             if wanted_metrics:
@@ -199,7 +206,7 @@ def smoke_envoy(label, local_config, rollout, wanted_metrics):
                 if not ok(result):
                     fail(f"{label}: live {what}", f"{result[0]} {result[1][:300]}")
             if len(failures) == before:
-                print(f"ok   {label}: Envoy runs the config (ready, metrics the dashboard uses, admin hidden, public answers)")
+                print(f"ok   {label}: Envoy runs the config (ready, metrics the dashboard uses, admin hidden, public answers, a forged routing header selects nothing)")
         finally:
             envoy.terminate()
             envoy.wait(timeout=30)
