@@ -5,6 +5,9 @@
 //! attacker's: forged routing headers with reads and writes of a stored key and of a back-end
 //! path.
 
+// Test helpers fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod support;
 
 use serde_json::{json, Value};
