@@ -53,8 +53,10 @@ impl Services {
     }
 }
 
-/// The forged requests: the curl examples and their variants (method, path, headers).
-fn forged() -> Vec<(&'static str, &'static str, Vec<(&'static str, &'static str)>)> {
+type Headers = Vec<(&'static str, &'static str)>;
+
+/// The forged requests: the attack's curl examples and their variants (method, path, headers).
+fn forged() -> Vec<(&'static str, &'static str, Headers)> {
     let storage = ("x-restrouter-cluster", "storage");
     let html = ("content-type", "text/html");
     let mut requests = vec![

@@ -21,8 +21,11 @@ pub struct EnvoyBuilder {
     sets: Vec<(String, String)>,
     concurrency: u32,
     log_level: String,
-    edit: Option<Box<dyn Fn(&str) -> String>>,
+    edit: Option<ConfigEdit>,
 }
+
+/// A change to the rendered configuration ([`EnvoyBuilder::edit_config`]).
+type ConfigEdit = Box<dyn Fn(&str) -> String>;
 
 impl EnvoyBuilder {
     /// Another template than `envoy/restrouter.yaml.j2` (relative to the repository root, or
