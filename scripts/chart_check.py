@@ -2,12 +2,13 @@
 """Checks the Helm chart without a helm binary or a cluster.
 
 For the default values and every values file given (default: the chart's
-values-production.yaml): `helm lint --strict`, render, validate every manifest against the
-Kubernetes schemas of KUBE_VERSION (kubernetes-validate, strict: unknown fields fail), run
-`envoy --mode validate` on the Envoy config the chart renders (the in-image module and TLS
-paths pointed at local files), start Envoy on it, and compare it with envoy/restrouter.yaml.j2
-(or envoy/rollout.yaml.j2) rendered by restrouter-render with the same values, so the two
-cannot drift apart. Also checks that bad values are refused at render time.
+values-production.yaml): render the Envoy config as an operator does (`restrouter-render chart
+-f <file>`, from the envoy/ templates: the chart has no Envoy template of its own), `helm lint
+--strict` and render the chart with it (`envoyConfig`), validate every manifest against the
+Kubernetes schemas of KUBE_VERSION (kubernetes-validate, strict: unknown fields fail), check the
+ConfigMap holds the rendered config unchanged, run `envoy --mode validate` on it (the in-image
+module and TLS paths pointed at local files) and start Envoy on it. Also checks that bad values,
+a missing config and a config rendered from other values are refused.
 
 Usage: scripts/chart_check.py [values.yaml ...]   (exit status 1 on any failure)
 """
@@ -33,6 +34,7 @@ CHART = ROOT / "helm" / "restrouter"
 KUBE_VERSION = os.environ.get("KUBE_VERSION", "1.30.0")
 ENVOY = os.environ.get("ENVOY", str(ROOT / ".venv" / "bin" / "envoy"))
 WASM = ROOT / "target" / "wasm32-wasip1" / "wasm" / "restrouter.wasm"
+RENDER = ROOT / "target" / "release" / "restrouter-render"
 RELEASE, NAMESPACE = "production", "restrouter"
 
 failures = []
@@ -42,6 +44,26 @@ helm.disable_logging()  # the loader notes the spec symlink on every load
 def fail(what, detail):
     failures.append(what)
     print(f"FAIL {what}: {detail}")
+
+
+def render_config(files):
+    """`restrouter-render chart -f ...`: (exit status, config or error)."""
+    args = [str(RENDER), "chart", "--chart", str(CHART), "--templates", str(ROOT / "envoy")]
+    for f in files:
+        args += ["-f", str(f)]
+    r = subprocess.run(args, cwd=ROOT, env={"PATH": os.environ["PATH"]}, capture_output=True, text=True)
+    return r.returncode, r.stdout if r.returncode == 0 else r.stderr
+
+
+def with_config(values, files, tmp):
+    """The values plus `envoyConfig` rendered from them (a values dict goes through a file)."""
+    if not files:
+        files = [Path(tmp) / f"values-{len(os.listdir(tmp))}.yaml"]
+        files[0].write_text(yaml.safe_dump(values))
+    code, config = render_config(files)
+    if code != 0:
+        raise RuntimeError(config)
+    return {**values, "envoyConfig": config}
 
 
 def lint(label, values):
@@ -99,69 +121,11 @@ def validate_envoy(label, values, docs, tls_dir):
         fail(f"{label}: metrics listener", f"{listeners} vs container port {metrics}")
     print(f"ok   {label}: envoy --mode validate (listeners {', '.join(f'{n}:{p}' for n, p in listeners.items())})")
     smoke_envoy(label, local, "restbase_legacy" in config, dashboard_metrics(docs))
-    same_as_templates(label, values, parsed)
-
-
-def normalize(node):
-    """Parsed Envoy config with durations as numbers and JSON strings parsed, for comparison."""
-    if isinstance(node, dict):
-        return {k: normalize(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [normalize(v) for v in node]
-    if isinstance(node, str) and re.fullmatch(r"\d+(\.\d+)?s", node):
-        return float(node[:-1])
-    if isinstance(node, str) and node.startswith("{"):
-        try:
-            return normalize(json.loads(node))
-        except ValueError:
-            return node
-    return node
-
-
-def same_as_templates(label, values, chart_config):
-    """The chart's Envoy config has the shape of envoy/restrouter.yaml.j2 (or rollout.yaml.j2):
-    render the template with the same values and compare everything but the chart's own
-    metrics listener and admin cluster."""
-    v = {**yaml.safe_load((CHART / "values.yaml").read_text())}
-    for key, val in values.items():
-        v[key] = {**v[key], **val} if isinstance(val, dict) and isinstance(v.get(key), dict) else val
-    settings, rollout = {**v["settings"]}, v["rollout"]
-    sets = {**{k: v["backends"][k] for k in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "eventgate", "legacy"]},
-            "listen_address": "0.0.0.0", "http_port": v["ports"]["http"], "https_port": v["ports"]["https"], "admin_port": v["envoy"]["adminPort"],
-            "wasm": v["image"]["wasmPath"], "xff_trusted_hops": v["envoy"]["xffTrustedHops"],
-            "ratelimit_sidecar": f"127.0.0.1:{v['ports']['ratelimitApi']}" if v["ratelimit"]["enabled"] else "",
-            "internal_cidrs": ",".join(settings["internal_cidrs"]), "trusted_proxies": ",".join(settings["trusted_proxies"]),
-            **{f"{k}_timeout_ms": settings["timeouts_ms"][k] for k in ["storage", "backend", "event", "sidecar"]},
-            "event_stream": settings["event_stream"], "max_body_bytes": settings["max_body_bytes"],
-            "ratelimit": "on" if settings["ratelimit"]["enabled"] else "off", "ratelimit_sync_ms": settings["ratelimit"]["sync_interval_ms"],
-            "ratelimit_max_keys": settings["ratelimit"]["max_keys"]}
-    if v["tls"]["enabled"]:
-        sets.update(tls_cert="/etc/restrouter/tls/tls.crt", tls_key="/etc/restrouter/tls/tls.key")
-    template = "envoy/restrouter.yaml.j2"
-    if rollout["enabled"]:
-        template = "envoy/rollout.yaml.j2"
-        sets.update(rollout=",".join(f"{s['name']}={s['percent']}" for s in rollout["services"]),
-                    rollout_mirror=",".join(s["name"] for s in rollout["services"] if s.get("mirror")), shadow_port=rollout["shadowPort"])
-    args = [str(ROOT / "target" / "release" / "restrouter-render"), "envoy", "--template", template]
-    for name, value in sets.items():
-        args += ["--set", f"{name}={value}"]
-    reference = normalize(yaml.safe_load(subprocess.run(args, cwd=ROOT, env={"PATH": os.environ["PATH"]}, check=True, capture_output=True, text=True).stdout))
-    chart = normalize(chart_config)
-    chart["static_resources"]["listeners"] = [l for l in chart["static_resources"]["listeners"] if l["name"] != "metrics"]
-    chart["static_resources"]["clusters"] = [c for c in chart["static_resources"]["clusters"] if c["name"] != "envoy_admin"]
-    # The route defaults already make the runtime work; the chart states the layers explicitly.
-    if "layered_runtime" not in reference:
-        chart.pop("layered_runtime", None)
-    differences = [k for k in sorted(set(chart) | set(reference)) if chart.get(k) != reference.get(k)]
-    for section in ["listeners", "clusters"]:
-        if "static_resources" in differences:
-            mine = {x["name"]: x for x in chart["static_resources"][section]}
-            theirs = {x["name"]: x for x in reference["static_resources"][section]}
-            differences += [f"{section}.{n}" for n in sorted(set(mine) | set(theirs)) if mine.get(n) != theirs.get(n)]
-    if differences:
-        fail(f"{label}: same shape as {template}", f"differs in {differences}")
+    # The chart deploys what restrouter-render produced, byte for byte.
+    if config.strip() != values["envoyConfig"].strip():
+        fail(f"{label}: ConfigMap", "envoy.yaml differs from the rendered envoyConfig")
     else:
-        print(f"ok   {label}: Envoy config equals {template} rendered with the same values")
+        print(f"ok   {label}: the ConfigMap holds the config restrouter-render rendered from the same values")
 
 
 def free_port():
@@ -170,14 +134,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-def get(port, path, method="GET"):
+def get(port, path, method="GET", headers=None):
+    """(status, body, content-type); (None, "", "") when nothing answers."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method), timeout=5) as r:
-            return r.status, r.read().decode(errors="replace")
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, r.read().decode(errors="replace"), r.headers.get("content-type", "")
     except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
+        return e.code, e.read().decode(errors="replace"), e.headers.get("content-type", "")
     except OSError:
-        return None, ""
+        return None, "", ""
 
 
 def dashboard_metrics(docs):
@@ -224,6 +190,11 @@ def smoke_envoy(label, local_config, rollout, wanted_metrics):
                 # Served by the filter, or by legacy RESTBase (unreachable here) under rollout.
                 "GET /en.wikipedia.org/v1/?spec": (get(ports["http"], "/en.wikipedia.org/v1/?spec"), lambda r: r[0] == (503 if rollout else 200)),
                 "GET /en.wikipedia.org/v1/page/html/ (bad title)": (get(ports["http"], "/en.wikipedia.org/v1/page/html/"), lambda r: r[0] in (400, 404, 503)),
+                # A forged routing header selects nothing: the write is a problem, not storage's
+                # 503 (unreachable here); under rollout it is RESTBase's path (unreachable too).
+                "PUT key_value with x-restrouter-cluster: storage": (
+                    get(ports["http"], "/en.wikipedia.org/v1/key_value/parsoidphp/Earth", "PUT", {"x-restrouter-cluster": "storage"}),
+                    lambda r: r[0] == 503 if rollout else r[0] in (404, 405) and "problem" in r[2]),
             }
             before = len(failures)
             if wanted_metrics:
@@ -235,7 +206,7 @@ def smoke_envoy(label, local_config, rollout, wanted_metrics):
                 if not ok(result):
                     fail(f"{label}: live {what}", f"{result[0]} {result[1][:300]}")
             if len(failures) == before:
-                print(f"ok   {label}: Envoy runs the config (ready, metrics the dashboard uses, admin hidden, public answers)")
+                print(f"ok   {label}: Envoy runs the config (ready, metrics the dashboard uses, admin hidden, public answers, a forged routing header selects nothing)")
         finally:
             envoy.terminate()
             envoy.wait(timeout=30)
@@ -254,15 +225,46 @@ def expect_refused(label, values, needle):
     fail(f"refused: {label}", "rendered without error")
 
 
+def expect_render_refused(label, values, needle, tmp):
+    path = Path(tmp) / "refused.yaml"
+    path.write_text(yaml.safe_dump(values))
+    code, out = render_config([path])
+    if code != 0 and needle in out:
+        print(f"ok   refused by restrouter-render: {label}")
+    else:
+        fail(f"refused by restrouter-render: {label}", f"exit {code}: {out[:300]}")
+
+
+def storage_network_policy(tmp):
+    """networkPolicy.storage: only this release's pods reach the storage pods' port."""
+    values = with_config({"networkPolicy": {"storage": {"enabled": True, "podLabels": {"app": "restrouter-storage"}}}}, [], tmp)
+    docs = render(values)
+    validate_manifests("storage NetworkPolicy", docs)
+    policy = next((d for _, d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-storage")), None)
+    rule = policy["spec"]["ingress"] if policy else []
+    if not policy or policy["spec"]["podSelector"]["matchLabels"] != {"app": "restrouter-storage"} or len(rule) != 1 \
+            or rule[0]["ports"] != [{"port": 7233, "protocol": "TCP"}] \
+            or rule[0]["from"][0]["podSelector"]["matchLabels"].get("app.kubernetes.io/instance") != RELEASE:
+        fail("storage NetworkPolicy", f"{policy}")
+    else:
+        print("ok   storage NetworkPolicy: the storage port admits this release's pods only")
+
+
 def main():
     if not WASM.is_file():
         sys.exit(f"{WASM} not found: run `make wasm` first")
     files = [Path(a) for a in sys.argv[1:]] or [CHART / "values-production.yaml"]
-    with tempfile.TemporaryDirectory() as tls_dir:
+    with tempfile.TemporaryDirectory() as tls_dir, tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
                         "-subj", "/CN=localhost", "-keyout", f"{tls_dir}/tls.key", "-out", f"{tls_dir}/tls.crt"], check=True, capture_output=True)
-        cases = [("default values", {})] + [(f.name, yaml.safe_load(f.read_text()) or {}) for f in files]
-        for label, values in cases:
+        cases = [("default values", {}, [])] + [(f.name, yaml.safe_load(f.read_text()) or {}, [f]) for f in files]
+        for label, values, sources in cases:
+            # The config an operator renders and passes with --set-file envoyConfig=...
+            code, config = render_config(sources)
+            if code != 0:
+                fail(f"{label}: restrouter-render chart", config)
+                continue
+            values = {**values, "envoyConfig": config}
             lint(label, values)
             try:
                 docs = render(values)
@@ -271,8 +273,19 @@ def main():
                 continue
             validate_manifests(label, docs)
             validate_envoy(label, values, docs, tls_dir)
-    expect_refused("TLS without a Secret", {"tls": {"enabled": True}}, "tls.secretName")
-    expect_refused("rollout percent above 100", {"rollout": {"enabled": True, "services": [{"name": "feed", "percent": 101, "paths": ["feed/.*"]}]}}, "percent must be 0 to 100")
+        storage_network_policy(tmp)
+        expect_refused("TLS without a Secret", with_config({"tls": {"enabled": True}}, [], tmp), "tls.secretName")
+        expect_refused("no envoyConfig", {}, "envoyConfig is required")
+        production = yaml.safe_load(files[0].read_text()) or {}
+        expect_refused("envoyConfig rendered from other values", {**production, "envoyConfig": render_config([])[1]}, "rendered from other values")
+        expect_refused("envoyConfig after a value it depends on changed",
+                       {**with_config({}, [], tmp), "backends": {"storage": "elsewhere.example.org:7233"}}, "rendered from other values")
+        expect_refused("storage NetworkPolicy without pod labels",
+                       with_config({"networkPolicy": {"storage": {"enabled": True}}}, [], tmp), "networkPolicy.storage.podLabels")
+        expect_render_refused("rollout percent above 100", {"rollout": {"enabled": True, "services": [{"name": "feed", "percent": 101}]}},
+                              "must be 0 to 100", tmp)
+        expect_render_refused("rollout paths in values", {"rollout": {"enabled": True, "services": [{"name": "feed", "percent": 1, "paths": ["x"]}]}},
+                              "paths are set in envoy/rollout.yaml.j2", tmp)
     if failures:
         print(f"{len(failures)} chart check(s) failed")
         return 1

@@ -1,14 +1,15 @@
 //! `restrouter-render`: turns the YAML spec into the filter's JSON plugin configuration (checked
 //! by the filter's own compiler, so a bad spec fails here with the route and field named), and
 //! renders Envoy configs from the templates in `envoy/` with every address settable from the
-//! environment (`RESTROUTER_<NAME>`) or `--set name=value`.
+//! environment (`RESTROUTER_<NAME>`) or `--set name=value`, or from the Helm chart's values
+//! (`chart`: the config the chart deploys).
 
+mod chart;
 mod vars;
 
 use clap::{Parser, Subcommand};
-use restrouter::config::Settings;
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -32,6 +33,19 @@ enum Command {
     },
     /// List the variables an Envoy template gets, with their current values.
     Vars(Common),
+    /// Print the Envoy config of a Helm release, rendered from the chart's values (its
+    /// values.yaml, then each -f file): give it to the chart with `--set-file envoyConfig=FILE`.
+    Chart {
+        /// The chart directory.
+        #[arg(long, default_value = "helm/restrouter")]
+        chart: PathBuf,
+        /// Values files, as given to helm (later ones win).
+        #[arg(short = 'f', long = "values", value_name = "FILE")]
+        values: Vec<PathBuf>,
+        /// The directory of the Envoy templates.
+        #[arg(long, default_value = "envoy")]
+        templates: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -50,18 +64,24 @@ struct Common {
     domains_project: String,
 }
 
-/// The spec, checked, with the back-end clusters its pass-through routes use.
+/// The spec, checked.
 fn load_spec(c: &Common) -> Result<Value, String> {
     load_spec_and_clusters(c).map(|(spec, _)| spec)
 }
 
+fn read_spec(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The spec (with `--extra-domains`), checked, with the back-end clusters its pass-through
+/// routes use.
 fn load_spec_and_clusters(c: &Common) -> Result<(Value, Vec<String>), String> {
     let path = match &c.spec {
         Some(p) => p.clone(),
         None => PathBuf::from(vars::Vars::load(&c.set)?.get("spec")),
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut spec: Value = serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut spec = read_spec(&path)?;
     if c.extra_domains > 0 {
         let projects = spec.pointer_mut("/x-restrouter/projects").and_then(Value::as_array_mut).ok_or("spec has no x-restrouter.projects")?;
         let project = projects.iter_mut().find(|p| p.get("name").and_then(Value::as_str) == Some(c.domains_project.as_str())).ok_or_else(|| format!("no project named {}", c.domains_project))?;
@@ -69,6 +89,10 @@ fn load_spec_and_clusters(c: &Common) -> Result<(Value, Vec<String>), String> {
             domains.extend((0..c.extra_domains).map(|i| Value::String(format!("wiki{i}.{}.example.org", c.domains_project))));
         }
     }
+    compile(spec)
+}
+
+fn compile(spec: Value) -> Result<(Value, Vec<String>), String> {
     let api = restrouter::spec::Api::compile(&spec)?;
     let mut clusters: Vec<String> = api.ops.iter().filter(|o| o.storage.is_none()).map(|o| o.backend.cluster.clone()).collect();
     clusters.sort();
@@ -77,7 +101,6 @@ fn load_spec_and_clusters(c: &Common) -> Result<(Value, Vec<String>), String> {
 }
 
 fn settings(v: &vars::Vars) -> Result<Value, String> {
-    let defaults = Settings::default();
     let list = |name: &str| -> Vec<String> { v.get(name).split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect() };
     let settings = json!({
         "storage_cluster": "storage",
@@ -92,7 +115,7 @@ fn settings(v: &vars::Vars) -> Result<Value, String> {
         },
         "event_stream": v.get("event_stream"),
         "max_body_bytes": v.number("max_body_bytes")?,
-        "event_base_path": defaults.event_base_path,
+        "event_base_path": v.get("event_base_path"),
         "ratelimit": {
             "enabled": v.get("ratelimit") != "off",
             "sync_interval_ms": v.number("ratelimit_sync_ms")?,
@@ -115,22 +138,47 @@ fn run(cli: Cli) -> Result<String, String> {
         Command::Vars(c) => Ok(vars::Vars::load(&c.set)?.describe()),
         Command::Envoy { common, template } => {
             let v = vars::Vars::load(&common.set)?;
-            let settings = settings(&v)?;
-            let (spec, clusters) = load_spec_and_clusters(&common)?;
-            let plugin = serde_json::to_string(&json!({ "spec": spec, "settings": settings })).map_err(|e| e.to_string())?;
-            let service = serde_json::to_string(&json!({ "settings": settings })).map_err(|e| e.to_string())?;
-            let source = std::fs::read_to_string(&template).map_err(|e| format!("{}: {e}", template.display()))?;
-            let mut env = minijinja::Environment::new();
-            env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-            env.add_template("t", &source).map_err(|e| format!("{}: {e}", template.display()))?;
-            let mut ctx = v.context()?;
-            ctx.insert("plugin_config".into(), Value::String(plugin));
-            ctx.insert("service_config".into(), Value::String(service));
-            ctx.insert("passthrough_clusters".into(), json!(clusters));
-            let t = env.get_template("t").map_err(|e| e.to_string())?;
-            t.render(minijinja::Value::from_serialize(&ctx)).map_err(|e| format!("{}: {e:#}", template.display()))
+            let spec = load_spec_and_clusters(&common)?;
+            render(&template, &v, spec, "")
+        }
+        Command::Chart { chart, values, templates } => {
+            let release = chart::release(&chart::values(&chart, &values)?)?;
+            // The values are the only source: RESTROUTER_* variables of this shell do not apply.
+            let v = vars::Vars::with(&release.sets, false)?;
+            let spec = match release.spec {
+                Some(spec) => spec,
+                None => read_spec(&chart.join("files/wikimedia.yaml"))?,
+            };
+            let recorded = serde_json::to_string(&release.recorded).map_err(|e| e.to_string())?;
+            render(&templates.join(release.template), &v, compile(spec)?, &recorded)
         }
     }
+}
+
+/// Renders an Envoy template. The variables are globals, so the macros of templates it imports
+/// (`common.j2`) see them too; `chart_values` is the JSON the chart compares (empty outside
+/// `chart`).
+fn render(template: &Path, v: &vars::Vars, (spec, clusters): (Value, Vec<String>), chart_values: &str) -> Result<String, String> {
+    let settings = settings(v)?;
+    let plugin = serde_json::to_string(&json!({ "spec": spec, "settings": settings })).map_err(|e| e.to_string())?;
+    let service = serde_json::to_string(&json!({ "settings": settings })).map_err(|e| e.to_string())?;
+    let dir = template.parent().unwrap_or(Path::new("."));
+    let name = template.file_name().and_then(|n| n.to_str()).ok_or_else(|| format!("{}: not a template file", template.display()))?;
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    // YAML out, no escaping (minijinja would JSON-escape templates named *.yaml.j2).
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_loader(minijinja::path_loader(dir));
+    let mut ctx = v.context()?;
+    ctx.insert("plugin_config".into(), Value::String(plugin));
+    ctx.insert("service_config".into(), Value::String(service));
+    ctx.insert("passthrough_clusters".into(), json!(clusters));
+    ctx.insert("chart_values".into(), Value::String(chart_values.to_string()));
+    for (k, val) in ctx {
+        env.add_global(k, minijinja::Value::from_serialize(&val));
+    }
+    let t = env.get_template(name).map_err(|e| format!("{}: {e:#}", template.display()))?;
+    t.render(minijinja::context! {}).map_err(|e| format!("{}: {e:#}", template.display()))
 }
 
 fn main() -> ExitCode {

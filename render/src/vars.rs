@@ -11,9 +11,11 @@ const VARS: &[(&str, &str, &str)] = &[
     ("http_port", "7231", "plain HTTP listener (LVS)"),
     ("https_port", "7443", "HTTPS listener; only rendered when tls_cert and tls_key are set"),
     ("admin_port", "9901", "Envoy admin, always on 127.0.0.1"),
+    ("metrics_port", "", "listener exposing only GET /stats/prometheus and /ready of the admin; empty: none"),
     ("tls_cert", "", "PEM certificate chain file for the HTTPS listener"),
     ("tls_key", "", "PEM private key file for the HTTPS listener"),
     ("wasm", "target/wasm32-wasip1/wasm/restrouter.wasm", "the filter module"),
+    ("filter", "on", "off leaves the wasm filter out of the HTTP chain (checks that routing holds without it)"),
     ("spec", "spec/wikimedia.yaml", "the API spec (OpenAPI 3 with x-restrouter extensions)"),
     ("storage", "127.0.0.1:7233", "storage service host:port (RESTBase storage API)"),
     ("parsoid", "127.0.0.1:8888", "Parsoid host:port"),
@@ -34,6 +36,7 @@ const VARS: &[(&str, &str, &str)] = &[
     ("event_timeout_ms", "2000", "timeout of each event delivery"),
     ("sidecar_timeout_ms", "500", "timeout of each rate-limit sync"),
     ("event_stream", "resource_change", "stream name of resource_change events"),
+    ("event_base_path", "/api/rest_v1", "path prefix of the public URIs in resource_change events"),
     ("max_body_bytes", "1048576", "largest request body accepted"),
     ("ratelimit", "on", "off disables rate limiting"),
     ("ratelimit_sync_ms", "1000", "rate-limit sync interval"),
@@ -44,10 +47,17 @@ pub struct Vars(BTreeMap<String, String>);
 
 impl Vars {
     pub fn load(sets: &[String]) -> Result<Vars, String> {
+        Vars::with(sets, true)
+    }
+
+    /// The defaults, then (when `from_env`) the environment, then `sets`.
+    pub fn with(sets: &[String], from_env: bool) -> Result<Vars, String> {
         let mut map: BTreeMap<String, String> = VARS.iter().map(|(n, d, _)| (n.to_string(), d.to_string())).collect();
-        for (name, value) in map.iter_mut() {
-            if let Ok(v) = std::env::var(format!("RESTROUTER_{}", name.to_ascii_uppercase())) {
-                *value = v;
+        if from_env {
+            for (name, value) in map.iter_mut() {
+                if let Ok(v) = std::env::var(format!("RESTROUTER_{}", name.to_ascii_uppercase())) {
+                    *value = v;
+                }
             }
         }
         for s in sets {

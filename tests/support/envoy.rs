@@ -21,7 +21,11 @@ pub struct EnvoyBuilder {
     sets: Vec<(String, String)>,
     concurrency: u32,
     log_level: String,
+    edit: Option<ConfigEdit>,
 }
+
+/// A change to the rendered configuration ([`EnvoyBuilder::edit_config`]).
+type ConfigEdit = Box<dyn Fn(&str) -> String>;
 
 impl EnvoyBuilder {
     /// Another template than `envoy/restrouter.yaml.j2` (relative to the repository root, or
@@ -64,8 +68,20 @@ impl EnvoyBuilder {
         self
     }
 
+    /// Changes the rendered configuration before Envoy reads it (a configuration the templates
+    /// cannot produce, e.g. a broken filter configuration).
+    pub fn edit_config(mut self, edit: impl Fn(&str) -> String + 'static) -> Self {
+        self.edit = Some(Box::new(edit));
+        self
+    }
+
     pub fn start(self) -> Envoy {
         Envoy::launch(self)
+    }
+
+    /// Like [`EnvoyBuilder::start`], but `Err(log)` when Envoy refuses the configuration.
+    pub fn try_start(self) -> Result<Envoy, String> {
+        Envoy::try_launch_retrying(self)
     }
 }
 
@@ -93,17 +109,20 @@ impl Envoy {
     }
 
     pub fn builder() -> EnvoyBuilder {
-        EnvoyBuilder { template: repo_root().join("envoy/restrouter.yaml.j2"), sets: Vec::new(), concurrency: 2, log_level: "warning".into() }
+        EnvoyBuilder { template: repo_root().join("envoy/restrouter.yaml.j2"), sets: Vec::new(), concurrency: 2, log_level: "warning".into(), edit: None }
     }
 
     fn launch(b: EnvoyBuilder) -> Envoy {
+        Envoy::try_launch_retrying(b).unwrap_or_else(|log| panic!("Envoy exited during start-up; log:\n{log}"))
+    }
+
+    fn try_launch_retrying(b: EnvoyBuilder) -> Result<Envoy, String> {
         // A port from `free_port` can still be taken before Envoy binds it (by any connection's
         // ephemeral port): then start again on other ports.
         for _ in 0..3 {
             match Envoy::try_launch(&b) {
-                Ok(envoy) => return envoy,
                 Err(log) if log.contains("Address already in use") => continue,
-                Err(log) => panic!("Envoy exited during start-up; log:\n{log}"),
+                result => return result,
             }
         }
         panic!("Envoy found its ports taken three times in a row");
@@ -114,6 +133,10 @@ impl Envoy {
         let (http_port, admin_port, https_port) = (free_port(), free_port(), free_port());
         let config = dir.path().join("envoy.yaml");
         render(b, &config, http_port, admin_port, https_port);
+        if let Some(edit) = &b.edit {
+            let text = std::fs::read_to_string(&config).expect("read envoy.yaml");
+            std::fs::write(&config, edit(&text)).expect("write envoy.yaml");
+        }
         let log_path = dir.path().join("envoy.log");
         let log = std::fs::File::create(&log_path).expect("envoy log");
         let child = Command::new(envoy_binary())

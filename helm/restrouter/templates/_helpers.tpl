@@ -19,7 +19,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{ include "restrouter.fullname" . }}-ratelimit
 {{- end }}
 
-{{/* The spec as a map: values.spec, else the bundled file. */}}
-{{- define "restrouter.spec" -}}
-{{- if .Values.spec }}{{ toJson .Values.spec }}{{ else }}{{ .Files.Get "files/wikimedia.yaml" | fromYaml | toJson }}{{ end }}
+{{/* The values the Envoy config depends on; restrouter-render records the same selection in
+the config it renders (render/src/chart.rs, `recorded`). */}}
+{{- define "restrouter.renderedFrom" -}}
+{{- $v := .Values }}
+{{- dict "backends" $v.backends "settings" $v.settings "spec" $v.spec "rollout" $v.rollout "ports" $v.ports "tls" $v.tls.enabled "wasmPath" $v.image.wasmPath "adminPort" $v.envoy.adminPort "xffTrustedHops" $v.envoy.xffTrustedHops "ratelimit" $v.ratelimit.enabled | toJson }}
+{{- end }}
+
+{{/* Envoy's configuration: the one `restrouter-render chart` renders from the envoy/ templates
+and this release's values, refused when it was rendered from other values. */}}
+{{- define "restrouter.envoyConfig" -}}
+{{- $config := required "envoyConfig is required: render it with `restrouter-render chart -f <values files>` and pass it with --set-file envoyConfig=<file>" .Values.envoyConfig }}
+{{- $recorded := dig "node" "metadata" "restrouter_chart_values" (dict) (fromYaml $config) | toJson }}
+{{- if ne $recorded (include "restrouter.renderedFrom" .) }}
+{{- fail "envoyConfig was rendered from other values than this release's: render it again with `restrouter-render chart -f <values files>`" }}
+{{- end }}
+{{- $config }}
 {{- end }}
