@@ -63,7 +63,9 @@ def render(ports, storage, backend):
         "envoy": {"concurrency": 1, "adminPort": ports["admin"]},
         "ports": {"http": ports["http"], "metrics": ports["metrics"], "dht": ports["dht"], "ratelimitApi": ports["ratelimitApi"]},
     }
-    docs = chart_check.render(values)
+    # The chart deploys the Envoy config restrouter-render renders from the same values.
+    with tempfile.TemporaryDirectory() as tmp:
+        docs = chart_check.render(chart_check.with_config(values, [], tmp))
     config = next(d["data"]["envoy.yaml"] for _, d in docs if d["kind"] == "ConfigMap" and "envoy.yaml" in d.get("data", {}))
     pod = next(d for _, d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
     return config, pod
