@@ -31,6 +31,7 @@ chart-test: build
 	.venv/bin/python scripts/chart_check.py
 
 lint:
+	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-wasip1 --lib -- -D warnings
 
