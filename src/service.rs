@@ -4,17 +4,16 @@
 //! globally through the sidecar when it answers, per Envoy when it does not (fail open to local
 //! limits).
 
-use super::ratelimit::{COUNTS_QUEUE, VERDICTS_KEY};
-use super::{host, metrics::Metrics, EVENTS_QUEUE};
 use crate::config::Settings;
 use crate::events::{self, Change, Outbox, Outcome, Pending};
-use crate::flow::Callout;
-use crate::metrics::Counter;
+use crate::flow::{Callout, Upstream};
+use crate::host::{Host, MetricKind};
+use crate::metrics::{Counter, Metrics};
+use crate::pipeline::ratelimit::{COUNTS_QUEUE, VERDICTS_KEY};
+use crate::pipeline::EVENTS_QUEUE;
 use crate::ratelimit::{Count, SyncRequest, SyncResponse, Verdict, Window};
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::MetricType;
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 const TICK_MS: u64 = 200;
 const OUTBOX_CAPACITY: usize = 10_000;
@@ -48,7 +47,7 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(settings: Settings, vm_id: String) -> Service {
+    pub fn new(host: &impl Host, settings: Settings, vm_id: String) -> Service {
         let max_keys = settings.ratelimit.max_keys;
         Service {
             settings,
@@ -61,25 +60,25 @@ impl Service {
             window: Window::new(WINDOW_MS, max_keys),
             last_sync_ms: 0,
             sidecar_up: None,
-            metrics: Metrics::define(None),
-            gauge_keys: host::define(MetricType::Gauge, "restrouter.ratelimit.keys_tracked"),
-            gauge_sidecar: host::define(MetricType::Gauge, "restrouter.ratelimit.sidecar_up"),
-            gauge_outbox: host::define(MetricType::Gauge, "restrouter.events.outbox"),
+            metrics: Metrics::define(host, None),
+            gauge_keys: host.define_metric(MetricKind::Gauge, "restrouter.ratelimit.keys_tracked"),
+            gauge_sidecar: host.define_metric(MetricKind::Gauge, "restrouter.ratelimit.sidecar_up"),
+            gauge_outbox: host.define_metric(MetricKind::Gauge, "restrouter.events.outbox"),
         }
     }
 
-    pub fn start(&mut self) {
-        self.events_queue = hostcalls::register_shared_queue(EVENTS_QUEUE).ok();
-        self.counts_queue = hostcalls::register_shared_queue(COUNTS_QUEUE).ok();
-        let _ = hostcalls::set_tick_period(Duration::from_millis(TICK_MS));
+    pub fn start(&mut self, host: &impl Host) {
+        self.events_queue = host.register_queue(EVENTS_QUEUE);
+        self.counts_queue = host.register_queue(COUNTS_QUEUE);
+        host.set_tick_period_ms(TICK_MS);
         log::info!("restrouter: service started (vm_id '{}')", self.vm_id);
     }
 
-    pub fn on_queue_ready(&mut self, queue: u32) {
-        let now = host::now_ms();
-        while let Ok(Some(bytes)) = hostcalls::dequeue_shared_queue(queue) {
+    pub fn on_queue_ready(&mut self, host: &impl Host, queue: u32) {
+        let now = host.now_ms();
+        while let Some(bytes) = host.dequeue(queue) {
             if Some(queue) == self.events_queue {
-                self.queue_event(&bytes, now);
+                self.queue_event(host, &bytes, now);
             } else if Some(queue) == self.counts_queue {
                 let counts: Vec<Count> = serde_json::from_slice(&bytes).unwrap_or_default();
                 for c in counts {
@@ -90,112 +89,106 @@ impl Service {
                 }
             }
         }
-        self.pump_events(now);
+        self.pump_events(host, now);
     }
 
-    pub fn on_tick(&mut self) {
-        let now = host::now_ms();
-        self.pump_events(now);
+    pub fn on_tick(&mut self, host: &impl Host) {
+        let now = host.now_ms();
+        self.pump_events(host, now);
         if now.saturating_sub(self.last_sync_ms) >= self.settings.ratelimit.sync_interval_ms {
             self.last_sync_ms = now;
-            self.sync(now);
+            self.sync(host, now);
         }
-        host::record(self.gauge_outbox, self.outbox.len() as u64);
-        host::record(self.gauge_keys, self.window.len() as u64);
+        record(host, self.gauge_outbox, self.outbox.len() as u64);
+        record(host, self.gauge_keys, self.window.len() as u64);
     }
 
-    pub fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize) {
+    pub fn on_callout(&mut self, host: &impl Host, token: u32, resp: Upstream) {
         let Some(what) = self.in_flight.remove(&token) else { return };
-        let resp = host::callout_response(num_headers, body_size);
-        let now = host::now_ms();
+        let now = host.now_ms();
         match what {
             InFlight::Event(p) => {
                 let ok = (200..300).contains(&resp.status);
-                self.finish_event(p, ok, now);
-                self.pump_events(now);
+                self.finish_event(host, p, ok, now);
+                self.pump_events(host, now);
             }
             InFlight::Sync => {
                 let parsed = if resp.status == 200 { serde_json::from_slice::<SyncResponse>(&resp.body).ok() } else { None };
                 match parsed {
                     Some(r) => {
-                        self.sidecar(true);
-                        self.publish(r.over_limit);
+                        self.sidecar(host, true);
+                        self.publish(host, r.over_limit);
                     }
                     None => {
-                        self.sidecar(false);
+                        self.sidecar(host, false);
                         let local = self.window.verdicts(now);
-                        self.publish(local);
+                        self.publish(host, local);
                     }
                 }
             }
         }
     }
 
-    fn queue_event(&mut self, bytes: &[u8], now: u64) {
+    fn queue_event(&mut self, host: &impl Host, bytes: &[u8], now: u64) {
         let Ok(change) = serde_json::from_slice::<Change>(bytes) else {
-            self.metrics.count(Counter::EventsDropped);
+            self.metrics.count(host, Counter::EventsDropped);
             return;
         };
         if self.settings.event_cluster.is_empty() {
             return;
         }
-        let dt = humantime::format_rfc3339_millis(host::now()).to_string();
+        let dt = humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(now)).to_string();
         let body = events::resource_change_body(&change, &self.settings.event_stream, &dt, || uuid::Uuid::new_v4().to_string());
         if !self.outbox.push(body, now) {
-            self.metrics.count(Counter::EventsDropped);
+            self.metrics.count(host, Counter::EventsDropped);
         }
     }
 
-    fn pump_events(&mut self, now: u64) {
+    fn pump_events(&mut self, host: &impl Host, now: u64) {
         while self.in_flight.values().filter(|f| matches!(f, InFlight::Event(_))).count() < EVENTS_IN_FLIGHT {
             let Some(p) = self.outbox.next_due(now) else { return };
-            let path = "/v1/events".to_string();
             let callout = Callout {
                 cluster: self.settings.event_cluster.clone(),
                 method: "POST",
-                path: path.clone(),
-                headers: vec![
-                    (":method".into(), "POST".into()),
-                    (":path".into(), path),
-                    (":authority".into(), self.settings.event_cluster.clone()),
-                    ("content-type".into(), "application/json".into()),
-                ],
+                path: "/v1/events".into(),
+                authority: self.settings.event_cluster.clone(),
+                headers: vec![("content-type".into(), "application/json".into())],
                 body: Some(p.body.clone()),
                 timeout_ms: self.settings.timeouts_ms.event,
                 forward_client: false,
             };
-            match host::dispatch(&callout) {
-                Ok(token) => {
+            match host.dispatch(&callout) {
+                Some(token) => {
                     self.in_flight.insert(token, InFlight::Event(p));
                 }
-                Err(_) => self.finish_event(p, false, now),
+                None => self.finish_event(host, p, false, now),
             }
         }
     }
 
-    fn finish_event(&mut self, p: Pending, ok: bool, now: u64) {
+    fn finish_event(&mut self, host: &impl Host, p: Pending, ok: bool, now: u64) {
         match self.outbox.finish(p, ok, now) {
-            Outcome::Sent => self.metrics.count(Counter::EventsSent),
-            Outcome::Retrying => self.metrics.count(Counter::EventsRetried),
+            Outcome::Sent => self.metrics.count(host, Counter::EventsSent),
+            Outcome::Retrying => self.metrics.count(host, Counter::EventsRetried),
             Outcome::Dropped => {
-                self.metrics.count(Counter::EventsDropped);
+                self.metrics.count(host, Counter::EventsDropped);
                 log::warn!("restrouter: resource_change event dropped after {EVENT_ATTEMPTS} attempts");
             }
         }
     }
 
-    fn sync(&mut self, now: u64) {
+    fn sync(&mut self, host: &impl Host, now: u64) {
         let counts: Vec<Count> = self.pending.drain().map(|(key, (count, limit))| Count { key, count, limit }).collect();
         let rl = &self.settings.ratelimit;
         if !rl.enabled || rl.sidecar_cluster.is_empty() {
             let local = self.window.verdicts(now);
-            self.publish(local);
+            self.publish(host, local);
             return;
         }
         if self.in_flight.values().any(|f| matches!(f, InFlight::Sync)) {
             // The previous sync has not come back: judge locally for now.
             let local = self.window.verdicts(now);
-            self.publish(local);
+            self.publish(host, local);
             return;
         }
         let body = serde_json::to_vec(&SyncRequest { counts }).unwrap_or_default();
@@ -203,31 +196,27 @@ impl Service {
             cluster: rl.sidecar_cluster.clone(),
             method: "POST",
             path: "/v1/sync".into(),
-            headers: vec![
-                (":method".into(), "POST".into()),
-                (":path".into(), "/v1/sync".into()),
-                (":authority".into(), "ratelimit".into()),
-                ("content-type".into(), "application/json".into()),
-            ],
+            authority: "ratelimit".into(),
+            headers: vec![("content-type".into(), "application/json".into())],
             body: Some(body),
             timeout_ms: self.settings.timeouts_ms.sidecar,
             forward_client: false,
         };
-        match host::dispatch(&callout) {
-            Ok(token) => {
+        match host.dispatch(&callout) {
+            Some(token) => {
                 self.in_flight.insert(token, InFlight::Sync);
             }
-            Err(_) => {
-                self.sidecar(false);
+            None => {
+                self.sidecar(host, false);
                 let local = self.window.verdicts(now);
-                self.publish(local);
+                self.publish(host, local);
             }
         }
     }
 
-    fn sidecar(&mut self, up: bool) {
-        self.metrics.count(if up { Counter::SyncOk } else { Counter::SyncFailed });
-        host::record(self.gauge_sidecar, u64::from(up));
+    fn sidecar(&mut self, host: &impl Host, up: bool) {
+        self.metrics.count(host, if up { Counter::SyncOk } else { Counter::SyncFailed });
+        record(host, self.gauge_sidecar, u64::from(up));
         if self.sidecar_up != Some(up) {
             if up {
                 log::info!("restrouter: rate-limit sidecar reachable: global limits apply");
@@ -238,12 +227,18 @@ impl Service {
         }
     }
 
-    fn publish(&mut self, mut verdicts: Vec<Verdict>) {
+    fn publish(&mut self, host: &impl Host, mut verdicts: Vec<Verdict>) {
         verdicts.truncate(self.settings.ratelimit.max_keys);
         for v in verdicts.iter().take(5) {
             log::info!("restrouter: rate limit: {} at {:.1}/s over {}/s, admitting {:.0}%", v.key, v.rate, v.limit, v.admit * 100.0);
         }
         let bytes = serde_json::to_vec(&verdicts).unwrap_or_default();
-        let _ = host::set_shared_data(VERDICTS_KEY, &bytes, None);
+        host.set_shared_data(VERDICTS_KEY, &bytes);
+    }
+}
+
+fn record(host: &impl Host, gauge: Option<u32>, value: u64) {
+    if let Some(id) = gauge {
+        host.record(id, value);
     }
 }

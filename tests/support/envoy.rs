@@ -67,6 +67,12 @@ impl EnvoyBuilder {
     pub fn start(self) -> Envoy {
         Envoy::launch(self)
     }
+
+    /// Like [`EnvoyBuilder::start`], but an Envoy that exits during start-up (a configuration it
+    /// refused) is `Err` with its log instead of a panic.
+    pub fn try_start(self) -> Result<Envoy, String> {
+        Envoy::try_launch(&self)
+    }
 }
 
 /// A running Envoy; killed when dropped (also when the test panics).
