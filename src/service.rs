@@ -242,3 +242,82 @@ fn record(host: &impl Host, gauge: Option<u32>, value: u64) {
         host.record(id, value);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Host;
+    use crate::pipeline::fake::FakeHost;
+    use serde_json::{json, Value};
+
+    fn answer(s: &mut Service, h: &FakeHost, status: u16, body: &str) -> Callout {
+        let (token, c) = h.pending.borrow_mut().pop().expect("a callout");
+        s.on_callout(h, token, Upstream::callout(status, Vec::new(), body.as_bytes().to_vec()));
+        c
+    }
+
+    #[test]
+    fn events_are_delivered_retried_with_backoff_then_dropped() {
+        let h = FakeHost::default();
+        // No sidecar: the only callouts are deliveries.
+        let mut settings = Settings::default();
+        settings.ratelimit.sidecar_cluster.clear();
+        let mut s = Service::new(&h, settings, "vm".into());
+        s.start(&h);
+        let events = h.resolve_queue("vm", EVENTS_QUEUE).unwrap();
+        let change = Change { domain: "en.wikipedia.org".into(), uris: vec!["//en.wikipedia.org/api/rest_v1/page/html/Earth".into()], request_id: Some("r1".into()) };
+        h.enqueue(events, &serde_json::to_vec(&change).unwrap());
+        s.on_queue_ready(&h, events);
+        let c = answer(&mut s, &h, 201, "");
+        assert_eq!((c.cluster.as_str(), c.method, c.path.as_str()), ("eventgate", "POST", "/v1/events"));
+        let body: Value = serde_json::from_slice(c.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body[0]["meta"]["uri"], "https://en.wikipedia.org/api/rest_v1/page/html/Earth");
+        assert_eq!(body[0]["meta"]["request_id"], "r1");
+        assert_eq!(h.counter("restrouter.events.sent"), 1);
+        // The event service failing: five attempts at growing intervals, then a counted drop.
+        h.enqueue(events, &serde_json::to_vec(&change).unwrap());
+        s.on_queue_ready(&h, events);
+        let mut attempts = vec![h.now.get()];
+        answer(&mut s, &h, 503, "");
+        while h.counter("restrouter.events.dropped") == 0 {
+            h.now.set(h.now.get() + 100);
+            s.on_tick(&h);
+            if !h.pending.borrow().is_empty() {
+                attempts.push(h.now.get());
+                answer(&mut s, &h, 503, "");
+            }
+            assert!(h.now.get() < 60_000, "never dropped");
+        }
+        assert_eq!(attempts.len(), 5, "{attempts:?}");
+        let gaps: Vec<u64> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.windows(2).all(|g| g[1] > g[0]), "backoff grows: {gaps:?}");
+        assert_eq!(h.counter("restrouter.events.retried"), 4);
+    }
+
+    #[test]
+    fn verdicts_come_from_the_sidecar_or_else_from_local_counts() {
+        let h = FakeHost::default();
+        let mut s = Service::new(&h, Settings::default(), "vm".into());
+        s.start(&h);
+        let counts = h.resolve_queue("vm", COUNTS_QUEUE).unwrap();
+        h.now.set(10_000);
+        h.enqueue(counts, json!([{"key": "k", "count": 50, "limit": 10.0}]).to_string().as_bytes());
+        s.on_queue_ready(&h, counts);
+        s.on_tick(&h);
+        let c = answer(&mut s, &h, 200, r#"{"window_ms": 5000, "over_limit": [{"key": "k", "rate": 40.0, "limit": 10.0, "admit": 0.25}]}"#);
+        assert_eq!((c.cluster.as_str(), c.path.as_str()), ("ratelimit", "/v1/sync"));
+        let sent: Value = serde_json::from_slice(c.body.as_deref().unwrap()).unwrap();
+        assert_eq!(sent["counts"][0]["count"], 50);
+        let verdicts: Vec<Verdict> = serde_json::from_slice(&h.shared_data(VERDICTS_KEY).0.unwrap()).unwrap();
+        assert_eq!(verdicts[0].admit, 0.25, "the sidecar's verdict");
+        assert_eq!(h.counter("restrouter.ratelimit.sync_ok"), 1);
+        // The sidecar down: this Envoy's own counts decide (50 in the first second: over 10/s).
+        h.now.set(11_000);
+        s.on_tick(&h);
+        answer(&mut s, &h, 503, "");
+        let verdicts: Vec<Verdict> = serde_json::from_slice(&h.shared_data(VERDICTS_KEY).0.unwrap()).unwrap();
+        assert_eq!(verdicts.len(), 1);
+        assert!((verdicts[0].admit - 0.2).abs() < 0.01, "{verdicts:?}");
+        assert_eq!(h.counter("restrouter.ratelimit.sync_failed"), 1);
+    }
+}

@@ -31,6 +31,8 @@ pub struct FakeHost {
     pub response_edits: Cell<u32>,
     metrics: RefCell<Vec<String>>,
     values: RefCell<HashMap<u32, i64>>,
+    pub now: Cell<u64>,
+    queues: RefCell<Vec<String>>,
     pub enqueued: RefCell<Vec<Vec<u8>>>,
     pub shared: RefCell<HashMap<String, (Vec<u8>, u32)>>,
 }
@@ -125,7 +127,7 @@ impl Host for FakeHost {
         self.flags.get()
     }
     fn now_ms(&self) -> u64 {
-        1_000_000
+        self.now.get()
     }
     fn define_metric(&self, _kind: MetricKind, name: &str) -> Option<u32> {
         let mut metrics = self.metrics.borrow_mut();
@@ -138,11 +140,15 @@ impl Host for FakeHost {
     fn record(&self, metric: u32, value: u64) {
         self.values.borrow_mut().insert(metric, i64::try_from(value).unwrap_or(i64::MAX));
     }
-    fn register_queue(&self, _name: &str) -> Option<u32> {
-        Some(1)
+    fn register_queue(&self, name: &str) -> Option<u32> {
+        let mut queues = self.queues.borrow_mut();
+        queues.push(name.to_string());
+        u32::try_from(queues.len()).ok()
     }
-    fn resolve_queue(&self, _vm_id: &str, _name: &str) -> Option<u32> {
-        Some(1)
+    fn resolve_queue(&self, _vm_id: &str, name: &str) -> Option<u32> {
+        let queues = self.queues.borrow();
+        // Unregistered (no singleton yet) reads as the first queue, so workers can enqueue.
+        Some(queues.iter().position(|q| q == name).and_then(|i| u32::try_from(i + 1).ok()).unwrap_or(1))
     }
     fn enqueue(&self, _queue: u32, bytes: &[u8]) -> bool {
         self.enqueued.borrow_mut().push(bytes.to_vec());

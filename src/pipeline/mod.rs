@@ -16,7 +16,7 @@
 pub mod ratelimit;
 
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 #[cfg(test)]
 mod tests;
 
