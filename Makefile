@@ -46,6 +46,7 @@ image-test: image
 	timeout 300 .venv/bin/python scripts/image_check.py $(IMAGE)
 
 lint:
+	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-wasip1 --lib -- -D warnings
 

@@ -13,15 +13,6 @@ pub enum Class {
     External,
 }
 
-impl Class {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Class::Internal => "internal",
-            Class::External => "external",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Client {
     pub ip: Option<IpAddr>,
@@ -74,10 +65,7 @@ mod tests {
     use super::*;
 
     fn trust() -> Trust {
-        Trust {
-            internal: vec!["10.0.0.0/8".parse().unwrap(), "127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
-            trusted_proxies: vec!["10.64.0.0/16".parse().unwrap()],
-        }
+        Trust { internal: vec!["10.0.0.0/8".parse().unwrap(), "127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()], trusted_proxies: vec!["10.64.0.0/16".parse().unwrap()] }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! ```
 
 use crate::metrics::Counter;
+use crate::policy::{self, RoutePolicy};
 use crate::problem::{self, Problem};
 use crate::reply::Reply;
 use crate::spec::Op;
@@ -27,6 +28,9 @@ pub struct Callout {
     pub cluster: String,
     pub method: &'static str,
     pub path: String,
+    /// `:authority`: the wiki's domain (storage and back-ends serve many) or the service's name.
+    pub authority: String,
+    /// Headers besides the three above.
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
     pub timeout_ms: u64,
@@ -35,36 +39,96 @@ pub struct Callout {
     pub forward_client: bool,
 }
 
+impl Callout {
+    /// The whole header list of the call: pseudo-headers first.
+    pub fn all_headers(&self) -> Vec<(&str, &str)> {
+        let pseudo = [(":method", self.method), (":path", self.path.as_str()), (":authority", self.authority.as_str())];
+        pseudo.into_iter().chain(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))).collect()
+    }
+}
+
+/// Envoy's response flags (the `response.flags` property) that mean the upstream was never
+/// reached or went away: no healthy upstream, remote reset, connection failure or termination,
+/// overflow.
+pub const FLAGS_UNREACHABLE: u64 = 0x2 | 0x10 | 0x20 | 0x40 | 0x80;
+/// Envoy's response flag for an upstream request timeout (`UT`).
+pub const FLAG_TIMEOUT: u64 = 0x4;
+
+/// Why an answer is Envoy's own rather than the upstream's. The one place this is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No answer at all: a callout that ended without headers.
+    Reset,
+    /// The upstream could not be reached, or went away.
+    Unreachable,
+    /// The upstream did not answer in time.
+    Timeout,
+}
+
+impl Failure {
+    /// An answer that came through Envoy's router, judged by its response flags.
+    pub fn of_router(flags: u64) -> Option<Failure> {
+        if flags & FLAG_TIMEOUT != 0 {
+            Some(Failure::Timeout)
+        } else if flags & FLAGS_UNREACHABLE != 0 {
+            Some(Failure::Unreachable)
+        } else {
+            None
+        }
+    }
+
+    /// A callout's answer, which carries no response flags: Envoy answers a callout itself only
+    /// with 503 (unreachable) and 504 (timed out), and no answer at all is a reset. An
+    /// upstream's own 503 or 504 says the same about the dependency, so both read alike.
+    pub fn of_callout(status: u16) -> Option<Failure> {
+        match status {
+            0 => Some(Failure::Reset),
+            503 => Some(Failure::Unreachable),
+            504 => Some(Failure::Timeout),
+            _ => None,
+        }
+    }
+}
+
 /// What came back from upstream: a callout's answer (`status` 0 when it failed without one,
-/// a reset), or the headers of storage's answer to the read through Envoy's router.
+/// a reset), or the headers of an answer through Envoy's router.
 #[derive(Debug, Clone, Default)]
 pub struct Upstream {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Set when Envoy answered in place of the upstream.
+    pub failure: Option<Failure>,
+}
+
+/// The dependency counter an upstream's answer calls for, if it failed: a timeout, or an
+/// unreachable, resetting or 5xx-answering upstream. Used for callouts and proxied answers alike.
+pub fn failure_counter(resp: &Upstream) -> Option<Counter> {
+    match resp.failure {
+        Some(Failure::Timeout) => Some(Counter::BackendTimeout),
+        Some(_) => Some(Counter::BackendError),
+        None if resp.status >= 500 => Some(Counter::BackendError),
+        None => None,
+    }
 }
 
 impl Upstream {
+    /// A callout's answer, its failure judged by [`Failure::of_callout`].
+    pub fn callout(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Upstream {
+        Upstream { status, headers, body, failure: Failure::of_callout(status) }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
-    /// Envoy answers a timed-out or unconnectable callout itself (504 / 503) without the
-    /// upstream timing header a real upstream answer carries.
-    fn answered_by_envoy(&self) -> bool {
-        self.header("x-envoy-upstream-service-time").is_none()
-    }
-
     fn detail(&self) -> String {
-        if let Some(d) = serde_json::from_slice::<serde_json::Value>(&self.body).ok().and_then(|v| {
-            v.get("detail").or_else(|| v.get("title")).and_then(|d| d.as_str().map(str::to_string))
-        }) {
+        if let Some(d) = serde_json::from_slice::<serde_json::Value>(&self.body).ok().and_then(|v| v.get("detail").or_else(|| v.get("title")).and_then(|d| d.as_str().map(str::to_string))) {
             return d;
         }
         String::from_utf8_lossy(&self.body).chars().take(200).collect()
     }
 }
-
 
 /// How a flow begins.
 #[derive(Debug)]
@@ -165,7 +229,7 @@ impl StoredFlow {
                 self.notes.push(Counter::StorageMiss);
                 Some(self.fetch(false))
             }
-            404 if !resp.answered_by_envoy() => {
+            404 if resp.failure.is_none() => {
                 self.notes.push(Counter::StorageMiss);
                 // An explicit revision is rendered, not stored: the key holds the latest.
                 let store = self.requested_revision().is_none();
@@ -206,25 +270,34 @@ impl StoredFlow {
         format!("/{}/v1/key_value/{}/{}", crate::paths::encode_segment(&self.input.domain), crate::paths::encode_segment(bucket), key)
     }
 
-    fn base_headers(&self) -> Vec<(String, String)> {
-        vec![(":authority".to_string(), self.input.domain.clone())]
-    }
-
     fn storage_get(&self) -> Callout {
-        let mut headers = self.base_headers();
-        headers.push((":method".into(), "GET".into()));
-        headers.push((":path".into(), self.storage_path()));
-        Callout { cluster: self.input.storage_cluster.clone(), method: "GET", path: self.storage_path(), headers, body: None, timeout_ms: self.input.storage_timeout_ms, forward_client: false }
+        let i = &self.input;
+        Callout {
+            cluster: i.storage_cluster.clone(),
+            method: "GET",
+            path: self.storage_path(),
+            authority: i.domain.clone(),
+            headers: Vec::new(),
+            body: None,
+            timeout_ms: i.storage_timeout_ms,
+            forward_client: false,
+        }
     }
 
     fn fetch(&mut self, store: bool) -> Step {
         self.state = State::Fetch { store };
-        let op = &self.input.op;
-        let path = crate::paths::expand(&op.backend.path, &self.input.params);
-        let mut headers = self.base_headers();
-        headers.push((":method".into(), "GET".into()));
-        headers.push((":path".into(), path.clone()));
-        Step::Call(Callout { cluster: op.backend.cluster.clone(), method: "GET", path, headers, body: None, timeout_ms: self.input.backend_timeout_ms, forward_client: true })
+        let i = &self.input;
+        let path = crate::paths::expand(&i.op.backend.path, &i.params);
+        Step::Call(Callout {
+            cluster: i.op.backend.cluster.clone(),
+            method: "GET",
+            path,
+            authority: i.domain.clone(),
+            headers: Vec::new(),
+            body: None,
+            timeout_ms: i.backend_timeout_ms,
+            forward_client: true,
+        })
     }
 
     fn respond(&mut self, reply: Reply) -> Step {
@@ -239,8 +312,9 @@ impl StoredFlow {
     /// An answer from stored or fetched content, with the route's policy.
     fn content_reply(&self, resp: &Upstream) -> Reply {
         let op = &self.input.op;
-        let ct = resp.header("content-type").or(op.content_type.as_deref()).unwrap_or("application/octet-stream").to_string();
-        let mut reply = Reply::content(200, &ct, resp.body.clone(), op.cache_control.as_deref(), op.csp, &self.input.domain);
+        let route = RoutePolicy::of(op);
+        let ct = policy::content_type(resp.header("content-type"), &route);
+        let mut reply = Reply::content(200, ct, resp.body.clone(), &route, resp.header("cache-control"), &self.input.domain);
         for name in ["etag", "content-language", "vary"] {
             if let Some(v) = resp.header(name) {
                 reply = reply.with_header(name, v);
@@ -248,7 +322,6 @@ impl StoredFlow {
         }
         reply
     }
-
 
     fn requested_revision(&self) -> Option<&str> {
         let name = self.input.op.storage.as_ref()?.revision_param.as_ref()?;
@@ -261,8 +334,9 @@ impl StoredFlow {
     }
 
     fn after_fetch(&mut self, resp: Upstream, store: bool) -> Step {
-        let failure = match resp.status {
-            200..=299 => {
+        let cluster = &self.input.op.backend.cluster;
+        let failure = match (resp.failure, resp.status) {
+            (None, 200..=299) => {
                 let reply = self.content_reply(&resp);
                 // Content of an explicit revision is never stored: the key holds the latest.
                 let rerender_latest = self.input.rerender && self.requested_revision().is_none();
@@ -271,24 +345,19 @@ impl StoredFlow {
                 }
                 return Step::Call(self.storage_put(&resp, reply));
             }
-            0 => Problem::bad_gateway(format!("The back-end service ({}) reset the connection", self.input.op.backend.cluster)),
-            504 if resp.answered_by_envoy() => {
-                self.notes.push(Counter::BackendTimeout);
-                Problem::gateway_timeout(format!("The back-end service ({}) did not answer in time", self.input.op.backend.cluster))
-            }
-            503 if resp.answered_by_envoy() => Problem::bad_gateway(format!("The back-end service ({}) is unavailable", self.input.op.backend.cluster)),
-            s if s >= 500 => Problem::bad_gateway(format!("The back-end service ({}) failed: {s} {}", self.input.op.backend.cluster, resp.detail())),
+            (Some(Failure::Reset), _) | (None, 0) => Problem::bad_gateway(format!("The back-end service ({cluster}) reset the connection")),
+            (Some(Failure::Timeout), _) => Problem::gateway_timeout(format!("The back-end service ({cluster}) did not answer in time")),
+            (Some(Failure::Unreachable), _) => Problem::bad_gateway(format!("The back-end service ({cluster}) is unavailable")),
+            (None, s) if s >= 500 => Problem::bad_gateway(format!("The back-end service ({cluster}) failed: {s} {}", resp.detail())),
             // 1xx / 3xx: nothing to serve, and not an error status a problem body may carry.
-            s if s < 400 => Problem::bad_gateway(format!("The back-end service ({}) answered an unexpected {s}", self.input.op.backend.cluster)),
-            s => {
+            (None, s) if s < 400 => Problem::bad_gateway(format!("The back-end service ({cluster}) answered an unexpected {s}")),
+            (None, s) => {
                 // The back-end's own verdict (404 page missing, 400 …): passed on, never stored.
                 let p = problem::from_upstream(s, &resp.detail());
                 return self.respond(self.problem_reply(&p));
             }
         };
-        if failure.status != 504 {
-            self.notes.push(Counter::BackendError);
-        }
+        self.notes.push(failure_counter(&resp).unwrap_or(Counter::BackendError));
         if self.input.rerender {
             // A forced re-render failed: the stored copy is still better than an error.
             self.state = State::FallbackRead { problem: failure };
@@ -299,10 +368,7 @@ impl StoredFlow {
 
     fn storage_put(&mut self, resp: &Upstream, reply: Reply) -> Callout {
         let path = self.storage_path();
-        let mut headers = self.base_headers();
-        headers.push((":method".into(), "PUT".into()));
-        headers.push((":path".into(), path.clone()));
-        headers.push(("content-type".into(), "application/octet-stream".into()));
+        let mut headers = vec![("content-type".to_string(), "application/octet-stream".to_string())];
         // Unchanged content answers 412: no write, no purge event.
         headers.push(("if-none-hash-match".into(), "*".into()));
         for name in ["etag", "content-type", "content-language", "vary"] {
@@ -312,7 +378,8 @@ impl StoredFlow {
         }
         let body = reply.body.clone();
         self.state = State::Store { reply };
-        Callout { cluster: self.input.storage_cluster.clone(), method: "PUT", path, headers, body: Some(body), timeout_ms: self.input.storage_timeout_ms, forward_client: false }
+        let i = &self.input;
+        Callout { cluster: i.storage_cluster.clone(), method: "PUT", path, authority: i.domain.clone(), headers, body: Some(body), timeout_ms: i.storage_timeout_ms, forward_client: false }
     }
 
     fn after_store(&mut self, resp: Upstream, reply: Reply) -> Step {

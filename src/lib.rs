@@ -1,21 +1,25 @@
 //! restrouter: Wikimedia's REST API router as a proxy-wasm filter for Envoy.
 //!
-//! Everything but `glue` is plain logic with no host calls, tested natively; `glue` is the thin
-//! proxy-wasm layer (compiled for wasm only) that turns host calls into `Result`s and drives the
-//! per-request state machine.
+//! Everything but `glue` is host-agnostic: the per-request `pipeline` and the singleton
+//! `service` are written against the small `host::Host` trait and tested natively with a fake
+//! host; `glue` (compiled for wasm only) implements `Host` over proxy-wasm host calls and
+//! forwards callbacks.
 
 pub mod client;
 pub mod config;
 pub mod events;
 pub mod flow;
-pub mod headers;
+pub mod host;
 pub mod metrics;
 pub mod paths;
+pub mod pipeline;
+pub mod policy;
 pub mod problem;
 pub mod ratelimit;
 pub mod reply;
 pub mod router;
 pub mod schema;
+pub mod service;
 pub mod spec;
 pub mod validate;
 

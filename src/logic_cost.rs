@@ -37,11 +37,21 @@ fn logic_cost_per_request() {
     per_call("hit: route + validate + flow", || {
         let Ok(Target::Op(m)) = route(&api, "GET", HIT, external) else { panic!("{HIT} routes") };
         m.validate(&no_headers, None, None).expect("valid");
-        let input = FlowInput { op: m.op, domain: m.domain, params: m.params, method: "GET".into(), uri: HIT.into(), rerender: false, storage_cluster: "storage".into(), storage_timeout_ms: 1000, backend_timeout_ms: 1000 };
+        let input = FlowInput {
+            op: m.op,
+            domain: m.domain,
+            params: m.params,
+            method: "GET".into(),
+            uri: HIT.into(),
+            rerender: false,
+            storage_cluster: "storage".into(),
+            storage_timeout_ms: 1000,
+            backend_timeout_ms: 1000,
+        };
         let _ = StoredFlow::new(input).start();
     });
     per_call("hit: policy headers", || {
-        let _ = crate::headers::security("text/html; charset=utf-8", CspProfile::Auto, "en.wikipedia.org");
+        let _ = crate::policy::security("text/html; charset=utf-8", CspProfile::Auto, "en.wikipedia.org");
     });
     per_call("404: route + problem reply", || {
         let Err(p) = route(&api, "GET", NOT_FOUND, external) else { panic!("{NOT_FOUND} is unknown") };

@@ -1,6 +1,12 @@
-//! Metric names. proxy-wasm metrics have no labels, so the route and the status class are parts
-//! of the name (`restrouter.route.<operationId>.rq_2xx`); Envoy's `stats_tags` in our configs turn
-//! them back into `route` and `status_class` labels for Prometheus.
+//! Metric names and the table of their ids. proxy-wasm metrics have no labels, so the route and
+//! the status class are parts of the name (`restrouter.route.<operationId>.rq_2xx`); Envoy's
+//! `stats_tags` in our configs turn them back into `route` and `status_class` labels for
+//! Prometheus.
+
+use crate::host::{Host, MetricKind};
+use crate::ratelimit::Decision;
+use crate::spec::Api;
+use std::collections::HashMap;
 
 /// Process-wide counters, one of each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +94,69 @@ pub fn route_ratelimit(op_id: &str, outcome: &str) -> String {
 
 pub fn route_latency(op_id: &str) -> String {
     format!("restrouter.route.{op_id}.latency_ms")
+}
+
+/// Metric ids, defined once per VM (in `on_configure`); a metric the host refused is skipped.
+pub struct Metrics {
+    counters: HashMap<Counter, Option<u32>>,
+    /// Per operation (by `Op::index`).
+    routes: Vec<RouteMetrics>,
+}
+
+struct RouteMetrics {
+    /// One counter per status class.
+    requests: [Option<u32>; 5],
+    latency: Option<u32>,
+    /// Allowed, limited, log-only; only for routes with a rate limit.
+    ratelimit: [Option<u32>; 3],
+}
+
+impl Metrics {
+    /// The process-wide counters, and the per-route ones of `api` (the filter's).
+    pub fn define(host: &impl Host, api: Option<&Api>) -> Metrics {
+        let counters = Counter::ALL.iter().map(|c| (*c, host.define_metric(MetricKind::Counter, c.name()))).collect();
+        let routes = api
+            .map(|api| {
+                api.ops
+                    .iter()
+                    .map(|op| RouteMetrics {
+                        requests: STATUS_CLASSES.map(|class| host.define_metric(MetricKind::Counter, &route_requests(&op.id, class))),
+                        latency: host.define_metric(MetricKind::Histogram, &route_latency(&op.id)),
+                        ratelimit: RATELIMIT_OUTCOMES.map(|o| op.rate_limit.as_ref().and_then(|_| host.define_metric(MetricKind::Counter, &route_ratelimit(&op.id, o)))),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Metrics { counters, routes }
+    }
+
+    pub fn count(&self, host: &impl Host, c: Counter) {
+        if let Some(id) = self.counters.get(&c).copied().flatten() {
+            host.increment(id, 1);
+        }
+    }
+
+    pub fn request(&self, host: &impl Host, op_index: usize, status: u16, latency_ms: u64) {
+        if let Some(m) = self.routes.get(op_index) {
+            if let Some(id) = m.requests.get(status_class(status)).copied().flatten() {
+                host.increment(id, 1);
+            }
+            if let Some(id) = m.latency {
+                host.record(id, latency_ms);
+            }
+        }
+    }
+
+    pub fn ratelimit(&self, host: &impl Host, op_index: usize, decision: Decision) {
+        let outcome = match decision {
+            Decision::Allow => 0,
+            Decision::Limit { .. } => 1,
+            Decision::LogOnly => 2,
+        };
+        if let Some(id) = self.routes.get(op_index).and_then(|m| m.ratelimit.get(outcome).copied().flatten()) {
+            host.increment(id, 1);
+        }
+    }
 }
 
 #[cfg(test)]

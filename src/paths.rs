@@ -61,10 +61,7 @@ fn check_escapes(segment: &str) -> Result<(), PathError> {
 /// Fully decodes one segment (or parameter value), rejecting bad escapes and non-UTF-8.
 pub fn decode(segment: &str) -> Result<String, PathError> {
     check_escapes(segment)?;
-    percent_decode_str(segment)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| PathError::NotUtf8(segment.chars().take(64).collect()))
+    percent_decode_str(segment).decode_utf8().map(|s| s.into_owned()).map_err(|_| PathError::NotUtf8(segment.chars().take(64).collect()))
 }
 
 /// Canonical form of a path (without query): each segment decoded, then `/ % ? #` and controls

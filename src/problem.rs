@@ -1,5 +1,6 @@
 //! Errors as `application/problem+json`, the way RESTBase clients expect them: exactly
-//! `{type, title, method, detail, uri}`, with type URIs under the HyperSwitch prefix.
+//! `{type, title, method, detail, uri}`, with type URIs under the HyperSwitch prefix. Every
+//! problem the filter answers is built here, so each kind has one title and one status.
 
 use serde::Serialize;
 
@@ -13,9 +14,13 @@ pub struct Problem {
     pub kind: &'static str,
     pub title: &'static str,
     pub detail: String,
-    /// The `allow` header of a 405 (RFC 9110 requires it).
-    pub allow: Option<String>,
+    /// Headers the answer carries besides the policy's: `allow` of a 405 (RFC 9110 requires
+    /// it), `retry-after` and the RateLimit fields of a 429.
+    pub headers: Vec<(String, String)>,
 }
+
+/// The title RESTBase gave its 429s, kept for clients that match on it.
+pub const RATE_EXCEEDED_TITLE: &str = "HyperSwitch request rate limit exceeded";
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -28,8 +33,8 @@ struct Body<'a> {
 }
 
 impl Problem {
-    pub fn new(status: u16, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Problem { status, kind, title, detail: detail.into(), allow: None }
+    fn new(status: u16, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Problem { status, kind, title, detail: detail.into(), headers: Vec::new() }
     }
 
     pub fn not_found_route(path: &str) -> Self {
@@ -44,10 +49,28 @@ impl Problem {
         Self::new(400, "bad_request", "Invalid parameters", detail)
     }
 
-    /// `allow`: the methods the route does support, e.g. `GET, HEAD, OPTIONS`.
-    pub fn method_not_allowed(method: &str, allow: &str) -> Self {
-        let mut p = Self::new(405, "method_not_allowed", "Method not allowed", format!("The method {method} is not supported by this route"));
-        p.allow = Some(allow.to_string());
+    /// A JSON or form body that does not match the operation's schema.
+    pub fn invalid_body(detail: impl Into<String>) -> Self {
+        Self::new(400, "invalid_request", "Invalid request", detail)
+    }
+
+    /// `allow`: the methods the route does support, e.g. `GET, HEAD, OPTIONS`; `operations`:
+    /// those of its operations, named in the detail.
+    pub fn method_not_allowed(method: &str, allow: &str, operations: Option<&str>) -> Self {
+        let mut detail = format!("The method {method} is not supported by this route");
+        if let Some(ops) = operations {
+            detail.push_str("; allowed: ");
+            detail.push_str(ops);
+        }
+        let mut p = Self::new(405, "method_not_allowed", "Method not allowed", detail);
+        p.headers.push(("allow".to_string(), allow.to_string()));
+        p
+    }
+
+    /// A client over the route's rate limit (`limit` requests per second).
+    pub fn rate_exceeded(limit: f64, retry_after_s: u64) -> Self {
+        let mut p = Self::new(429, "request_rate_exceeded", RATE_EXCEEDED_TITLE, format!("The rate limit of {limit} requests per second for this route was exceeded; retry later"));
+        p.headers = crate::ratelimit::limited_headers(limit, retry_after_s);
         p
     }
 
@@ -77,13 +100,7 @@ impl Problem {
 
     /// The JSON body; `method` is lower-case as in RESTBase.
     pub fn body(&self, method: &str, uri: &str) -> Vec<u8> {
-        let body = Body {
-            kind: format!("{TYPE_PREFIX}{}", self.kind),
-            title: self.title,
-            method: method.to_ascii_lowercase(),
-            detail: &self.detail,
-            uri,
-        };
+        let body = Body { kind: format!("{TYPE_PREFIX}{}", self.kind), title: self.title, method: method.to_ascii_lowercase(), detail: &self.detail, uri };
         // Serialising plain strings cannot fail; fall back to an empty object rather than panic.
         serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
     }
@@ -101,7 +118,7 @@ pub fn from_upstream(status: u16, upstream_detail: &str) -> Problem {
         409 => ("conflict", "Conflict"),
         412 => ("precondition_failed", "Precondition failed"),
         413 => ("too_large", "Request too large"),
-        429 => ("request_rate_exceeded", "Request rate limit exceeded"),
+        429 => ("request_rate_exceeded", RATE_EXCEEDED_TITLE),
         500 => ("server_error", "Server error"),
         502 => ("bad_gateway", "Bad gateway"),
         503 => ("service_unavailable", "Service unavailable"),
@@ -128,6 +145,14 @@ mod tests {
         assert_eq!(v["method"], "get");
         assert_eq!(v["detail"], "data.params.revision should be an integer");
         assert_eq!(v["uri"], "/en.wikipedia.org/v1/page/html/X/abc");
+    }
+
+    #[test]
+    fn a_429_has_one_title_whoever_sent_it() {
+        // RESTBase's title, for the filter's own 429 and an upstream's alike.
+        assert_eq!(Problem::rate_exceeded(10.0, 1).title, "HyperSwitch request rate limit exceeded");
+        assert_eq!(from_upstream(429, "slow down").title, Problem::rate_exceeded(10.0, 1).title);
+        assert_eq!(from_upstream(429, "slow down").kind, Problem::rate_exceeded(10.0, 1).kind);
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub enum Decision {
     Allow,
     /// Over the limit on a log-only route: allowed, logged, counted.
     LogOnly,
-    Limit { retry_after_s: u64 },
+    Limit {
+        retry_after_s: u64,
+    },
 }
 
 /// One key's count since the last flush, with the limit that applies to it.
@@ -48,9 +50,8 @@ pub struct Local {
     verdicts: HashMap<String, f64>,
     /// Per over-limit key: the admitted share accumulates until it reaches one request.
     credit: HashMap<String, f64>,
+    /// Keys beyond this many between two flushes are not counted (still judged by verdicts).
     max_keys: usize,
-    /// Keys not counted because the table was full (reported as a metric).
-    pub overflow: u64,
 }
 
 impl Local {
@@ -66,7 +67,7 @@ impl Local {
             None if !full => {
                 self.counts.insert(key.to_string(), (1, limit));
             }
-            None => self.overflow += 1,
+            None => {}
         }
         let Some(&admit) = self.verdicts.get(key) else { return Decision::Allow };
         let credit = self.credit.entry(key.to_string()).or_insert(0.0);
@@ -97,11 +98,7 @@ impl Local {
 /// (draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy` and `RateLimit`).
 pub fn limited_headers(limit: f64, retry_after_s: u64) -> Vec<(String, String)> {
     let q = limit.ceil() as u64;
-    vec![
-        ("retry-after".into(), retry_after_s.to_string()),
-        ("ratelimit-policy".into(), format!("\"route\";q={q};w=1")),
-        ("ratelimit".into(), format!("\"route\";r=0;t={retry_after_s}")),
-    ]
+    vec![("retry-after".into(), retry_after_s.to_string()), ("ratelimit-policy".into(), format!("\"route\";q={q};w=1")), ("ratelimit".into(), format!("\"route\";r=0;t={retry_after_s}"))]
 }
 
 /// Sliding-window rate estimate per key.
@@ -243,7 +240,6 @@ mod tests {
             l.check(&format!("k{i}"), 1.0, false, 1);
         }
         assert_eq!(l.flush().len(), 2);
-        assert_eq!(l.overflow, 3);
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! Answers the router produces itself (stored content, errors, the spec): status, complete
-//! header set and body, with the response policy already applied.
+//! Answers the router gives itself (stored or fetched content, errors, the spec): status,
+//! complete header set and body, built with the response policy (`policy`), so the policy finds
+//! nothing to change when the reply passes the filter on its way out.
 
-use crate::headers::{self, DEFAULT_CACHE_CONTROL};
+use crate::policy::{self, RoutePolicy};
 use crate::problem::{self, Problem};
-use crate::spec::model::CspProfile;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -13,22 +13,23 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// A successful answer: `cache_control` of the route (or the private default).
-    pub fn content(status: u16, content_type: &str, body: Vec<u8>, cache_control: Option<&str>, csp: CspProfile, domain: &str) -> Reply {
-        let mut headers = vec![
-            ("content-type".to_string(), content_type.to_string()),
-            ("cache-control".to_string(), cache_control.unwrap_or(DEFAULT_CACHE_CONTROL).to_string()),
-        ];
-        headers.extend(headers::security(content_type, csp, domain).into_iter().map(|(n, v)| (n.to_string(), v)));
+    /// An answer with content: `upstream_cache_control` is what the content's source said.
+    pub fn content(status: u16, content_type: &str, body: Vec<u8>, route: &RoutePolicy, upstream_cache_control: Option<&str>, domain: &str) -> Reply {
+        let cache_control = policy::cache_control(status, route.cache_control.as_deref(), upstream_cache_control);
+        let mut headers = vec![("content-type".to_string(), content_type.to_string()), ("cache-control".to_string(), cache_control.to_string())];
+        headers.extend(policy::security(content_type, route.csp, domain).into_iter().map(|(n, v)| (n.to_string(), v)));
         Reply { status, headers, body }
     }
 
+    /// One of the router's own documents (spec, listing, preflight): no route policy.
+    pub fn document(content_type: &str, body: Vec<u8>, domain: &str) -> Reply {
+        Reply::content(200, content_type, body, &RoutePolicy::default(), None, domain)
+    }
+
     pub fn problem(p: &Problem, method: &str, uri: &str, domain: &str) -> Reply {
-        let reply = Reply::content(p.status, problem::CONTENT_TYPE, p.body(method, uri), None, CspProfile::Auto, domain);
-        match &p.allow {
-            Some(allow) => reply.with_header("allow", allow),
-            None => reply,
-        }
+        let mut reply = Reply::content(p.status, problem::CONTENT_TYPE, p.body(method, uri), &RoutePolicy::default(), None, domain);
+        reply.headers.extend(p.headers.iter().cloned());
+        reply
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {

@@ -67,7 +67,7 @@ pub fn route(api: &Api, method: &str, raw_path: &str, class: impl FnOnce() -> Cl
             "GET" | "HEAD" if query.contains_key("spec") => Ok(Target::Spec(public::for_domain(&project.public_spec, &domain))),
             "GET" | "HEAD" => Ok(Target::Listing(serde_json::to_vec(&serde_json::json!({ "items": project.listing })).unwrap_or_default())),
             "OPTIONS" => Ok(Target::Preflight),
-            m => Err(Problem::method_not_allowed(m, "GET, HEAD, OPTIONS")),
+            m => Err(Problem::method_not_allowed(m, "GET, HEAD, OPTIONS", None)),
         };
     }
     let lookup = format!("/{rest}");
@@ -85,9 +85,7 @@ pub fn route(api: &Api, method: &str, raw_path: &str, class: impl FnOnce() -> Cl
             allow.push_str(", HEAD");
         }
         allow.push_str(", OPTIONS");
-        let mut p = Problem::method_not_allowed(method, &allow);
-        p.detail = format!("{}; allowed: {}", p.detail, entry.allowed());
-        p
+        Problem::method_not_allowed(method, &allow, Some(&entry.allowed()))
     })?;
     let mut params = HashMap::with_capacity(found.params.len() + 1);
     for (name, raw) in found.params.iter() {
@@ -115,10 +113,8 @@ impl Matched {
 }
 
 fn problem_of(e: Invalid) -> Problem {
-    {
-        match e {
-            Invalid::Parameter(d) => Problem::bad_request(d),
-            Invalid::Body(d) => Problem::new(400, "invalid_request", "Invalid request", d),
-        }
+    match e {
+        Invalid::Parameter(d) => Problem::bad_request(d),
+        Invalid::Body(d) => Problem::invalid_body(d),
     }
 }

@@ -13,8 +13,7 @@
 use regex_lite::Regex;
 use serde_json::{Map, Value};
 
-const ANNOTATIONS: &[&str] =
-    &["description", "title", "example", "examples", "default", "format", "deprecated", "readOnly", "writeOnly", "nullable", "xml", "externalDocs", "$comment"];
+const ANNOTATIONS: &[&str] = &["description", "title", "example", "examples", "default", "format", "deprecated", "readOnly", "writeOnly", "nullable", "xml", "externalDocs", "$comment"];
 const MAX_REF_DEPTH: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -296,10 +296,7 @@ mod tests {
     #[test]
     fn required_query_and_header_parameters() {
         let v = Validator::compile(
-            &[
-                param(json!({"name":"q","in":"query","required":true,"schema":{"type":"string"}})),
-                param(json!({"name":"Accept-Language","in":"header","schema":{"type":"string","maxLength":5}})),
-            ],
+            &[param(json!({"name":"q","in":"query","required":true,"schema":{"type":"string"}})), param(json!({"name":"Accept-Language","in":"header","schema":{"type":"string","maxLength":5}}))],
             None,
             &json!({}),
         )

@@ -84,17 +84,13 @@ fn limits_hold_across_workers_with_headers_log_only_and_no_spoofing() {
     // Three clients at once, 40 req/s each for 6 s: an external one (limit 10/s), an internal
     // one (20/s), and an external one that claims a new x-client-ip every time (not believed:
     // no trusted proxies are configured).
-    let runs: Vec<_> = [
-        (external("198.51.100.7"), "external"),
-        (vec![], "internal"),
-        (vec![("x-forwarded-for".into(), "198.51.100.8".into()), ("x-client-ip".into(), "10.1.2.3".into())], "spoofing"),
-    ]
-    .into_iter()
-    .map(|(h, name)| {
-        let url = url.clone();
-        (name, thread::spawn(move || stream(url, h, true, 40.0, 6.0, 3.0)))
-    })
-    .collect();
+    let runs: Vec<_> = [(external("198.51.100.7"), "external"), (vec![], "internal"), (vec![("x-forwarded-for".into(), "198.51.100.8".into()), ("x-client-ip".into(), "10.1.2.3".into())], "spoofing")]
+        .into_iter()
+        .map(|(h, name)| {
+            let url = url.clone();
+            (name, thread::spawn(move || stream(url, h, true, 40.0, 6.0, 3.0)))
+        })
+        .collect();
     let results: Vec<(&str, (Tally, Tally))> = runs.into_iter().map(|(n, h)| (n, h.join().unwrap())).collect();
     for (name, (all, late)) in &results {
         eprintln!("{name}: all {all:?}, last 3 s {late:?}");
@@ -188,10 +184,14 @@ impl Drop for Sidecar {
 
 /// Streams to all three Envoys at once (one thread each) and sums the answers.
 fn spread(envoys: &[Envoy], ip: &str, per_envoy: f64, seconds: f64, tail: f64) -> (Tally, Tally) {
-    let handles: Vec<_> = envoys.iter().map(|e| e.url(TRANSFORM)).map(|url| {
-        let h = external(ip);
-        thread::spawn(move || stream(url, h, true, per_envoy, seconds, tail))
-    }).collect();
+    let handles: Vec<_> = envoys
+        .iter()
+        .map(|e| e.url(TRANSFORM))
+        .map(|url| {
+            let h = external(ip);
+            thread::spawn(move || stream(url, h, true, per_envoy, seconds, tail))
+        })
+        .collect();
     let mut sum = (Tally::default(), Tally::default());
     for h in handles {
         let (a, l) = h.join().unwrap();
@@ -215,9 +215,8 @@ fn three_envoys_share_one_global_limit_and_survive_a_sidecar_outage() {
 
     let http: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let dht: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let mut sidecars: Vec<Sidecar> = (0..3)
-        .map(|i| Sidecar::start(http[i], dht[i], dht.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| *p).collect(), dir.path().join(format!("sidecar{i}.log"))))
-        .collect();
+    let mut sidecars: Vec<Sidecar> =
+        (0..3).map(|i| Sidecar::start(http[i], dht[i], dht.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| *p).collect(), dir.path().join(format!("sidecar{i}.log")))).collect();
     assert!(wait_until(Duration::from_secs(30), || sidecars.iter().all(|s| s.peers() >= 2.0)), "the sidecars did not form one DHT");
 
     let envoys: Vec<Envoy> = (0..3)
@@ -310,9 +309,8 @@ fn bench_global_limit_accuracy() {
     let storage = support::Storage::start();
     let http: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let dht: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let sidecars: Vec<Sidecar> = (0..3)
-        .map(|i| Sidecar::start(http[i], dht[i], dht.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| *p).collect(), dir.path().join(format!("sidecar{i}.log"))))
-        .collect();
+    let sidecars: Vec<Sidecar> =
+        (0..3).map(|i| Sidecar::start(http[i], dht[i], dht.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| *p).collect(), dir.path().join(format!("sidecar{i}.log")))).collect();
     assert!(wait_until(Duration::from_secs(30), || sidecars.iter().all(|s| s.peers() >= 2.0)));
     println!("| global limit (req/s) | offered (req/s, over 3 Envoys) | admitted (req/s, last 6 s) | admitted / limit |");
     println!("|---|---|---|---|");

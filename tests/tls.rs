@@ -26,7 +26,15 @@ impl Pki {
         let p = |f: &str| dir.path().join(f);
         std::fs::write(p("server.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-        openssl(dir.path(), &[&["req", "-x509"], &ec[..], &["-days", "2", "-subj", "/CN=restrouter test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-keyout", "ca.key", "-out", "ca.crt"]].concat());
+        openssl(
+            dir.path(),
+            &[
+                &["req", "-x509"],
+                &ec[..],
+                &["-days", "2", "-subj", "/CN=restrouter test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-keyout", "ca.key", "-out", "ca.crt"],
+            ]
+            .concat(),
+        );
         openssl(dir.path(), &[&["req"], &ec[..], &["-subj", "/CN=localhost", "-keyout", "tls.key", "-out", "tls.csr"]].concat());
         openssl(dir.path(), &["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "tls.crt"]);
         Pki { dir }

@@ -9,7 +9,7 @@
 //! ```
 
 use restrouter::client::{Class, Trust};
-use restrouter::flow::{Begin, FlowInput, Step, StoredFlow, Upstream};
+use restrouter::flow::{Begin, Failure, FlowInput, Step, StoredFlow, Upstream};
 use restrouter::paths;
 use restrouter::router::{self, Matched, Target};
 use restrouter::spec::Api;
@@ -231,15 +231,11 @@ pub fn config(data: &[u8]) {
     }
 }
 
-const FLOW_PATHS: &[&str] = &[
-    "/en.wikipedia.org/v1/page/html/Earth",
-    "/en.wikipedia.org/v1/page/html/Earth/123",
-    "/en.wikipedia.org/v1/page/summary/AC%2FDC",
-    "/en.wikipedia.org/v1/page/mobile-html/Caf%C3%A9",
-];
+const FLOW_PATHS: &[&str] =
+    &["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/page/html/Earth/123", "/en.wikipedia.org/v1/page/summary/AC%2FDC", "/en.wikipedia.org/v1/page/mobile-html/Caf%C3%A9"];
 const STATUSES: &[u16] = &[0, 200, 201, 202, 204, 304, 400, 404, 412, 429, 500, 502, 503, 504];
 
-/// One scripted upstream answer: status (2 bytes), header flags (1), body length (1), body.
+/// One scripted upstream answer: status (2 bytes), flags (1), body length (1), body.
 fn upstream(data: &mut &[u8]) -> Upstream {
     let [hi, lo, flags, len, rest @ ..] = *data else {
         *data = &[];
@@ -260,9 +256,7 @@ fn upstream(data: &mut &[u8]) -> Upstream {
     if flags & 2 != 0 {
         headers.push(h("content-type", "text/html; charset=utf-8"));
     }
-    if flags & 4 != 0 {
-        headers.push(h("x-envoy-upstream-service-time", "3"));
-    }
+
     if flags & 8 != 0 {
         headers.push(h("content-language", &text));
     }
@@ -275,7 +269,10 @@ fn upstream(data: &mut &[u8]) -> Upstream {
     if flags & 64 != 0 {
         headers.push(h("vary", "accept-language"));
     }
-    Upstream { status, headers, body: body.to_vec() }
+    // Flag 4: the upstream's own answer; without it, Envoy's (a reset, 503 or 504 callout
+    // answer reads as a failure).
+    let failure = if flags & 4 == 0 { Failure::of_callout(status) } else { None };
+    Upstream { status, headers, body: body.to_vec(), failure }
 }
 
 /// The stored-route state machine fed arbitrary upstream answers.

@@ -83,12 +83,7 @@ impl Config {
     /// Validates `args`; `pod_ip` is `$POD_IP` when set.
     pub fn from_args(args: Args, pod_ip: Option<String>) -> Result<Config, String> {
         let advertise = resolve_advertise(args.advertise.as_deref(), pod_ip.as_deref(), args.dht_listen)?;
-        let seeds = args
-            .seeds
-            .iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
+        let seeds = args.seeds.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
         Ok(Config {
             http_listen: args.http_listen,
             dht_listen: args.dht_listen,
@@ -109,23 +104,11 @@ impl Config {
 /// The concrete address this node is known by. A wildcard or missing address is refused:
 /// node identity derives from it, and a shared wildcard gave every pod one id in the old
 /// limiter.
-fn resolve_advertise(
-    advertise: Option<&str>,
-    pod_ip: Option<&str>,
-    listen: SocketAddr,
-) -> Result<SocketAddr, String> {
-    let given = advertise
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .or(pod_ip.map(str::trim).filter(|s| !s.is_empty()));
+fn resolve_advertise(advertise: Option<&str>, pod_ip: Option<&str>, listen: SocketAddr) -> Result<SocketAddr, String> {
+    let given = advertise.map(str::trim).filter(|s| !s.is_empty()).or(pod_ip.map(str::trim).filter(|s| !s.is_empty()));
     let addr = match given {
-        Some(text) => parse_ip_port(text, listen.port())
-            .ok_or_else(|| format!("--advertise {text:?} is not an ip[:port]"))?,
-        None if listen.ip().is_unspecified() => {
-            return Err(format!(
-                "--advertise (or POD_IP) is required when the DHT listens on the wildcard {listen}"
-            ))
-        }
+        Some(text) => parse_ip_port(text, listen.port()).ok_or_else(|| format!("--advertise {text:?} is not an ip[:port]"))?,
+        None if listen.ip().is_unspecified() => return Err(format!("--advertise (or POD_IP) is required when the DHT listens on the wildcard {listen}")),
         None => listen,
     };
     if addr.ip().is_unspecified() {
@@ -169,10 +152,7 @@ mod tests {
         let wild = listen("0.0.0.0:3050");
         assert_eq!(resolve_advertise(Some("10.1.2.3"), None, wild), Ok(listen("10.1.2.3:3050")));
         assert_eq!(resolve_advertise(None, Some("10.9.9.9"), wild), Ok(listen("10.9.9.9:3050")));
-        assert_eq!(
-            resolve_advertise(Some("10.1.2.3:4000"), Some("10.9.9.9"), wild),
-            Ok(listen("10.1.2.3:4000"))
-        );
+        assert_eq!(resolve_advertise(Some("10.1.2.3:4000"), Some("10.9.9.9"), wild), Ok(listen("10.1.2.3:4000")));
         let concrete = listen("127.0.0.1:4001");
         assert_eq!(resolve_advertise(None, None, concrete), Ok(concrete));
     }

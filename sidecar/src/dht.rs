@@ -54,11 +54,7 @@ struct Behaviour {
 /// What the rest of the sidecar asks the node to do.
 pub enum Command {
     /// Send a batch to an owner; the answer (or the failure) goes to `reply`.
-    Report {
-        peer: PeerId,
-        batch: ReportBatch,
-        reply: oneshot::Sender<Result<RateAnswer, String>>,
-    },
+    Report { peer: PeerId, batch: ReportBatch, reply: oneshot::Sender<Result<RateAnswer, String>> },
 }
 
 /// Handle to the running node.
@@ -98,12 +94,7 @@ struct Node {
 }
 
 /// Builds the node, starts listening and spawns its event loop.
-pub fn start(
-    config: &Config,
-    owned: Arc<Mutex<RateTable>>,
-    clock: Clock,
-    metrics: Arc<Metrics>,
-) -> Result<DhtHandle, String> {
+pub fn start(config: &Config, owned: Arc<Mutex<RateTable>>, clock: Clock, metrics: Arc<Metrics>) -> Result<DhtHandle, String> {
     let keypair = keypair_for(config.advertise, config.cluster_secret.as_deref())?;
     let local_peer_id = keypair.public().to_peer_id();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -138,9 +129,7 @@ pub fn start(
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(24 * 3600)))
         .build();
     swarm.behaviour_mut().kad.set_mode(Some(Mode::Server));
-    swarm
-        .listen_on(to_multiaddr(config.dht_listen))
-        .map_err(|e| format!("listening on {}: {e}", config.dht_listen))?;
+    swarm.listen_on(to_multiaddr(config.dht_listen)).map_err(|e| format!("listening on {}: {e}", config.dht_listen))?;
     swarm.add_external_address(to_multiaddr(config.advertise));
 
     let (membership_tx, membership_rx) = watch::channel(Arc::new(Membership::new(local_peer_id, [])));
@@ -166,11 +155,7 @@ pub fn start(
     };
     tracing::info!(peer_id = %local_peer_id, advertise = %config.advertise, listen = %config.dht_listen, "DHT node starting");
     tokio::spawn(node.run(command_rx));
-    Ok(DhtHandle {
-        commands: command_tx,
-        membership: membership_rx,
-        local_peer_id,
-    })
+    Ok(DhtHandle { commands: command_tx, membership: membership_rx, local_peer_id })
 }
 
 impl Node {
@@ -242,10 +227,7 @@ impl Node {
                 self.on_identify(peer_id, info);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Owner(event)) => self.on_owner_event(event),
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
-                result: QueryResult::GetClosestPeers(Ok(ok)),
-                ..
-            })) => {
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed { result: QueryResult::GetClosestPeers(Ok(ok)), .. })) => {
                 for info in ok.peers {
                     self.dial_discovered(info.peer_id, &info.addrs);
                 }
@@ -257,14 +239,7 @@ impl Node {
     /// Admits a peer whose id matches one of the addresses it advertises.
     fn on_identify(&mut self, peer_id: PeerId, info: identify::Info) {
         let secret = self.secret.as_deref();
-        let verified = (info.protocol_version == IDENTIFY_VERSION)
-            .then(|| {
-                info.listen_addrs
-                    .iter()
-                    .filter_map(to_socket_addr)
-                    .find(|a| peer_id_for(*a, secret) == Some(peer_id))
-            })
-            .flatten();
+        let verified = (info.protocol_version == IDENTIFY_VERSION).then(|| info.listen_addrs.iter().filter_map(to_socket_addr).find(|a| peer_id_for(*a, secret) == Some(peer_id))).flatten();
         let Some(addr) = verified else {
             self.metrics.peers_refused.inc();
             tracing::warn!(peer = %peer_id, addrs = ?info.listen_addrs, "refusing peer: id does not match its advertised address");
@@ -332,11 +307,7 @@ impl Node {
     fn aggregate(&self, batch: &ReportBatch) -> RateAnswer {
         let now = self.clock.now_ms();
         let mut table = self.owned.lock().unwrap_or_else(|e| e.into_inner());
-        let rates = batch
-            .entries
-            .iter()
-            .map(|e| table.add(&e.key, e.count, e.limit, now))
-            .collect();
+        let rates = batch.entries.iter().map(|e| table.add(&e.key, e.count, e.limit, now)).collect();
         RateAnswer { window_ms: table.window_ms(), rates }
     }
 
@@ -357,13 +328,7 @@ impl Node {
         // Fail requests whose caller has given up long ago (the protocol's own timeout also
         // fires; this only bounds the map if a peer never answers nor fails).
         self.pending.retain(|_, (_, reply)| !reply.is_closed());
-        let peers: usize = self
-            .swarm
-            .behaviour_mut()
-            .kad
-            .kbuckets()
-            .map(|b| b.num_entries())
-            .sum();
+        let peers: usize = self.swarm.behaviour_mut().kad.kbuckets().map(|b| b.num_entries()).sum();
         self.metrics.dht_peers.set(i64::try_from(peers).unwrap_or(i64::MAX));
         let connected = self.members.values().filter(|m| m.connected).count();
         self.metrics.connected_peers.set(i64::try_from(connected).unwrap_or(i64::MAX));
@@ -389,17 +354,9 @@ impl Node {
     }
 
     fn dial_disconnected_members(&mut self) {
-        let targets: Vec<(PeerId, SocketAddr)> = self
-            .members
-            .iter()
-            .filter(|(_, m)| !m.connected)
-            .map(|(p, m)| (*p, m.addr))
-            .collect();
+        let targets: Vec<(PeerId, SocketAddr)> = self.members.iter().filter(|(_, m)| !m.connected).map(|(p, m)| (*p, m.addr)).collect();
         for (peer, addr) in targets {
-            let opts = DialOpts::peer_id(peer)
-                .addresses(vec![to_multiaddr(addr)])
-                .condition(PeerCondition::DisconnectedAndNotDialing)
-                .build();
+            let opts = DialOpts::peer_id(peer).addresses(vec![to_multiaddr(addr)]).condition(PeerCondition::DisconnectedAndNotDialing).build();
             let _ = self.swarm.dial(opts);
         }
     }
@@ -410,28 +367,16 @@ impl Node {
             return;
         }
         let secret = self.secret.as_deref();
-        let Some(addr) = addrs
-            .iter()
-            .filter_map(to_socket_addr)
-            .find(|a| peer_id_for(*a, secret) == Some(peer))
-        else {
+        let Some(addr) = addrs.iter().filter_map(to_socket_addr).find(|a| peer_id_for(*a, secret) == Some(peer)) else {
             return;
         };
-        let opts = DialOpts::peer_id(peer)
-            .addresses(vec![to_multiaddr(addr)])
-            .condition(PeerCondition::DisconnectedAndNotDialing)
-            .build();
+        let opts = DialOpts::peer_id(peer).addresses(vec![to_multiaddr(addr)]).condition(PeerCondition::DisconnectedAndNotDialing).build();
         let _ = self.swarm.dial(opts);
     }
 
     fn expire_members(&mut self, now: Instant) {
         let expiry = self.peer_expiry;
-        let gone: Vec<PeerId> = self
-            .members
-            .iter()
-            .filter(|(_, m)| !m.connected && now.duration_since(m.since) >= expiry)
-            .map(|(p, _)| *p)
-            .collect();
+        let gone: Vec<PeerId> = self.members.iter().filter(|(_, m)| !m.connected && now.duration_since(m.since) >= expiry).map(|(p, _)| *p).collect();
         for peer in gone {
             if let Some(m) = self.members.remove(&peer) {
                 tracing::info!(%peer, addr = %m.addr, "peer removed after being unreachable");
@@ -442,16 +387,8 @@ impl Node {
 
     /// Publishes the eligible owners (this node and the connected, verified peers).
     fn publish(&mut self) {
-        let remotes: Vec<PeerId> = self
-            .members
-            .iter()
-            .filter(|(_, m)| m.connected)
-            .map(|(p, _)| *p)
-            .collect();
-        self.metrics
-            .connected_peers
-            .set(i64::try_from(remotes.len()).unwrap_or(i64::MAX));
-        self.membership
-            .send_replace(Arc::new(Membership::new(self.local_peer_id, remotes)));
+        let remotes: Vec<PeerId> = self.members.iter().filter(|(_, m)| m.connected).map(|(p, _)| *p).collect();
+        self.metrics.connected_peers.set(i64::try_from(remotes.len()).unwrap_or(i64::MAX));
+        self.membership.send_replace(Arc::new(Membership::new(self.local_peer_id, remotes)));
     }
 }

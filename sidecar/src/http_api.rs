@@ -23,12 +23,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/sync", post(sync))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+    Router::new().route("/v1/sync", post(sync)).route("/healthz", get(healthz)).route("/metrics", get(metrics)).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(state)
 }
 
 async fn sync(State(state): State<AppState>, body: Bytes) -> Response {
@@ -36,11 +31,7 @@ async fn sync(State(state): State<AppState>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => {
             state.metrics.bad_syncs.inc();
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({ "error": "malformed sync body", "detail": e.to_string() })),
-            )
-                .into_response();
+            return (StatusCode::BAD_REQUEST, Json(json!({ "error": "malformed sync body", "detail": e.to_string() }))).into_response();
         }
     };
     Json(state.limiter.sync(request).await).into_response()
@@ -53,9 +44,5 @@ async fn healthz() -> Response {
 async fn metrics(State(state): State<AppState>) -> Response {
     state.metrics.set_keys(KeyTable::local, state.limiter.local_keys());
     state.metrics.set_keys(KeyTable::owned, state.limiter.owned_keys());
-    (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        state.metrics.encode(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode()).into_response()
 }

@@ -43,9 +43,7 @@ pub fn peer_id_for(addr: SocketAddr, secret: Option<&str>) -> Option<PeerId> {
 
 /// `/ip4/…/tcp/…` (or ip6) for a socket address.
 pub fn to_multiaddr(addr: SocketAddr) -> Multiaddr {
-    Multiaddr::empty()
-        .with(Protocol::from(addr.ip()))
-        .with(Protocol::Tcp(addr.port()))
+    Multiaddr::empty().with(Protocol::from(addr.ip())).with(Protocol::Tcp(addr.port()))
 }
 
 /// The socket address of an `/ip4|ip6/…/tcp/…[/p2p/…]` multiaddr.

@@ -34,15 +34,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let metrics = Arc::new(Metrics::new());
     let owned = Arc::new(Mutex::new(RateTable::new(config.window_ms, config.max_keys)));
     let dht = dht::start(&config, owned.clone(), clock, metrics.clone())?;
-    let limiter = Arc::new(Limiter::new(
-        RateTable::new(config.window_ms, config.max_keys),
-        owned,
-        dht,
-        metrics.clone(),
-        clock,
-        config.owner_timeout,
-        config.replicas,
-    ));
+    let limiter = Arc::new(Limiter::new(RateTable::new(config.window_ms, config.max_keys), owned, dht, metrics.clone(), clock, config.owner_timeout, config.replicas));
 
     let housekeeping = {
         let limiter = limiter.clone();
@@ -58,15 +50,10 @@ pub async fn run(config: Config) -> Result<(), String> {
         })
     };
 
-    let listener = tokio::net::TcpListener::bind(config.http_listen)
-        .await
-        .map_err(|e| format!("binding HTTP API on {}: {e}", config.http_listen))?;
+    let listener = tokio::net::TcpListener::bind(config.http_listen).await.map_err(|e| format!("binding HTTP API on {}: {e}", config.http_listen))?;
     tracing::info!(addr = %config.http_listen, "HTTP API listening");
     let app = http_api::router(AppState { limiter, metrics });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("HTTP API: {e}"));
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| format!("HTTP API: {e}"));
     housekeeping.abort();
     served
 }

@@ -25,12 +25,7 @@ pub fn key_hash(key: &str) -> KBucketKey<Vec<u8>> {
 impl Membership {
     pub fn new(local: PeerId, remotes: impl IntoIterator<Item = PeerId>) -> Membership {
         let mut nodes = vec![(Owner::Local, KBucketKey::from(local))];
-        nodes.extend(
-            remotes
-                .into_iter()
-                .filter(|p| *p != local)
-                .map(|p| (Owner::Remote(p), KBucketKey::from(p))),
-        );
+        nodes.extend(remotes.into_iter().filter(|p| *p != local).map(|p| (Owner::Remote(p), KBucketKey::from(p))));
         Membership { nodes }
     }
 
@@ -60,10 +55,7 @@ mod tests {
     #[test]
     fn owners_are_closest_first_and_agree_between_nodes() {
         let peers: Vec<PeerId> = (0..10).map(|_| PeerId::random()).collect();
-        let views: Vec<Membership> = peers
-            .iter()
-            .map(|me| Membership::new(*me, peers.iter().copied()))
-            .collect();
+        let views: Vec<Membership> = peers.iter().map(|me| Membership::new(*me, peers.iter().copied())).collect();
         for k in 0..50 {
             let key = key_hash(&format!("route.GET|10.0.0.{k}"));
             let resolve = |m: &Membership, me: PeerId| -> Vec<PeerId> {

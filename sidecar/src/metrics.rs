@@ -68,28 +68,12 @@ impl Metrics {
         };
         registry.register("syncs", "Sync requests served", m.syncs.clone());
         registry.register("bad_syncs", "Sync requests refused as malformed", m.bad_syncs.clone());
-        registry.register(
-            "invalid_entries",
-            "Sync entries ignored (empty or oversized key, bad limit)",
-            m.invalid_entries.clone(),
-        );
-        registry.register(
-            "keys_tracked",
-            "Keys tracked: this pod's own counts (local) and keys aggregated here (owned)",
-            m.keys_tracked.clone(),
-        );
+        registry.register("invalid_entries", "Sync entries ignored (empty or oversized key, bad limit)", m.invalid_entries.clone());
+        registry.register("keys_tracked", "Keys tracked: this pod's own counts (local) and keys aggregated here (owned)", m.keys_tracked.clone());
         registry.register("dht_peers", "Peers in the Kademlia routing table", m.dht_peers.clone());
-        registry.register(
-            "connected_peers",
-            "Verified peers currently connected (eligible key owners)",
-            m.connected_peers.clone(),
-        );
+        registry.register("connected_peers", "Verified peers currently connected (eligible key owners)", m.connected_peers.clone());
         registry.register("owner_rpcs", "Report batches sent to key owners, by result", m.owner_rpcs.clone());
-        registry.register(
-            "keys_unanswered",
-            "Keys judged from local counts because no owner answered in time",
-            m.keys_unanswered.clone(),
-        );
+        registry.register("keys_unanswered", "Keys judged from local counts because no owner answered in time", m.keys_unanswered.clone());
         registry.register("over_limit_keys", "Keys over their limit in the last sync answer", m.over_limit_keys.clone());
         registry.register("over_limit_reports", "Over-limit keys reported to Envoy", m.over_limit_reports.clone());
         registry.register("inbound_reports", "Report batches received from other nodes", m.inbound_reports.clone());
@@ -102,9 +86,7 @@ impl Metrics {
     }
 
     pub fn set_keys(&self, table: KeyTable, n: usize) {
-        self.keys_tracked
-            .get_or_create(&TableLabels { table })
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
+        self.keys_tracked.get_or_create(&TableLabels { table }).set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     pub fn encode(&self) -> String {

@@ -36,10 +36,7 @@ pub struct RateAnswer {
 pub type Behaviour = request_response::json::Behaviour<ReportBatch, RateAnswer>;
 
 pub fn behaviour(request_timeout: Duration) -> Behaviour {
-    Behaviour::new(
-        [(PROTOCOL, ProtocolSupport::Full)],
-        request_response::Config::default().with_request_timeout(request_timeout),
-    )
+    Behaviour::new([(PROTOCOL, ProtocolSupport::Full)], request_response::Config::default().with_request_timeout(request_timeout))
 }
 
 /// Splits items into groups whose encoded batch stays under `MAX_BATCH_BYTES`;
@@ -70,9 +67,7 @@ mod tests {
 
     #[test]
     fn batches_are_bounded_and_keep_every_entry() {
-        let entries: Vec<ReportEntry> = (0..5000)
-            .map(|i| ReportEntry { key: format!("{i:0>200}"), count: 1, limit: 1.0 })
-            .collect();
+        let entries: Vec<ReportEntry> = (0..5000).map(|i| ReportEntry { key: format!("{i:0>200}"), count: 1, limit: 1.0 }).collect();
         let groups = split_by_size(entries, |e| e.key.len());
         assert!(groups.len() > 1);
         assert_eq!(groups.iter().map(Vec::len).sum::<usize>(), 5000);

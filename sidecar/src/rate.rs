@@ -47,18 +47,11 @@ struct KeyWindow {
 
 impl KeyWindow {
     fn count_in(&self, bucket: u64) -> u64 {
-        self.buckets
-            .iter()
-            .find(|(b, _)| *b == bucket)
-            .map_or(0, |(_, c)| *c)
+        self.buckets.iter().find(|(b, _)| *b == bucket).map_or(0, |(_, c)| *c)
     }
 
     fn sum_between(&self, from: u64, to_exclusive: u64) -> u64 {
-        self.buckets
-            .iter()
-            .filter(|(b, _)| *b >= from && *b < to_exclusive)
-            .map(|(_, c)| *c)
-            .fold(0u64, u64::saturating_add)
+        self.buckets.iter().filter(|(b, _)| *b >= from && *b < to_exclusive).map(|(_, c)| *c).fold(0u64, u64::saturating_add)
     }
 
     fn rate(&self, current: u64, window_buckets: u64) -> f64 {
@@ -83,12 +76,7 @@ impl KeyWindow {
 impl RateTable {
     /// `window_ms` is rounded up to whole buckets (at least one).
     pub fn new(window_ms: u64, max_keys: usize) -> Self {
-        RateTable {
-            window_buckets: window_ms.div_ceil(BUCKET_MS).max(1),
-            max_keys: max_keys.max(1),
-            keys: HashMap::new(),
-            seq: 0,
-        }
+        RateTable { window_buckets: window_ms.div_ceil(BUCKET_MS).max(1), max_keys: max_keys.max(1), keys: HashMap::new(), seq: 0 }
     }
 
     pub fn window_ms(&self) -> u64 {
@@ -112,13 +100,7 @@ impl RateTable {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let window_buckets = self.window_buckets;
-        let entry = self.keys.entry(key.to_owned()).or_insert_with(|| KeyWindow {
-            first_bucket: current,
-            last_bucket: current,
-            last_seq: seq,
-            limit,
-            buckets: VecDeque::new(),
-        });
+        let entry = self.keys.entry(key.to_owned()).or_insert_with(|| KeyWindow { first_bucket: current, last_bucket: current, last_seq: seq, limit, buckets: VecDeque::new() });
         if entry.expired(current, window_buckets) {
             // Silent for a whole window: start afresh, as if first seen now.
             entry.first_bucket = current;
@@ -142,20 +124,13 @@ impl RateTable {
     /// The key's rate (req/s) at `now_ms`; 0 for unknown or expired keys.
     pub fn rate(&self, key: &str, now_ms: u64) -> f64 {
         let current = now_ms / BUCKET_MS;
-        self.keys
-            .get(key)
-            .filter(|e| !e.expired(current, self.window_buckets))
-            .map_or(0.0, |e| e.rate(current, self.window_buckets))
+        self.keys.get(key).filter(|e| !e.expired(current, self.window_buckets)).map_or(0.0, |e| e.rate(current, self.window_buckets))
     }
 
     /// Number of live keys whose rate is above the limit last reported with them.
     pub fn over_limit_keys(&self, now_ms: u64) -> usize {
         let current = now_ms / BUCKET_MS;
-        self.keys
-            .values()
-            .filter(|e| !e.expired(current, self.window_buckets))
-            .filter(|e| e.rate(current, self.window_buckets) > e.limit)
-            .count()
+        self.keys.values().filter(|e| !e.expired(current, self.window_buckets)).filter(|e| e.rate(current, self.window_buckets) > e.limit).count()
     }
 
     /// Drops keys not updated for a whole window; returns how many.

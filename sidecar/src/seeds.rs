@@ -42,10 +42,7 @@ pub async fn resolve_all(seeds: &[String]) -> BTreeSet<SocketAddr> {
 
 /// Resolves the seeds every `refresh` (every second while nothing resolves, as DNS records of
 /// a starting Service may lag) and publishes the addresses.
-pub fn spawn_resolver(
-    seeds: Vec<String>,
-    refresh: Duration,
-) -> watch::Receiver<BTreeSet<SocketAddr>> {
+pub fn spawn_resolver(seeds: Vec<String>, refresh: Duration) -> watch::Receiver<BTreeSet<SocketAddr>> {
     let (tx, rx) = watch::channel(BTreeSet::new());
     if seeds.is_empty() {
         return rx;

@@ -71,25 +71,8 @@ enum Outcome {
 }
 
 impl Limiter {
-    pub fn new(
-        local: RateTable,
-        owned: Arc<Mutex<RateTable>>,
-        dht: DhtHandle,
-        metrics: Arc<Metrics>,
-        clock: Clock,
-        owner_timeout: Duration,
-        replicas: usize,
-    ) -> Limiter {
-        Limiter {
-            window_ms: local.window_ms(),
-            local: Mutex::new(local),
-            owned,
-            dht,
-            metrics,
-            clock,
-            owner_timeout,
-            replicas: replicas.max(1),
-        }
+    pub fn new(local: RateTable, owned: Arc<Mutex<RateTable>>, dht: DhtHandle, metrics: Arc<Metrics>, clock: Clock, owner_timeout: Duration, replicas: usize) -> Limiter {
+        Limiter { window_ms: local.window_ms(), local: Mutex::new(local), owned, dht, metrics, clock, owner_timeout, replicas: replicas.max(1) }
     }
 
     pub fn local_keys(&self) -> usize {
@@ -145,9 +128,7 @@ impl Limiter {
         for (owner, indices) in groups {
             let Owner::Remote(peer) = owner else { continue };
             for chunk in split_by_size(indices, |i| entries.get(*i).map_or(0, |e| e.key.len())) {
-                let batch = ReportBatch {
-                    entries: chunk.iter().filter_map(|i| entries.get(*i).cloned()).collect(),
-                };
+                let batch = ReportBatch { entries: chunk.iter().filter_map(|i| entries.get(*i).cloned()).collect() };
                 requests.push(self.ask_owner(peer, batch, chunk, deadline));
             }
         }
@@ -180,12 +161,7 @@ impl Limiter {
                 }
             };
             if rate > e.limit {
-                over_limit.push(OverLimit {
-                    key: e.key.clone(),
-                    rate,
-                    limit: e.limit,
-                    admit: admit_share(rate, e.limit),
-                });
+                over_limit.push(OverLimit { key: e.key.clone(), rate, limit: e.limit, admit: admit_share(rate, e.limit) });
             }
         }
         let n = over_limit.len();
@@ -194,13 +170,7 @@ impl Limiter {
         SyncResponse { window_ms: self.window_ms, over_limit }
     }
 
-    async fn ask_owner(
-        &self,
-        peer: libp2p::PeerId,
-        batch: ReportBatch,
-        indices: Vec<usize>,
-        deadline: Instant,
-    ) -> (Vec<usize>, Outcome) {
+    async fn ask_owner(&self, peer: libp2p::PeerId, batch: ReportBatch, indices: Vec<usize>, deadline: Instant) -> (Vec<usize>, Outcome) {
         let (reply, answer) = oneshot::channel();
         let commands = self.dht.commands.clone();
         let exchange = async move {
@@ -216,9 +186,7 @@ impl Limiter {
                 Err(_) => Outcome::Failed,
             }
         };
-        let outcome = tokio::time::timeout_at(deadline, exchange)
-            .await
-            .unwrap_or(Outcome::TimedOut);
+        let outcome = tokio::time::timeout_at(deadline, exchange).await.unwrap_or(Outcome::TimedOut);
         (indices, outcome)
     }
 

@@ -19,8 +19,7 @@ const JOIN_WITHIN: Duration = Duration::from_secs(30);
 
 fn assert_over(answers: &[Value], nodes: &[&Sidecar], key: &str, rate: f64, limit: f64) {
     for (answer, node) in answers.iter().zip(nodes) {
-        let entry = over_limit_entry(answer, key)
-            .unwrap_or_else(|| panic!("{}: {key} not over limit in {answer}\nlog:\n{}", node.name, node.log_text()));
+        let entry = over_limit_entry(answer, key).unwrap_or_else(|| panic!("{}: {key} not over limit in {answer}\nlog:\n{}", node.name, node.log_text()));
         let got = entry["rate"].as_f64().unwrap();
         let admit = entry["admit"].as_f64().unwrap();
         eprintln!("{}: {key} rate {got:.2} (want {rate}), admit {admit:.3}", node.name);

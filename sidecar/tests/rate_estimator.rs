@@ -6,20 +6,11 @@
 
 use restrouter_ratelimit::rate::RateTable;
 
-
 const WINDOW: u64 = 5000;
 
 /// Feeds `per_second` every second from `start_s` for `seconds`, at `phase_ms` into each
 /// second, from `reporters` reporters; returns the rate right after the last report.
-fn feed(
-    t: &mut RateTable,
-    key: &str,
-    per_second: u64,
-    reporters: u64,
-    start_s: u64,
-    seconds: u64,
-    phase_ms: u64,
-) -> f64 {
+fn feed(t: &mut RateTable, key: &str, per_second: u64, reporters: u64, start_s: u64, seconds: u64, phase_ms: u64) -> f64 {
     let mut rate = 0.0;
     for s in start_s..start_s + seconds {
         for r in 0..reporters {

@@ -13,12 +13,7 @@ use common::{free_port, over_limit_entry, sidecar_command, Sidecar};
 
 /// Runs the sidecar expecting it to exit by itself; kills it if it does not.
 fn run_to_exit(args: &[&str]) -> Output {
-    let mut child = sidecar_command()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = sidecar_command().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if child.try_wait().unwrap().is_some() {

@@ -22,14 +22,15 @@ fn flow(api: &Api, path: &str, rerender: bool) -> StoredFlow {
     })
 }
 
+/// The upstream's own answer.
 fn upstream(status: u16, headers: &[(&str, &str)], body: &str) -> Upstream {
-    let mut h: Vec<(String, String)> = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-    h.push(("x-envoy-upstream-service-time".into(), "1".into()));
-    Upstream { status, headers: h, body: body.as_bytes().to_vec() }
+    let h: Vec<(String, String)> = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    Upstream { status, headers: h, body: body.as_bytes().to_vec(), failure: None }
 }
 
+/// Envoy's answer to a callout in place of the upstream (503 unreachable, 504 timed out).
 fn envoy(status: u16) -> Upstream {
-    Upstream { status, headers: vec![], body: b"upstream connect error".to_vec() }
+    Upstream::callout(status, vec![], b"upstream connect error".to_vec())
 }
 
 fn call(step: Step) -> Callout {
@@ -88,7 +89,7 @@ fn miss_fetches_stores_and_reports_change() {
     let c = call(after_read(&mut f, upstream(404, &[], "{}")));
     assert_eq!((c.cluster.as_str(), c.path.as_str()), ("parsoid", "/en.wikipedia.org/v3/page/html/Earth"));
     assert!(c.forward_client);
-    assert!(c.headers.contains(&(":authority".into(), "en.wikipedia.org".into())));
+    assert_eq!(c.authority, "en.wikipedia.org");
     let put = call(f.on_response(upstream(200, &[("etag", "\"7/t1\""), ("content-type", HTML)], "<html>fresh</html>")));
     assert_eq!(put.method, "PUT");
     assert_eq!(put.path, "/en.wikipedia.org/v1/key_value/parsoidphp/Earth");
@@ -138,7 +139,7 @@ fn backend_failures_become_problems() {
     for (resp, status, note) in [
         (envoy(504), 504, Some(Counter::BackendTimeout)),
         (envoy(503), 502, Some(Counter::BackendError)),
-        (Upstream::default(), 502, Some(Counter::BackendError)),
+        (Upstream::callout(0, vec![], vec![]), 502, Some(Counter::BackendError)),
         (upstream(500, &[], "oops"), 502, Some(Counter::BackendError)),
         (upstream(404, &[], r#"{"detail":"Page or revision not found."}"#), 404, None),
     ] {
@@ -148,7 +149,7 @@ fn backend_failures_become_problems() {
         let r = reply(f.on_response(resp));
         assert_eq!(r.status, status);
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
-        assert_eq!(r.header("cache-control"), Some(crate::headers::DEFAULT_CACHE_CONTROL));
+        assert_eq!(r.header("cache-control"), Some(crate::policy::DEFAULT_CACHE_CONTROL));
         let notes = f.take_notes();
         assert_eq!(notes.last().copied().filter(|n| *n != Counter::StorageMiss), note);
         if status == 404 {

@@ -1,47 +1,40 @@
-//! The proxy-wasm layer: one root context type that is either the HTTP filter (plugin
-//! configuration with a `spec`) or the singleton service (bootstrap `envoy.bootstrap.wasm`,
-//! configuration without one), plus the per-request context.
+//! The proxy-wasm binding: [`Host`](crate::host::Host) over host calls (`host`), and the
+//! contexts that forward proxy-wasm's callbacks to the pipeline (`crate::pipeline`) or the
+//! singleton service (`crate::service`). No logic of its own beyond choosing the root.
+//!
+//! The root is chosen by the `root_id` Envoy's configuration gives it, never by what the
+//! configuration happens to contain: `restrouter` is the HTTP filter, `restrouter_service` the
+//! singleton service. A filter configuration the filter cannot serve is refused (fail closed).
 
 mod host;
-mod metrics;
-mod ratelimit;
-mod request;
-mod service;
 
-use crate::config::{self, PluginConfig};
-use crate::spec::Api;
+use crate::config;
+use crate::pipeline::{self, Action, Filter};
+use crate::problem::Problem;
+use crate::reply::Reply;
+use crate::service::Service;
+use host::Hostcalls;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
-use std::cell::Cell;
 use std::rc::Rc;
 
-/// Shared queue the workers hand changed-content notices to; the singleton owns it.
-pub const EVENTS_QUEUE: &str = "restrouter.events";
+/// `root_id` of the HTTP filter.
+pub const FILTER_ROOT: &str = "restrouter";
+/// `root_id` of the singleton service (`envoy.bootstrap.wasm`, same `vm_id`).
+pub const SERVICE_ROOT: &str = "restrouter_service";
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
 }}
 
-/// What every request context of a filter root reads: built once per VM, never changed.
-pub struct Filter {
-    pub api: Api,
-    pub config: PluginConfig,
-    pub trust: crate::client::Trust,
-    pub metrics: metrics::Metrics,
-    pub vm_id: String,
-    /// Resolved on first use: the singleton may start after the workers.
-    pub events_queue: Cell<Option<u32>>,
-    pub ratelimit: request::RateLimitState,
-}
-
 #[derive(Default)]
 enum Role {
     #[default]
     Unconfigured,
     Filter(Rc<Filter>),
-    Service(Box<service::Service>),
+    Service(Box<Service>),
 }
 
 #[derive(Default)]
@@ -49,10 +42,17 @@ struct Root {
     role: Role,
 }
 
+fn action(a: Action) -> proxy_wasm::types::Action {
+    match a {
+        Action::Continue => proxy_wasm::types::Action::Continue,
+        Action::Pause => proxy_wasm::types::Action::Pause,
+    }
+}
+
 impl Context for Root {
     fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
         if let Role::Service(s) = &mut self.role {
-            s.on_http_call_response(token, num_headers, body_size);
+            s.on_callout(&Hostcalls, token, host::callout_response(num_headers, body_size));
         }
     }
 }
@@ -60,22 +60,27 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_configure(&mut self, size: usize) -> bool {
         let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, size).ok().flatten().unwrap_or_default();
-        match configure(&bytes) {
+        let root_id = host::property(&["plugin_root_id"]).unwrap_or_default();
+        let vm_id = host::property(&["plugin_vm_id"]).unwrap_or_default();
+        let role = match root_id.as_str() {
+            FILTER_ROOT => Filter::configure(&Hostcalls, &bytes, vm_id).map(|f| Role::Filter(Rc::new(f))),
+            SERVICE_ROOT => config::parse(&bytes).map(|c| Role::Service(Box::new(Service::new(&Hostcalls, c.settings, vm_id)))),
+            other => Err(format!("unknown root_id '{other}': '{FILTER_ROOT}' is the HTTP filter, '{SERVICE_ROOT}' the singleton service")),
+        };
+        match role {
             Ok(role) => {
                 self.role = role;
                 match &mut self.role {
-                    Role::Service(s) => s.start(),
-                    Role::Filter(f) if f.config.settings.ratelimit.enabled && f.api.ops.iter().any(|o| o.rate_limit.is_some()) => {
-                        // Workers ship their counts and pick up verdicts on this tick.
-                        let _ = hostcalls::set_tick_period(std::time::Duration::from_millis(200));
-                    }
+                    Role::Service(s) => s.start(&Hostcalls),
+                    Role::Filter(f) if f.wants_tick() => hostcalls::set_tick_period(std::time::Duration::from_millis(200)).unwrap_or_default(),
                     _ => {}
                 }
                 true
             }
             Err(e) => {
-                // Envoy rejects the configuration (and keeps serving the previous one).
-                log::error!("restrouter: {e}");
+                // Envoy refuses the configuration: it keeps serving the previous one, or does
+                // not start.
+                log::error!("restrouter: {root_id}: configuration refused: {e}");
                 false
             }
         }
@@ -83,23 +88,23 @@ impl RootContext for Root {
 
     fn on_tick(&mut self) {
         match &mut self.role {
-            Role::Service(s) => s.on_tick(),
-            Role::Filter(f) => f.ratelimit.on_tick(&f.vm_id),
+            Role::Service(s) => s.on_tick(&Hostcalls),
+            Role::Filter(f) => f.on_tick(&Hostcalls),
             Role::Unconfigured => {}
         }
     }
 
     fn on_queue_ready(&mut self, queue_id: u32) {
         if let Role::Service(s) = &mut self.role {
-            s.on_queue_ready(queue_id);
+            s.on_queue_ready(&Hostcalls, queue_id);
         }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        // The SDK panics on None, so an unconfigured root hands out a context that does nothing.
+        // The SDK panics on None; a root that is no filter refuses every request (fail closed).
         Some(match &self.role {
-            Role::Filter(f) => Box::new(request::Request::new(f.clone())),
-            _ => Box::new(request::Inert),
+            Role::Filter(f) => Box::new(Request(pipeline::Request::new(f.clone()))),
+            _ => Box::new(Refuse),
         })
     }
 
@@ -108,17 +113,44 @@ impl RootContext for Root {
     }
 }
 
-fn configure(bytes: &[u8]) -> Result<Role, String> {
-    let config = config::parse(bytes)?;
-    let vm_id = host::property(&["plugin_vm_id"]).unwrap_or_default();
-    match &config.spec {
-        Some(spec) => {
-            let api = Api::compile(spec)?;
-            let metrics = metrics::Metrics::define(Some(&api));
-            let trust = config.settings.trust();
-            let ratelimit = request::RateLimitState::new(&config.settings);
-            Ok(Role::Filter(Rc::new(Filter { api, config, trust, metrics, vm_id, events_queue: Cell::new(None), ratelimit })))
-        }
-        None => Ok(Role::Service(Box::new(service::Service::new(config.settings, vm_id)))),
+struct Request(pipeline::Request);
+
+impl Context for Request {
+    fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
+        self.0.on_callout(&Hostcalls, token, host::callout_response(num_headers, body_size));
+    }
+}
+
+impl HttpContext for Request {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> proxy_wasm::types::Action {
+        action(self.0.on_request_headers(&Hostcalls, end_of_stream))
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> proxy_wasm::types::Action {
+        action(self.0.on_request_body(&Hostcalls, body_size, end_of_stream))
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> proxy_wasm::types::Action {
+        action(self.0.on_response_headers(&Hostcalls))
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> proxy_wasm::types::Action {
+        action(self.0.on_response_body(&Hostcalls, body_size, end_of_stream))
+    }
+
+    fn on_log(&mut self) {
+        self.0.on_log(&Hostcalls);
+    }
+}
+
+/// The HTTP context of a root that is not a configured filter: no request passes unchecked.
+struct Refuse;
+impl Context for Refuse {}
+impl HttpContext for Refuse {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> proxy_wasm::types::Action {
+        use crate::host::Host;
+        let reply = Reply::problem(&Problem::internal("The router is not configured as a filter"), "", "", "");
+        Hostcalls.send_reply(reply.status, &reply.headers, &reply.body);
+        proxy_wasm::types::Action::Pause
     }
 }

@@ -96,7 +96,7 @@ impl Api {
     /// Compiles the spec document; the error names the path, method and field that is wrong.
     pub fn compile(doc: &Value) -> Result<Api, String> {
         let parsed: Document = from_value(doc, "spec")?;
-        
+
         let mut ops_by_set: BTreeMap<String, Vec<Rc<Op>>> = BTreeMap::new();
         let mut all_ops = Vec::new();
         let mut ids = BTreeSet::new();

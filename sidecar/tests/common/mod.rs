@@ -91,37 +91,20 @@ impl Sidecar {
         let body = json!({
             "counts": counts.iter().map(|(k, c, l)| json!({"key": k, "count": c, "limit": l})).collect::<Vec<_>>()
         });
-        let mut resp = agent()
-            .post(&self.url("/v1/sync"))
-            .send_json(&body)
-            .unwrap_or_else(|e| panic!("{} sync failed: {e}", self.name));
+        let mut resp = agent().post(&self.url("/v1/sync")).send_json(&body).unwrap_or_else(|e| panic!("{} sync failed: {e}", self.name));
         resp.body_mut().read_json().unwrap()
     }
 
     /// Raw `POST /v1/sync` (status, body).
     pub fn sync_raw(&self, body: &str) -> (u16, String) {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let mut resp = agent
-            .post(&self.url("/v1/sync"))
-            .header("content-type", "application/json")
-            .send(body)
-            .unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).http_status_as_error(false).build().into();
+        let mut resp = agent.post(&self.url("/v1/sync")).header("content-type", "application/json").send(body).unwrap();
         (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap())
     }
 
     /// A metric's value (sum over its label sets); 0 when absent.
     pub fn metric(&self, name: &str) -> f64 {
-        let text = agent()
-            .get(&self.url("/metrics"))
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap();
+        let text = agent().get(&self.url("/metrics")).call().unwrap().body_mut().read_to_string().unwrap();
         metric_value(&text, name)
     }
 
@@ -141,10 +124,7 @@ impl Sidecar {
     /// Sends a signal (e.g. `STOP`, `CONT`) to the process.
     pub fn signal(&self, signal: &str) {
         if let Some(child) = &self.child {
-            let status = Command::new("kill")
-                .args([format!("-{signal}"), child.id().to_string()])
-                .status()
-                .unwrap();
+            let status = Command::new("kill").args([format!("-{signal}"), child.id().to_string()]).status().unwrap();
             assert!(status.success());
         }
     }
@@ -175,10 +155,7 @@ pub fn metric_value(text: &str, name: &str) -> f64 {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
+    ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).build().into()
 }
 
 /// The over-limit entry for `key` in a sync answer.

@@ -2,8 +2,8 @@
 //! the worker's tick hand the counts to the singleton and pick up new verdicts. No per-request
 //! host call beyond what the request needs anyway.
 
-use super::host;
 use crate::config::Settings;
+use crate::host::Host;
 use crate::ratelimit::{key, Count, Decision, Local, Verdict};
 use crate::spec::Op;
 use std::cell::{Cell, RefCell};
@@ -39,14 +39,14 @@ impl RateLimitState {
     }
 
     /// Worker tick: ship counts, refresh verdicts when the singleton published new ones.
-    pub fn on_tick(&self, vm_id: &str) {
+    pub fn on_tick(&self, host: &impl Host, vm_id: &str) {
         let Ok(mut local) = self.local.try_borrow_mut() else { return };
         let counts: Vec<Count> = local.flush();
         if !counts.is_empty() {
-            let queue = self.queue.get().or_else(|| host::resolve_queue(vm_id, COUNTS_QUEUE));
+            let queue = self.queue.get().or_else(|| host.resolve_queue(vm_id, COUNTS_QUEUE));
             self.queue.set(queue);
             let sent = match (queue, serde_json::to_vec(&counts)) {
-                (Some(q), Ok(bytes)) => host::enqueue(q, &bytes),
+                (Some(q), Ok(bytes)) => host.enqueue(q, &bytes),
                 _ => false,
             };
             if !sent {
@@ -54,7 +54,7 @@ impl RateLimitState {
                 self.queue.set(None);
             }
         }
-        let (bytes, cas) = host::shared_data(VERDICTS_KEY);
+        let (bytes, cas) = host.shared_data(VERDICTS_KEY);
         if cas.is_some() && cas != self.verdicts_cas.get() {
             self.verdicts_cas.set(cas);
             let verdicts: Vec<Verdict> = bytes.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();

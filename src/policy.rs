@@ -1,0 +1,233 @@
+//! The response policy, one for every answer: the filter's own replies (built with it, see
+//! `reply`) and answers proxied from storage or a back-end (shaped with [`shape`]). It decides
+//! cache-control, the content type of an answer without one, CORS and security headers, CSP by
+//! content type (as RESTBase's security_response_header_filter did), and that every error is
+//! `application/problem+json`.
+
+use crate::problem;
+use crate::spec::model::CspProfile;
+use crate::spec::Op;
+
+/// `cache-control` of answers whose route and upstream set none, and of every error.
+pub const DEFAULT_CACHE_CONTROL: &str = "private, max-age=0, s-maxage=0, must-revalidate";
+
+/// Content type of a successful answer when neither the upstream nor the route names one.
+const FALLBACK_CONTENT_TYPE: &str = "application/octet-stream";
+
+/// What a route says about its answers (the default: no route, e.g. a routing error).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoutePolicy {
+    pub cache_control: Option<String>,
+    pub content_type: Option<String>,
+    pub csp: CspProfile,
+}
+
+impl RoutePolicy {
+    pub fn of(op: &Op) -> RoutePolicy {
+        RoutePolicy { cache_control: op.cache_control.clone(), content_type: op.content_type.clone(), csp: op.csp }
+    }
+}
+
+/// The `cache-control` of an answer: errors are never cached publicly; otherwise the route's
+/// value, else what the source of the content (storage, the back-end) said, else the private
+/// default. The one place this is decided, for hits, built replies and proxied answers alike.
+pub fn cache_control<'a>(status: u16, route: Option<&'a str>, upstream: Option<&'a str>) -> &'a str {
+    if status >= 400 {
+        return DEFAULT_CACHE_CONTROL;
+    }
+    route.or(upstream).unwrap_or(DEFAULT_CACHE_CONTROL)
+}
+
+/// The content type of an answer: its own, else the route's, else a neutral one.
+pub fn content_type<'a>(upstream: Option<&'a str>, route: &'a RoutePolicy) -> &'a str {
+    upstream.or(route.content_type.as_deref()).unwrap_or(FALLBACK_CONTENT_TYPE)
+}
+
+/// A change to a response header map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// The name is not in the map yet.
+    Add(&'static str, String),
+    /// Replace whatever values the name has.
+    Set(&'static str, String),
+    Remove(&'static str),
+}
+
+/// What an answer needs to follow the policy: header edits, and whether its body must be
+/// replaced by a problem (an error that is not problem+json yet).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Shaping {
+    pub edits: Vec<Edit>,
+    pub rewrite_body: bool,
+}
+
+/// The edits that bring `headers` (an answer with `status`) in line with the policy; none for
+/// an answer that already follows it, such as the filter's own replies. Values already right
+/// cost no host call.
+pub fn shape(route: &RoutePolicy, status: u16, headers: &[(String, String)], domain: &str) -> Shaping {
+    let mut out = Shaping::default();
+    let mut ct = content_type(values(headers, "content-type").next(), route);
+    if status >= 400 && !ct.starts_with(problem::CONTENT_TYPE) {
+        // Errors are always problem+json: the body is replaced once it is complete.
+        out.rewrite_body = true;
+        ct = problem::CONTENT_TYPE;
+        if values(headers, "content-length").next().is_some() {
+            out.edits.push(Edit::Remove("content-length"));
+        }
+    }
+    want(headers, "content-type", ct, &mut out);
+    let cc = cache_control(status, route.cache_control.as_deref(), values(headers, "cache-control").next());
+    want(headers, "cache-control", cc, &mut out);
+    for (name, value) in security(ct, route.csp, domain) {
+        want(headers, name, &value, &mut out);
+    }
+    out
+}
+
+fn values<'a>(headers: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+/// The edit that leaves `name` with exactly `value`, if one is needed.
+fn want(headers: &[(String, String)], name: &'static str, value: &str, out: &mut Shaping) {
+    let mut have = values(headers, name);
+    match (have.next(), have.next()) {
+        (Some(v), None) if v == value => {}
+        (Some(_), None) => out.edits.push(Edit::Set(name, value.to_string())),
+        (None, _) => out.edits.push(Edit::Add(name, value.to_string())),
+        // Several values: a set would replace only the first.
+        (Some(_), Some(_)) => out.edits.extend([Edit::Remove(name), Edit::Add(name, value.to_string())]),
+    }
+}
+
+const STATIC: &[(&str, &str)] = &[
+    ("access-control-allow-origin", "*"),
+    ("access-control-allow-methods", "GET,HEAD"),
+    ("access-control-allow-headers", "accept, content-type, content-length, cache-control, accept-language, api-user-agent, if-match, if-modified-since, if-none-match, dnt, accept-encoding"),
+    ("access-control-expose-headers", "etag"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "SAMEORIGIN"),
+    ("referrer-policy", "origin-when-cross-origin"),
+    ("x-xss-protection", "1; mode=block"),
+];
+
+const CSP_STRICT: &str = "default-src 'none'; frame-ancestors 'none'";
+const CSP_MOBILE_HTML: &str = "default-src 'none'; connect-src app://*.wikipedia.org https://*.wikipedia.org; media-src app://upload.wikimedia.org https://upload.wikimedia.org 'self'; img-src app://*.wikimedia.org https://*.wikimedia.org app://wikimedia.org https://wikimedia.org 'self' data:; object-src 'none'; script-src app://meta.wikimedia.org https://meta.wikimedia.org 'unsafe-inline'; style-src app://meta.wikimedia.org https://meta.wikimedia.org app://*.wikipedia.org https://*.wikipedia.org 'self' 'unsafe-inline'; frame-ancestors 'self'";
+const CSP_NAMES: &[&str] = &["content-security-policy", "x-content-security-policy", "x-webkit-csp"];
+
+fn html_csp(domain: &str) -> String {
+    // Styles from the wiki family of the request domain: en.wikipedia.org → *.wikipedia.org.
+    let family = match domain.split_once('.') {
+        Some((_, rest)) if rest.contains('.') => format!("*.{rest}"),
+        _ => format!("*.{domain}"),
+    };
+    format!("default-src 'none'; media-src *; img-src *; style-src http://{family} https://{family} 'unsafe-inline'; frame-ancestors 'self'")
+}
+
+/// The security and CORS headers of an answer with this content type.
+pub fn security(content_type: &str, csp: CspProfile, domain: &str) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = STATIC.iter().map(|(n, v)| (*n, (*v).to_string())).collect();
+    let is_html = content_type.trim_start().to_ascii_lowercase().starts_with("text/html");
+    let policy = match (csp, is_html) {
+        (CspProfile::MobileHtml, true) => CSP_MOBILE_HTML.to_string(),
+        (_, true) => html_csp(domain),
+        _ => CSP_STRICT.to_string(),
+    };
+    out.extend(CSP_NAMES.iter().map(|n| (*n, policy.clone())));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get<'a>(h: &'a [(&str, String)], name: &str) -> Option<&'a str> {
+        h.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn html_gets_the_family_style_policy() {
+        let h = security("text/html; charset=utf-8", CspProfile::Auto, "en.wikipedia.org");
+        assert_eq!(
+            get(&h, "content-security-policy"),
+            Some("default-src 'none'; media-src *; img-src *; style-src http://*.wikipedia.org https://*.wikipedia.org 'unsafe-inline'; frame-ancestors 'self'")
+        );
+        assert_eq!(get(&h, "x-webkit-csp"), get(&h, "content-security-policy"));
+        assert_eq!(get(&h, "access-control-allow-origin"), Some("*"));
+    }
+
+    fn apply(shaping: &Shaping, mut headers: Vec<(String, String)>) -> Vec<(String, String)> {
+        for e in &shaping.edits {
+            match e {
+                Edit::Add(n, v) => headers.push((n.to_string(), v.clone())),
+                Edit::Set(n, v) => {
+                    headers.retain(|(h, _)| h != n);
+                    headers.push((n.to_string(), v.clone()));
+                }
+                Edit::Remove(n) => headers.retain(|(h, _)| h != n),
+            }
+        }
+        headers
+    }
+
+    fn one<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        h.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn built_replies_already_follow_the_policy() {
+        let routes = [RoutePolicy::default(), RoutePolicy { cache_control: Some("s-maxage=10".into()), content_type: Some("text/html".into()), csp: CspProfile::MobileHtml }];
+        for route in &routes {
+            for (status, ct) in [(200, "text/html; charset=utf-8"), (200, "application/json"), (404, problem::CONTENT_TYPE), (502, problem::CONTENT_TYPE)] {
+                for upstream_cc in [None, Some("max-age=5")] {
+                    let r = crate::reply::Reply::content(status, ct, Vec::new(), route, upstream_cc, "en.wikipedia.org");
+                    assert_eq!(shape(route, status, &r.headers, "en.wikipedia.org"), Shaping::default(), "{route:?} {status} {ct} {upstream_cc:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hit_and_built_reply_choose_the_same_cache_control() {
+        for route_cc in [None, Some("s-maxage=10")] {
+            for upstream_cc in [None, Some("max-age=5")] {
+                let route = RoutePolicy { cache_control: route_cc.map(str::to_string), ..RoutePolicy::default() };
+                let built = crate::reply::Reply::content(200, "text/html", Vec::new(), &route, upstream_cc, "d.org");
+                let mut proxied = vec![("content-type".to_string(), "text/html".to_string())];
+                proxied.extend(upstream_cc.map(|v| ("cache-control".to_string(), v.to_string())));
+                let shaped = apply(&shape(&route, 200, &proxied, "d.org"), proxied);
+                assert_eq!(one(&shaped, "cache-control"), built.header("cache-control"), "{route_cc:?} {upstream_cc:?}");
+                assert_eq!(one(&shaped, "cache-control"), Some(route_cc.or(upstream_cc).unwrap_or(DEFAULT_CACHE_CONTROL)));
+            }
+        }
+        // Errors are never cached publicly, whatever the route or upstream say.
+        assert_eq!(cache_control(503, Some("s-maxage=10"), Some("max-age=5")), DEFAULT_CACHE_CONTROL);
+    }
+
+    #[test]
+    fn an_upstream_error_is_turned_into_a_problem_with_the_policy() {
+        let headers = vec![
+            ("content-type".to_string(), "text/html".to_string()),
+            ("content-length".to_string(), "9".to_string()),
+            ("x-frame-options".to_string(), "DENY".to_string()),
+            ("x-frame-options".to_string(), "ALLOW".to_string()),
+        ];
+        let s = shape(&RoutePolicy::default(), 500, &headers, "en.wikipedia.org");
+        assert!(s.rewrite_body);
+        let out = apply(&s, headers);
+        assert_eq!(one(&out, "content-type"), Some(problem::CONTENT_TYPE));
+        assert_eq!(one(&out, "content-length"), None);
+        assert_eq!(one(&out, "content-security-policy"), Some(CSP_STRICT));
+        assert_eq!(out.iter().filter(|(n, _)| n == "x-frame-options").map(|(_, v)| v.as_str()).collect::<Vec<_>>(), ["SAMEORIGIN"]);
+    }
+
+    #[test]
+    fn non_html_and_mobile_html() {
+        let h = security("application/json", CspProfile::Auto, "en.wikipedia.org");
+        assert_eq!(get(&h, "content-security-policy"), Some(CSP_STRICT));
+        let h = security("application/json", CspProfile::MobileHtml, "en.wikipedia.org");
+        assert_eq!(get(&h, "content-security-policy"), Some(CSP_STRICT));
+        let h = security("text/html", CspProfile::MobileHtml, "en.wikipedia.org");
+        assert_eq!(get(&h, "content-security-policy"), Some(CSP_MOBILE_HTML));
+    }
+}
