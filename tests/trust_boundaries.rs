@@ -11,6 +11,7 @@
 mod support;
 
 use serde_json::{json, Value};
+use support::envoy::with_filter_configuration;
 use support::{Envoy, Reply, Response, Storage, Upstream, EXTERNAL};
 
 const DOMAIN: &str = "en.wikipedia.org";
@@ -138,30 +139,6 @@ fn without_the_filter_nothing_is_proxied_and_nothing_written() {
         }
     }
     s.assert_untouched("no filter");
-}
-
-/// Replaces the filter's configuration (not the singleton service's) in a rendered config.
-fn with_filter_configuration(config: Value) -> impl Fn(&str) -> String {
-    move |text: &str| {
-        let mut parsed: Value = serde_norway::from_str(text).expect("rendered config is YAML");
-        let listeners = parsed["static_resources"]["listeners"].as_array_mut().expect("listeners");
-        let mut replaced = 0;
-        for listener in listeners {
-            for chain in listener["filter_chains"].as_array_mut().into_iter().flatten() {
-                for filter in chain["filters"].as_array_mut().into_iter().flatten() {
-                    for http in filter["typed_config"]["http_filters"].as_array_mut().into_iter().flatten() {
-                        if http["name"] == "envoy.filters.http.wasm" {
-                            http["typed_config"]["config"]["configuration"]["value"] = Value::String(config.to_string());
-                            replaced += 1;
-                        }
-                    }
-                }
-            }
-        }
-        assert!(replaced > 0, "no wasm filter in the rendered config");
-        // JSON is YAML: Envoy reads it as such.
-        parsed.to_string()
-    }
 }
 
 #[test]

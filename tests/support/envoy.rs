@@ -309,3 +309,27 @@ pub fn prometheus_value(text: &str, name: &str, labels: &[(&str, &str)]) -> Opti
         }
     })
 }
+
+/// Replaces the filter's configuration (not the singleton service's) in a rendered config.
+pub fn with_filter_configuration(config: serde_json::Value) -> impl Fn(&str) -> String {
+    move |text: &str| {
+        let mut parsed: serde_json::Value = serde_norway::from_str(text).expect("rendered config is YAML");
+        let listeners = parsed["static_resources"]["listeners"].as_array_mut().expect("listeners");
+        let mut replaced = 0;
+        for listener in listeners {
+            for chain in listener["filter_chains"].as_array_mut().into_iter().flatten() {
+                for filter in chain["filters"].as_array_mut().into_iter().flatten() {
+                    for http in filter["typed_config"]["http_filters"].as_array_mut().into_iter().flatten() {
+                        if http["name"] == "envoy.filters.http.wasm" {
+                            http["typed_config"]["config"]["configuration"]["value"] = serde_json::Value::String(config.to_string());
+                            replaced += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(replaced > 0, "no wasm filter in the rendered config");
+        // JSON is YAML: Envoy reads it as such.
+        parsed.to_string()
+    }
+}
