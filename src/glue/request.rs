@@ -296,6 +296,10 @@ impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         self.start_ms = host::now_ms();
         self.headers = host::request_headers();
+        #[cfg(all(feature = "test-trap", target_arch = "wasm32"))]
+        if self.header("x-restrouter-test-trap").is_some() {
+            core::arch::wasm32::unreachable();
+        }
         if self.header(CLUSTER_HEADER).is_some() {
             // Only the filter may choose a back-end route.
             host::remove_request_header(CLUSTER_HEADER);
