@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use support::{wait_until, Envoy, Reply, Stack, Upstream, DEAD_ADDRESS};
+use support::{wait_until, Reply, Stack, Upstream, DEAD_ADDRESS};
 
 const EARTH: &str = "/en.wikipedia.org/v1/page/html/Earth";
 const EARTH_BACKEND: &str = "/en.wikipedia.org/v3/page/html/Earth";
