@@ -422,11 +422,11 @@ fn a_flood_of_distinct_clients_stays_bounded_and_cannot_hide_a_heavy_one() {
     assert!(tracked <= 50.0, "{tracked} keys tracked with a bound of 50");
 }
 
-/// Not a test: `make bench` runs it (`--ignored --nocapture`) and BENCHMARKS.md records what it
-/// prints — how close the admitted rate of one client spread over three Envoys (three sidecars,
-/// one DHT) comes to the global limit, at several loads.
+/// A benchmark, run by hand (`--ignored --nocapture`, BENCHMARKS.md records what it prints):
+/// how close the admitted rate of one client spread over three Envoys (three sidecars, one DHT)
+/// comes to the global limit, at several loads. Fails outside [`BAND`].
 #[test]
-#[ignore = "benchmark; run by make bench"]
+#[ignore = "benchmark; BENCHMARKS.md"]
 fn bench_global_limit_accuracy() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
