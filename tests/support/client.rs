@@ -19,7 +19,14 @@ pub const PROBLEM_PREFIX: &str = "https://mediawiki.org/wiki/HyperSwitch/errors/
 fn agent() -> &'static ureq::Agent {
     static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
     AGENT.get_or_init(|| {
-        ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).proxy(None).accept_encoding(AutoHeaderValue::None).timeout_global(Some(REQUEST_TIMEOUT)).build().into()
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .proxy(None)
+            .accept_encoding(AutoHeaderValue::None)
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .build()
+            .into()
     })
 }
 
