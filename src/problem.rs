@@ -1,10 +1,8 @@
 //! Errors as `application/problem+json`, the way RESTBase clients expect them: exactly
 //! `{type, title, method, detail, uri}`, with type URIs under the HyperSwitch prefix.
 
-use serde::Serialize;
-
-pub const TYPE_PREFIX: &str = "https://mediawiki.org/wiki/HyperSwitch/errors/";
-pub const CONTENT_TYPE: &str = "application/problem+json";
+use restrouter_proto::problem::ProblemBody;
+pub use restrouter_proto::problem::{CONTENT_TYPE, TYPE_PREFIX};
 
 /// One error answer. `kind` is the part after the prefix, e.g. `not_found#route`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,16 +13,6 @@ pub struct Problem {
     pub detail: String,
     /// The `allow` header of a 405 (RFC 9110 requires it).
     pub allow: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    method: String,
-    detail: &'a str,
-    uri: &'a str,
 }
 
 impl Problem {
@@ -77,15 +65,7 @@ impl Problem {
 
     /// The JSON body; `method` is lower-case as in RESTBase.
     pub fn body(&self, method: &str, uri: &str) -> Vec<u8> {
-        let body = Body {
-            kind: format!("{TYPE_PREFIX}{}", self.kind),
-            title: self.title,
-            method: method.to_ascii_lowercase(),
-            detail: &self.detail,
-            uri,
-        };
-        // Serialising plain strings cannot fail; fall back to an empty object rather than panic.
-        serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
+        ProblemBody::new(self.kind, self.title, method, &self.detail, uri).to_vec()
     }
 }
 

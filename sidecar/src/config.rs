@@ -9,14 +9,26 @@ use clap::Parser;
 pub const DEFAULT_DHT_PORT: u16 = 3050;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "restrouter-ratelimit", version, about = "Rate-limit sidecar: global per-key request rates over a Kademlia DHT")]
+#[command(
+    name = "restrouter-ratelimit",
+    version,
+    about = "Rate-limit sidecar: global per-key request rates over a Kademlia DHT"
+)]
 pub struct Args {
     /// Local HTTP API for Envoy's singleton (keep it on loopback).
-    #[arg(long, env = "RESTROUTER_RATELIMIT_HTTP", default_value = "127.0.0.1:7235")]
+    #[arg(
+        long,
+        env = "RESTROUTER_RATELIMIT_HTTP",
+        default_value = "127.0.0.1:7235"
+    )]
     pub http_listen: SocketAddr,
 
     /// DHT listen address (libp2p TCP); may be a wildcard.
-    #[arg(long, env = "RESTROUTER_RATELIMIT_DHT_LISTEN", default_value = "0.0.0.0:3050")]
+    #[arg(
+        long,
+        env = "RESTROUTER_RATELIMIT_DHT_LISTEN",
+        default_value = "0.0.0.0:3050"
+    )]
     pub dht_listen: SocketAddr,
 
     /// Address other pods reach this node at, `ip[:port]` (port defaults to the listen port).
@@ -25,11 +37,19 @@ pub struct Args {
     pub advertise: Option<String>,
 
     /// Seed `host[:port]`, repeatable or comma separated; a DNS name may resolve to many pods.
-    #[arg(long = "seed", env = "RESTROUTER_RATELIMIT_SEEDS", value_delimiter = ',')]
+    #[arg(
+        long = "seed",
+        env = "RESTROUTER_RATELIMIT_SEEDS",
+        value_delimiter = ','
+    )]
     pub seeds: Vec<String>,
 
     /// Shared secret mixed into node identities; peers without it are refused.
-    #[arg(long, env = "RESTROUTER_RATELIMIT_CLUSTER_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "RESTROUTER_RATELIMIT_CLUSTER_SECRET",
+        hide_env_values = true
+    )]
     pub cluster_secret: Option<String>,
 
     /// Sliding window of the rate estimate (whole seconds).
@@ -37,7 +57,11 @@ pub struct Args {
     pub window_ms: u64,
 
     /// Longest wait for key owners during a sync before answering from local knowledge.
-    #[arg(long, env = "RESTROUTER_RATELIMIT_OWNER_TIMEOUT_MS", default_value_t = 250)]
+    #[arg(
+        long,
+        env = "RESTROUTER_RATELIMIT_OWNER_TIMEOUT_MS",
+        default_value_t = 250
+    )]
     pub owner_timeout_ms: u64,
 
     /// Nodes each key is aggregated on (closest first; 2 = owner plus one replica).
@@ -46,11 +70,19 @@ pub struct Args {
     pub replicas: u8,
 
     /// Most keys tracked per table (local counts, owned keys); least recently updated go first.
-    #[arg(long, env = "RESTROUTER_RATELIMIT_MAX_KEYS", default_value_t = 1_000_000)]
+    #[arg(
+        long,
+        env = "RESTROUTER_RATELIMIT_MAX_KEYS",
+        default_value_t = 1_000_000
+    )]
     pub max_keys: usize,
 
     /// How often seeds are resolved again (DNS), so pods that start later are found.
-    #[arg(long, env = "RESTROUTER_RATELIMIT_SEED_REFRESH_MS", default_value_t = 15_000)]
+    #[arg(
+        long,
+        env = "RESTROUTER_RATELIMIT_SEED_REFRESH_MS",
+        default_value_t = 15_000
+    )]
     pub seed_refresh_ms: u64,
 
     /// How often unconnected seeds and known peers are dialled.
@@ -58,7 +90,11 @@ pub struct Args {
     pub redial_ms: u64,
 
     /// A peer unreachable for this long is removed from the routing table.
-    #[arg(long, env = "RESTROUTER_RATELIMIT_PEER_EXPIRY_MS", default_value_t = 30_000)]
+    #[arg(
+        long,
+        env = "RESTROUTER_RATELIMIT_PEER_EXPIRY_MS",
+        default_value_t = 30_000
+    )]
     pub peer_expiry_ms: u64,
 }
 
@@ -82,7 +118,11 @@ pub struct Config {
 impl Config {
     /// Validates `args`; `pod_ip` is `$POD_IP` when set.
     pub fn from_args(args: Args, pod_ip: Option<String>) -> Result<Config, String> {
-        let advertise = resolve_advertise(args.advertise.as_deref(), pod_ip.as_deref(), args.dht_listen)?;
+        let advertise = resolve_advertise(
+            args.advertise.as_deref(),
+            pod_ip.as_deref(),
+            args.dht_listen,
+        )?;
         let seeds = args
             .seeds
             .iter()
@@ -129,7 +169,9 @@ fn resolve_advertise(
         None => listen,
     };
     if addr.ip().is_unspecified() {
-        return Err(format!("advertised address {addr} is a wildcard; give the pod's own IP"));
+        return Err(format!(
+            "advertised address {addr} is a wildcard; give the pod's own IP"
+        ));
     }
     if addr.port() == 0 {
         return Err(format!("advertised address {addr} has no port"));
@@ -142,7 +184,11 @@ pub fn parse_ip_port(text: &str, default_port: u16) -> Option<SocketAddr> {
     if let Ok(a) = text.parse::<SocketAddr>() {
         return Some(a);
     }
-    let ip: IpAddr = text.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    let ip: IpAddr = text
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
     Some(SocketAddr::new(ip, default_port))
 }
 
@@ -167,8 +213,14 @@ mod tests {
     #[test]
     fn advertise_sources() {
         let wild = listen("0.0.0.0:3050");
-        assert_eq!(resolve_advertise(Some("10.1.2.3"), None, wild), Ok(listen("10.1.2.3:3050")));
-        assert_eq!(resolve_advertise(None, Some("10.9.9.9"), wild), Ok(listen("10.9.9.9:3050")));
+        assert_eq!(
+            resolve_advertise(Some("10.1.2.3"), None, wild),
+            Ok(listen("10.1.2.3:3050"))
+        );
+        assert_eq!(
+            resolve_advertise(None, Some("10.9.9.9"), wild),
+            Ok(listen("10.9.9.9:3050"))
+        );
         assert_eq!(
             resolve_advertise(Some("10.1.2.3:4000"), Some("10.9.9.9"), wild),
             Ok(listen("10.1.2.3:4000"))

@@ -33,8 +33,8 @@ use crate::identity::{keypair_for, peer_id_for, to_multiaddr, to_socket_addr};
 use crate::membership::Membership;
 use crate::metrics::Metrics;
 use crate::owner_protocol::{self, RateAnswer, ReportBatch};
-use crate::rate::RateTable;
 use crate::seeds;
+use restrouter_proto::rate::RateTable;
 
 const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/restrouter/ratelimit/kad/1");
 const IDENTIFY_VERSION: &str = "/restrouter/ratelimit/1";
@@ -108,7 +108,11 @@ pub fn start(
     let local_peer_id = keypair.public().to_peer_id();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
         .map_err(|e| format!("building TCP transport: {e}"))?
         .with_behaviour(|key| {
             let mut kad_config = kad::Config::new(KAD_PROTOCOL);
@@ -126,7 +130,10 @@ pub fn start(
                 kad: kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), kad_config),
                 identify: identify::Behaviour::new(
                     identify::Config::new(IDENTIFY_VERSION.to_owned(), key.public())
-                        .with_agent_version(format!("restrouter-ratelimit/{}", env!("CARGO_PKG_VERSION")))
+                        .with_agent_version(format!(
+                            "restrouter-ratelimit/{}",
+                            env!("CARGO_PKG_VERSION")
+                        ))
                         .with_hide_listen_addrs(true)
                         .with_interval(Duration::from_secs(60)),
                 ),
@@ -143,7 +150,8 @@ pub fn start(
         .map_err(|e| format!("listening on {}: {e}", config.dht_listen))?;
     swarm.add_external_address(to_multiaddr(config.advertise));
 
-    let (membership_tx, membership_rx) = watch::channel(Arc::new(Membership::new(local_peer_id, [])));
+    let (membership_tx, membership_rx) =
+        watch::channel(Arc::new(Membership::new(local_peer_id, [])));
     let (command_tx, command_rx) = mpsc::channel(1024);
     let node = Node {
         swarm,
@@ -208,7 +216,11 @@ impl Node {
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
-            SwarmEvent::ConnectionEstablished { peer_id, connection_id, .. } => {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                ..
+            } => {
                 self.dialing.remove(&connection_id);
                 if let Some(m) = self.members.get_mut(&peer_id) {
                     if !m.connected {
@@ -220,7 +232,11 @@ impl Node {
                     }
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
                 if let Some(m) = self.members.get_mut(&peer_id) {
                     if m.connected {
                         m.connected = false;
@@ -230,7 +246,11 @@ impl Node {
                     }
                 }
             }
-            SwarmEvent::OutgoingConnectionError { connection_id, error, .. } => {
+            SwarmEvent::OutgoingConnectionError {
+                connection_id,
+                error,
+                ..
+            } => {
                 if let Some(addr) = self.dialing.remove(&connection_id) {
                     tracing::debug!(%addr, %error, "dial failed");
                 }
@@ -238,7 +258,11 @@ impl Node {
             SwarmEvent::NewListenAddr { address, .. } => {
                 tracing::info!(%address, "DHT listening");
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
                 self.on_identify(peer_id, info);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Owner(event)) => self.on_owner_event(event),
@@ -271,12 +295,20 @@ impl Node {
             let _ = self.swarm.disconnect_peer_id(peer_id);
             return;
         };
-        self.swarm.behaviour_mut().kad.add_address(&peer_id, to_multiaddr(addr));
+        self.swarm
+            .behaviour_mut()
+            .kad
+            .add_address(&peer_id, to_multiaddr(addr));
         let connected = self.swarm.is_connected(&peer_id);
         let now = Instant::now();
         let member = self.members.entry(peer_id).or_insert_with(|| {
             tracing::info!(peer = %peer_id, %addr, "peer joined");
-            Member { addr, connected: false, since: now, failures: 0 }
+            Member {
+                addr,
+                connected: false,
+                since: now,
+                failures: 0,
+            }
         });
         member.addr = addr;
         if member.connected != connected {
@@ -289,7 +321,9 @@ impl Node {
     fn on_owner_event(&mut self, event: request_response::Event<ReportBatch, RateAnswer>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request { request, channel, .. } => {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
                     if !self.members.contains_key(&peer) {
                         // Not verified (yet): dropping the channel fails the request.
                         tracing::debug!(%peer, "report from an unverified peer dropped");
@@ -297,9 +331,16 @@ impl Node {
                     }
                     self.metrics.inbound_reports.inc();
                     let answer = self.aggregate(&request);
-                    let _ = self.swarm.behaviour_mut().owner.send_response(channel, answer);
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .owner
+                        .send_response(channel, answer);
                 }
-                request_response::Message::Response { request_id, response } => {
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
                     if let Some(m) = self.members.get_mut(&peer) {
                         m.failures = 0;
                     }
@@ -308,7 +349,12 @@ impl Node {
                     }
                 }
             },
-            request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
                 if let Some((_, reply)) = self.pending.remove(&request_id) {
                     let _ = reply.send(Err(error.to_string()));
                 }
@@ -337,12 +383,18 @@ impl Node {
             .iter()
             .map(|e| table.add(&e.key, e.count, e.limit, now))
             .collect();
-        RateAnswer { window_ms: table.window_ms(), rates }
+        RateAnswer {
+            window_ms: table.window_ms(),
+            rates,
+        }
     }
 
     fn maintain(&mut self) {
         let now = Instant::now();
-        if self.last_redial.is_none_or(|t| now.duration_since(t) >= self.redial) {
+        if self
+            .last_redial
+            .is_none_or(|t| now.duration_since(t) >= self.redial)
+        {
             self.last_redial = Some(now);
             self.dial_seeds();
             self.dial_disconnected_members();
@@ -351,7 +403,10 @@ impl Node {
         if now.duration_since(self.last_lookup) >= self.seed_refresh {
             self.last_lookup = now;
             if !self.members.is_empty() {
-                self.swarm.behaviour_mut().kad.get_closest_peers(self.local_peer_id);
+                self.swarm
+                    .behaviour_mut()
+                    .kad
+                    .get_closest_peers(self.local_peer_id);
             }
         }
         // Fail requests whose caller has given up long ago (the protocol's own timeout also
@@ -364,9 +419,13 @@ impl Node {
             .kbuckets()
             .map(|b| b.num_entries())
             .sum();
-        self.metrics.dht_peers.set(i64::try_from(peers).unwrap_or(i64::MAX));
+        self.metrics
+            .dht_peers
+            .set(i64::try_from(peers).unwrap_or(i64::MAX));
         let connected = self.members.values().filter(|m| m.connected).count();
-        self.metrics.connected_peers.set(i64::try_from(connected).unwrap_or(i64::MAX));
+        self.metrics
+            .connected_peers
+            .set(i64::try_from(connected).unwrap_or(i64::MAX));
     }
 
     fn dial_seeds(&mut self) {
@@ -377,7 +436,9 @@ impl Node {
             if addr == self.advertise || known || in_flight {
                 continue;
             }
-            let opts = DialOpts::unknown_peer_id().address(to_multiaddr(addr)).build();
+            let opts = DialOpts::unknown_peer_id()
+                .address(to_multiaddr(addr))
+                .build();
             let id = opts.connection_id();
             match self.swarm.dial(opts) {
                 Ok(()) => {

@@ -38,7 +38,9 @@ pub fn keypair_for(addr: SocketAddr, secret: Option<&str>) -> Result<Keypair, St
 
 /// The peer id a legitimate node advertising `addr` must have.
 pub fn peer_id_for(addr: SocketAddr, secret: Option<&str>) -> Option<PeerId> {
-    keypair_for(addr, secret).ok().map(|k| k.public().to_peer_id())
+    keypair_for(addr, secret)
+        .ok()
+        .map(|k| k.public().to_peer_id())
 }
 
 /// `/ip4/…/tcp/…` (or ip6) for a socket address.

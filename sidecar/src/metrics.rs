@@ -1,6 +1,6 @@
 //! Prometheus metrics of the sidecar.
 
-use prometheus_client::encoding::{text::encode, EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -67,7 +67,11 @@ impl Metrics {
             peers_refused: Counter::default(),
         };
         registry.register("syncs", "Sync requests served", m.syncs.clone());
-        registry.register("bad_syncs", "Sync requests refused as malformed", m.bad_syncs.clone());
+        registry.register(
+            "bad_syncs",
+            "Sync requests refused as malformed",
+            m.bad_syncs.clone(),
+        );
         registry.register(
             "invalid_entries",
             "Sync entries ignored (empty or oversized key, bad limit)",
@@ -78,22 +82,46 @@ impl Metrics {
             "Keys tracked: this pod's own counts (local) and keys aggregated here (owned)",
             m.keys_tracked.clone(),
         );
-        registry.register("dht_peers", "Peers in the Kademlia routing table", m.dht_peers.clone());
+        registry.register(
+            "dht_peers",
+            "Peers in the Kademlia routing table",
+            m.dht_peers.clone(),
+        );
         registry.register(
             "connected_peers",
             "Verified peers currently connected (eligible key owners)",
             m.connected_peers.clone(),
         );
-        registry.register("owner_rpcs", "Report batches sent to key owners, by result", m.owner_rpcs.clone());
+        registry.register(
+            "owner_rpcs",
+            "Report batches sent to key owners, by result",
+            m.owner_rpcs.clone(),
+        );
         registry.register(
             "keys_unanswered",
             "Keys judged from local counts because no owner answered in time",
             m.keys_unanswered.clone(),
         );
-        registry.register("over_limit_keys", "Keys over their limit in the last sync answer", m.over_limit_keys.clone());
-        registry.register("over_limit_reports", "Over-limit keys reported to Envoy", m.over_limit_reports.clone());
-        registry.register("inbound_reports", "Report batches received from other nodes", m.inbound_reports.clone());
-        registry.register("peers_refused", "Peers refused because their id does not match their address", m.peers_refused.clone());
+        registry.register(
+            "over_limit_keys",
+            "Keys over their limit in the last sync answer",
+            m.over_limit_keys.clone(),
+        );
+        registry.register(
+            "over_limit_reports",
+            "Over-limit keys reported to Envoy",
+            m.over_limit_reports.clone(),
+        );
+        registry.register(
+            "inbound_reports",
+            "Report batches received from other nodes",
+            m.inbound_reports.clone(),
+        );
+        registry.register(
+            "peers_refused",
+            "Peers refused because their id does not match their address",
+            m.peers_refused.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -107,12 +135,8 @@ impl Metrics {
             .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
-    pub fn encode(&self) -> String {
-        let mut out = String::new();
-        if encode(&mut out, &self.registry).is_err() {
-            out.clear();
-        }
-        out
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 }
 

@@ -19,12 +19,8 @@ pub struct ReportBatch {
     pub entries: Vec<ReportEntry>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ReportEntry {
-    pub key: String,
-    pub count: u64,
-    pub limit: f64,
-}
+/// One key's counts, as in the sync API.
+pub use restrouter_proto::ratelimit::Count as ReportEntry;
 
 /// Global rates (req/s) after adding the batch, in the order of the batch's entries.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -71,7 +67,11 @@ mod tests {
     #[test]
     fn batches_are_bounded_and_keep_every_entry() {
         let entries: Vec<ReportEntry> = (0..5000)
-            .map(|i| ReportEntry { key: format!("{i:0>200}"), count: 1, limit: 1.0 })
+            .map(|i| ReportEntry {
+                key: format!("{i:0>200}"),
+                count: 1,
+                limit: 1.0,
+            })
             .collect();
         let groups = split_by_size(entries, |e| e.key.len());
         assert!(groups.len() > 1);

@@ -29,7 +29,11 @@ pub async fn resolve_all(seeds: &[String]) -> BTreeSet<SocketAddr> {
     let mut out = BTreeSet::new();
     for seed in seeds {
         let (host, port) = split_host_port(seed);
-        let target = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+        let target = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
         let lookup = tokio::net::lookup_host(target);
         match tokio::time::timeout(Duration::from_secs(5), lookup).await {
             Ok(Ok(addrs)) => out.extend(addrs),
@@ -59,7 +63,11 @@ pub fn spawn_resolver(
                 *current = addrs;
                 changed
             });
-            let pause = if empty { Duration::from_secs(1) } else { refresh };
+            let pause = if empty {
+                Duration::from_secs(1)
+            } else {
+                refresh
+            };
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = tx.closed() => return,
@@ -78,8 +86,14 @@ mod tests {
         assert_eq!(split_host_port("10.0.0.1:4000"), ("10.0.0.1".into(), 4000));
         assert_eq!(split_host_port("10.0.0.1"), ("10.0.0.1".into(), 3050));
         assert_eq!(split_host_port("[::1]:4000"), ("::1".into(), 4000));
-        assert_eq!(split_host_port("rl.ns.svc.cluster.local"), ("rl.ns.svc.cluster.local".into(), 3050));
-        assert_eq!(split_host_port("rl.ns.svc:3051"), ("rl.ns.svc".into(), 3051));
+        assert_eq!(
+            split_host_port("rl.ns.svc.cluster.local"),
+            ("rl.ns.svc.cluster.local".into(), 3050)
+        );
+        assert_eq!(
+            split_host_port("rl.ns.svc:3051"),
+            ("rl.ns.svc".into(), 3051)
+        );
     }
 
     #[tokio::test]

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::join_all;
-use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -19,36 +18,11 @@ use crate::dht::{Command, DhtHandle};
 use crate::membership::{key_hash, Owner};
 use crate::metrics::{Metrics, RpcResult};
 use crate::owner_protocol::{split_by_size, ReportBatch, ReportEntry};
-use crate::rate::RateTable;
+use restrouter_proto::rate::RateTable;
+use restrouter_proto::ratelimit::{Count, OverLimit, SyncRequest, SyncResponse};
 
 /// Longer keys are ignored (and counted): real keys are a route and a client IP.
 pub const MAX_KEY_BYTES: usize = 1024;
-
-#[derive(Debug, Deserialize)]
-pub struct SyncRequest {
-    pub counts: Vec<SyncCount>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SyncCount {
-    pub key: String,
-    pub count: u64,
-    pub limit: f64,
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-pub struct SyncResponse {
-    pub window_ms: u64,
-    pub over_limit: Vec<OverLimit>,
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-pub struct OverLimit {
-    pub key: String,
-    pub rate: f64,
-    pub limit: f64,
-    pub admit: f64,
-}
 
 pub struct Limiter {
     /// This pod's own counts: the fallback when owners do not answer.
@@ -146,7 +120,10 @@ impl Limiter {
             let Owner::Remote(peer) = owner else { continue };
             for chunk in split_by_size(indices, |i| entries.get(*i).map_or(0, |e| e.key.len())) {
                 let batch = ReportBatch {
-                    entries: chunk.iter().filter_map(|i| entries.get(*i).cloned()).collect(),
+                    entries: chunk
+                        .iter()
+                        .filter_map(|i| entries.get(*i).cloned())
+                        .collect(),
                 };
                 requests.push(self.ask_owner(peer, batch, chunk, deadline));
             }
@@ -180,18 +157,20 @@ impl Limiter {
                 }
             };
             if rate > e.limit {
-                over_limit.push(OverLimit {
-                    key: e.key.clone(),
-                    rate,
-                    limit: e.limit,
-                    admit: admit_share(rate, e.limit),
-                });
+                over_limit.push(OverLimit::new(e.key.clone(), rate, e.limit));
             }
         }
         let n = over_limit.len();
-        self.metrics.over_limit_keys.set(i64::try_from(n).unwrap_or(i64::MAX));
-        self.metrics.over_limit_reports.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
-        SyncResponse { window_ms: self.window_ms, over_limit }
+        self.metrics
+            .over_limit_keys
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+        self.metrics
+            .over_limit_reports
+            .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+        SyncResponse {
+            window_ms: self.window_ms,
+            over_limit,
+        }
     }
 
     async fn ask_owner(
@@ -204,7 +183,11 @@ impl Limiter {
         let (reply, answer) = oneshot::channel();
         let commands = self.dht.commands.clone();
         let exchange = async move {
-            if commands.send(Command::Report { peer, batch, reply }).await.is_err() {
+            if commands
+                .send(Command::Report { peer, batch, reply })
+                .await
+                .is_err()
+            {
                 return Outcome::Failed;
             }
             match answer.await {
@@ -223,11 +206,15 @@ impl Limiter {
     }
 
     /// Drops invalid entries (counted) and merges duplicate keys (counts add, lowest limit).
-    fn valid_entries(&self, counts: Vec<SyncCount>) -> Vec<ReportEntry> {
+    fn valid_entries(&self, counts: Vec<Count>) -> Vec<ReportEntry> {
         let mut entries: Vec<ReportEntry> = Vec::with_capacity(counts.len());
         let mut index: HashMap<String, usize> = HashMap::with_capacity(counts.len());
         for c in counts {
-            if c.key.is_empty() || c.key.len() > MAX_KEY_BYTES || !c.limit.is_finite() || c.limit < 0.0 {
+            if c.key.is_empty()
+                || c.key.len() > MAX_KEY_BYTES
+                || !c.limit.is_finite()
+                || c.limit < 0.0
+            {
                 self.metrics.invalid_entries.inc();
                 continue;
             }
@@ -238,7 +225,11 @@ impl Limiter {
                 }
                 None => {
                     index.insert(c.key.clone(), entries.len());
-                    entries.push(ReportEntry { key: c.key, count: c.count, limit: c.limit });
+                    entries.push(ReportEntry {
+                        key: c.key,
+                        count: c.count,
+                        limit: c.limit,
+                    });
                 }
             }
         }
@@ -255,15 +246,6 @@ fn merge_rate(rates: &mut [Option<f64>], i: usize, rate: f64) {
     }
 }
 
-/// Share of requests a pod admits so that the global rate meets the limit.
-pub fn admit_share(rate: f64, limit: f64) -> f64 {
-    if rate > 0.0 {
-        (limit / rate).clamp(0.0, 1.0)
-    } else {
-        1.0
-    }
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -271,13 +253,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn admit_is_limit_over_rate() {
-        assert_eq!(admit_share(30.0, 20.0), 20.0 / 30.0);
-        assert_eq!(admit_share(30.0, 0.0), 0.0);
-        assert_eq!(admit_share(0.0, 0.0), 1.0);
-    }
 
     #[test]
     fn merge_keeps_the_largest_finite_rate() {

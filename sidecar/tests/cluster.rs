@@ -2,7 +2,12 @@
 //! killed and restarted while the others keep working.
 
 // Test helpers fail loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -19,20 +24,40 @@ const JOIN_WITHIN: Duration = Duration::from_secs(30);
 
 fn assert_over(answers: &[Value], nodes: &[&Sidecar], key: &str, rate: f64, limit: f64) {
     for (answer, node) in answers.iter().zip(nodes) {
-        let entry = over_limit_entry(answer, key)
-            .unwrap_or_else(|| panic!("{}: {key} not over limit in {answer}\nlog:\n{}", node.name, node.log_text()));
+        let entry = over_limit_entry(answer, key).unwrap_or_else(|| {
+            panic!(
+                "{}: {key} not over limit in {answer}\nlog:\n{}",
+                node.name,
+                node.log_text()
+            )
+        });
         let got = entry["rate"].as_f64().unwrap();
         let admit = entry["admit"].as_f64().unwrap();
-        eprintln!("{}: {key} rate {got:.2} (want {rate}), admit {admit:.3}", node.name);
-        assert!(near(got, rate, TOLERANCE), "{}: {key} rate {got}, want {rate} ±15%", node.name);
-        assert!(near(admit, limit / rate, TOLERANCE), "{}: {key} admit {admit}, want {} ±15%", node.name, limit / rate);
+        eprintln!(
+            "{}: {key} rate {got:.2} (want {rate}), admit {admit:.3}",
+            node.name
+        );
+        assert!(
+            near(got, rate, TOLERANCE),
+            "{}: {key} rate {got}, want {rate} ±15%",
+            node.name
+        );
+        assert!(
+            near(admit, limit / rate, TOLERANCE),
+            "{}: {key} admit {admit}, want {} ±15%",
+            node.name,
+            limit / rate
+        );
         assert_eq!(entry["limit"].as_f64(), Some(limit));
     }
 }
 
 fn assert_not_over(answers: &[Value], key: &str) {
     for answer in answers {
-        assert!(over_limit_entry(answer, key).is_none(), "{key} reported over limit: {answer}");
+        assert!(
+            over_limit_entry(answer, key).is_none(),
+            "{key} reported over limit: {answer}"
+        );
         assert_eq!(answer["window_ms"], 5000);
     }
 }
@@ -51,11 +76,21 @@ fn three_nodes_aggregate_survive_a_kill_and_rejoin() {
     // (b) 10 req/s on each of three pods, limit 20: global 30, admit 2/3 everywhere.
     //     5 req/s on each, limit 20: global 15, not reported.
     let all = [&a, &b, &c];
-    let answers = feed(&all, &[("hot|198.51.100.7", 10, 20.0), ("cool|198.51.100.8", 5, 20.0)], 8);
+    let answers = feed(
+        &all,
+        &[
+            ("hot|198.51.100.7", 10, 20.0),
+            ("cool|198.51.100.8", 5, 20.0),
+        ],
+        8,
+    );
     assert_over(&answers, &all, "hot|198.51.100.7", 30.0, 20.0);
     assert_not_over(&answers, "cool|198.51.100.8");
     // With two owners per key out of three nodes, at least one node reported remotely.
-    let rpcs: f64 = all.iter().map(|n| n.metric("restrouter_ratelimit_owner_rpcs_total")).sum();
+    let rpcs: f64 = all
+        .iter()
+        .map(|n| n.metric("restrouter_ratelimit_owner_rpcs_total"))
+        .sum();
     assert!(rpcs > 0.0, "no owner request was sent");
 
     // (c) Kill one: the other two notice, keep answering and keep aggregating (2 × 10 = 20).

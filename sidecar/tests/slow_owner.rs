@@ -3,7 +3,12 @@
 //! runs again.
 
 // Test helpers fail loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -31,7 +36,10 @@ fn hung_owner_is_judged_locally_dropped_and_rejoins() {
     for _ in 0..3 {
         let answer = a.sync(&counts);
         for k in &keys {
-            assert!(over_limit_entry(&answer, k).is_some(), "{k} not over limit: {answer}");
+            assert!(
+                over_limit_entry(&answer, k).is_some(),
+                "{k} not over limit: {answer}"
+            );
         }
     }
     assert!(a.metric("restrouter_ratelimit_keys_unanswered_total") > 0.0);

@@ -2,7 +2,12 @@
 //! from its own counts and rejects malformed bodies.
 
 // Test helpers fail loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -28,7 +33,10 @@ fn run_to_exit(args: &[&str]) -> Output {
     }
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
-    panic!("sidecar kept running with {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    panic!(
+        "sidecar kept running with {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -36,7 +44,14 @@ fn wildcard_advertise_is_refused() {
     let http = format!("127.0.0.1:{}", free_port());
     let port = free_port();
     let wildcard = format!("0.0.0.0:{port}");
-    let out = run_to_exit(&["--http-listen", &http, "--dht-listen", &wildcard, "--advertise", &wildcard]);
+    let out = run_to_exit(&[
+        "--http-listen",
+        &http,
+        "--dht-listen",
+        &wildcard,
+        "--advertise",
+        &wildcard,
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("wildcard"));
 
@@ -44,7 +59,14 @@ fn wildcard_advertise_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--advertise"));
 
-    let out = run_to_exit(&["--http-listen", &http, "--dht-listen", &wildcard, "--advertise", &format!("[::]:{port}")]);
+    let out = run_to_exit(&[
+        "--http-listen",
+        &http,
+        "--dht-listen",
+        &wildcard,
+        "--advertise",
+        &format!("[::]:{port}"),
+    ]);
     assert!(!out.status.success());
 }
 
@@ -57,7 +79,13 @@ fn lone_node_limits_from_its_own_counts_and_rejects_bad_bodies() {
     assert_eq!(entry["admit"], 0.25);
     assert!(over_limit_entry(&answer, "calm|192.0.2.2").is_none());
 
-    for bad in ["", "{", "[]", r#"{"counts": 3}"#, r#"{"counts": [{"key": "k", "count": -1, "limit": 1}]}"#] {
+    for bad in [
+        "",
+        "{",
+        "[]",
+        r#"{"counts": 3}"#,
+        r#"{"counts": [{"key": "k", "count": -1, "limit": 1}]}"#,
+    ] {
         let (status, body) = node.sync_raw(bad);
         assert_eq!(status, 400, "body {bad:?}");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();

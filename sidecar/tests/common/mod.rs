@@ -16,7 +16,11 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_restrouter-ratelimit");
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A command with the sidecar's environment cleared of anything that could change its flags.
@@ -47,22 +51,40 @@ impl Sidecar {
 
     /// Like `start`, with extra flags.
     pub fn start_with(name: &str, http: u16, dht: u16, seeds: &[u16], extra: &[&str]) -> Sidecar {
-        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sidecar-{name}-{dht}.log"));
-        let log_file = OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let log =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("sidecar-{name}-{dht}.log"));
+        let log_file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let seeds: Vec<String> = seeds.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let child = sidecar_command()
             .args(["--http-listen", &format!("127.0.0.1:{http}")])
             .args(["--dht-listen", &format!("127.0.0.1:{dht}")])
             .args(["--advertise", &format!("127.0.0.1:{dht}")])
             .args(["--seed", &seeds.join(",")])
-            .args(["--window-ms", "5000", "--redial-ms", "500", "--peer-expiry-ms", "20000"])
+            .args([
+                "--window-ms",
+                "5000",
+                "--redial-ms",
+                "500",
+                "--peer-expiry-ms",
+                "20000",
+            ])
             .args(["--cluster-secret", "test-secret"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()
             .unwrap();
-        let sidecar = Sidecar { name: name.to_owned(), http, dht, child: Some(child), log };
+        let sidecar = Sidecar {
+            name: name.to_owned(),
+            http,
+            dht,
+            child: Some(child),
+            log,
+        };
         sidecar.wait_healthy();
         sidecar
     }
@@ -110,7 +132,10 @@ impl Sidecar {
             .header("content-type", "application/json")
             .send(body)
             .unwrap();
-        (resp.status().as_u16(), resp.body_mut().read_to_string().unwrap())
+        (
+            resp.status().as_u16(),
+            resp.body_mut().read_to_string().unwrap(),
+        )
     }
 
     /// A metric's value (sum over its label sets); 0 when absent.
@@ -135,7 +160,11 @@ impl Sidecar {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("{}: {name} is {last}, wanted {want}; log:\n{}", self.name, self.log_text());
+        panic!(
+            "{}: {name} is {last}, wanted {want}; log:\n{}",
+            self.name,
+            self.log_text()
+        );
     }
 
     /// Sends a signal (e.g. `STOP`, `CONT`) to the process.
@@ -169,7 +198,9 @@ pub fn metric_value(text: &str, name: &str) -> f64 {
         .filter_map(|l| {
             let (series, value) = l.rsplit_once(' ')?;
             let metric = series.split('{').next()?;
-            (metric == name).then(|| value.parse::<f64>().ok()).flatten()
+            (metric == name)
+                .then(|| value.parse::<f64>().ok())
+                .flatten()
         })
         .sum()
 }
@@ -183,7 +214,10 @@ fn agent() -> ureq::Agent {
 
 /// The over-limit entry for `key` in a sync answer.
 pub fn over_limit_entry<'a>(answer: &'a Value, key: &str) -> Option<&'a Value> {
-    answer["over_limit"].as_array()?.iter().find(|e| e["key"] == key)
+    answer["over_limit"]
+        .as_array()?
+        .iter()
+        .find(|e| e["key"] == key)
 }
 
 /// Runs `rounds` syncs, one per second on a fixed schedule, each sending `counts` to every

@@ -2,10 +2,14 @@
 //! memory bound.
 
 // Test helpers fail loudly.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
-use restrouter_ratelimit::rate::RateTable;
-
+use restrouter_proto::rate::RateTable;
 
 const WINDOW: u64 = 5000;
 
@@ -102,7 +106,11 @@ fn memory_is_bounded_by_evicting_least_recently_updated() {
     t.add("new", 1, 1.0, 1_000);
     assert!(t.len() <= 32);
     assert_eq!(t.rate("k0", 1_500), 2.0);
-    assert_eq!(t.rate("k1", 1_500), 0.0, "k1 was the least recently updated");
+    assert_eq!(
+        t.rate("k1", 1_500),
+        0.0,
+        "k1 was the least recently updated"
+    );
     assert_eq!(t.rate("new", 1_500), 1.0);
 }
 
