@@ -62,7 +62,7 @@ impl Default for Metrics {
         let requests = Family::<ServiceLabels, Counter>::default();
         // Every service is listed from the start, at 0.
         for service in Service::ALL {
-            requests.get_or_create(&ServiceLabels {
+            let _ = requests.get_or_create(&ServiceLabels {
                 service: service.label(),
             });
         }

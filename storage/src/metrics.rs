@@ -55,7 +55,7 @@ impl Default for Metrics {
         let requests = Family::<OutcomeLabels, Counter>::default();
         // Every outcome is listed from the start, at 0, so rates exist before the first one.
         for outcome in OUTCOMES {
-            requests.get_or_create(&OutcomeLabels { outcome });
+            let _ = requests.get_or_create(&OutcomeLabels { outcome });
         }
         registry.register(
             "requests",
