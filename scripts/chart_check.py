@@ -216,7 +216,7 @@ def smoke_envoy(label, local_config, rollout, wanted_metrics):
             # unreachable here), so Envoy's per-class counters exist, then every dashboard metric
             # must be among those Envoy exports.
             get(ports["http"], "/en.wikipedia.org/v1/page/html/Earth")
-            _, metrics = get(ports["metrics"], "/stats/prometheus")
+            metrics = get(ports["metrics"], "/stats/prometheus")[1]
             exposed = {line.split("{")[0].split(" ")[0] for line in metrics.splitlines() if line and not line.startswith("#")}
             missing = sorted(wanted_metrics - exposed)
             if missing:
