@@ -18,6 +18,8 @@ pub enum Service {
     Wikifeeds,
     Aqs,
     Eventgate,
+    /// The MediaWiki action API (`/w/api.php`).
+    ActionApi,
     /// Paths no stand-in serves.
     Unrouted,
 }
@@ -29,6 +31,7 @@ pub struct Metrics {
     wikifeeds: AtomicU64,
     aqs: AtomicU64,
     eventgate: AtomicU64,
+    action_api: AtomicU64,
     unrouted: AtomicU64,
     events_received: AtomicU64,
 }
@@ -49,17 +52,19 @@ impl Metrics {
             Service::Wikifeeds => &self.wikifeeds,
             Service::Aqs => &self.aqs,
             Service::Eventgate => &self.eventgate,
+            Service::ActionApi => &self.action_api,
             Service::Unrouted => &self.unrouted,
         }
     }
 }
 
-const SERVICES: [(Service, &str); 6] = [
+const SERVICES: [(Service, &str); 7] = [
     (Service::Parsoid, "parsoid"),
     (Service::Mobileapps, "mobileapps"),
     (Service::Wikifeeds, "wikifeeds"),
     (Service::Aqs, "aqs"),
     (Service::Eventgate, "eventgate"),
+    (Service::ActionApi, "action_api"),
     (Service::Unrouted, "unrouted"),
 ];
 
