@@ -296,7 +296,7 @@ fn siteinfo(domain: &str, query: &mut Map<String, Value>) {
             "nonincludable": false,
         });
         if *id != 0 {
-            ns["canonical"] = json!(canonical);
+            set(&mut ns, "canonical", json!(canonical));
         }
         namespaces.insert(id.to_string(), ns);
     }
@@ -334,11 +334,15 @@ fn siteinfo(domain: &str, query: &mut Map<String, Value>) {
         "wikiid": domain.replace('.', "_"),
     });
     if let Some((_, codes)) = VARIANTS.iter().find(|(lang, _)| *lang == site.lang) {
-        general["variants"] = codes
-            .iter()
-            .map(|code| json!({"code": code, "name": code}))
-            .collect();
-        general["variantarticlepath"] = json!(false);
+        set(
+            &mut general,
+            "variants",
+            codes
+                .iter()
+                .map(|code| json!({"code": code, "name": code}))
+                .collect(),
+        );
+        set(&mut general, "variantarticlepath", json!(false));
     }
     let languagevariants: Map<String, Value> = VARIANTS
         .iter()
@@ -438,19 +442,19 @@ fn pages(
         let mut entry = json!({"pageid": page.page_id, "ns": 0, "title": page.text});
         if request.info {
             let site = Site::new(domain);
-            entry["contentmodel"] = json!("wikitext");
-            entry["pagelanguage"] = json!(site.lang);
-            entry["pagelanguagehtmlcode"] = json!(site.lang);
-            entry["pagelanguagedir"] = json!(site.dir());
-            entry["touched"] = json!(page.timestamp);
-            entry["lastrevid"] = json!(latest_rev);
-            entry["length"] = json!(page_size(&page));
+            set(&mut entry, "contentmodel", json!("wikitext"));
+            set(&mut entry, "pagelanguage", json!(site.lang));
+            set(&mut entry, "pagelanguagehtmlcode", json!(site.lang));
+            set(&mut entry, "pagelanguagedir", json!(site.dir()));
+            set(&mut entry, "touched", json!(page.timestamp));
+            set(&mut entry, "lastrevid", json!(latest_rev));
+            set(&mut entry, "length", json!(page_size(&page)));
             if page.key.starts_with(REDIRECT_PREFIX) {
-                entry["redirect"] = json!(true);
+                set(&mut entry, "redirect", json!(true));
             }
         }
         if request.revisions {
-            entry["revisions"] = json!([revision_json(wiki, &page)]);
+            set(&mut entry, "revisions", json!([revision_json(wiki, &page)]));
         }
         found.push(entry);
     }
@@ -493,27 +497,34 @@ fn revision_json(wiki: &Wiki, page: &Page) -> Value {
         "tags": [],
     });
     if hidden.contains(&"userhidden") {
-        rev["userhidden"] = json!(true);
+        set(&mut rev, "userhidden", json!(true));
     } else {
-        rev["user"] = json!("Example editor");
-        rev["userid"] = json!(4_242);
+        set(&mut rev, "user", json!("Example editor"));
+        set(&mut rev, "userid", json!(4_242));
     }
     if hidden.contains(&"commenthidden") {
-        rev["commenthidden"] = json!(true);
+        set(&mut rev, "commenthidden", json!(true));
     } else {
-        rev["comment"] = json!(format!("Edit to {}", page.text));
+        set(&mut rev, "comment", json!(format!("Edit to {}", page.text)));
     }
     if hidden.contains(&"sha1hidden") {
-        rev["sha1hidden"] = json!(true);
+        set(&mut rev, "sha1hidden", json!(true));
     } else {
-        rev["sha1"] = json!(page.sha1());
+        set(&mut rev, "sha1", json!(page.sha1()));
     }
     for flag in ["texthidden", "suppressed"] {
         if hidden.contains(&flag) {
-            rev[flag] = json!(true);
+            set(&mut rev, flag, json!(true));
         }
     }
     rev
+}
+
+/// Sets a field of a JSON object (`value["key"] = …` without indexing).
+fn set(value: &mut Value, key: &str, field: Value) {
+    if let Some(object) = value.as_object_mut() {
+        object.insert(key.to_owned(), field);
+    }
 }
 
 fn control_answer(body: Value) -> Response {

@@ -93,7 +93,6 @@ fn site(domain: &str) -> SiteInfo {
         "en.wiktionary.org" => {
             let mut names = EN_NAMESPACES.to_vec();
             names.push((100, "Appendix", "Appendix"));
-            names.retain(|(id, _, _)| *id != 4 || true);
             siteinfo("en", "case-sensitive", &names, &[], json!([]))
         }
         "es.wikipedia.org" => siteinfo(

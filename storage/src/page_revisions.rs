@@ -96,7 +96,7 @@ impl Revisions {
 
 /// What a lookup in the table found.
 enum Stored {
-    Row(Row),
+    Row(Box<Row>),
     Deleted,
     Nothing,
 }
@@ -130,7 +130,7 @@ fn read_stored(
                 .optional()?,
         };
         match row {
-            Some(json) => Ok(Stored::Row(serde_json::from_str(&json)?)),
+            Some(json) => Ok(Stored::Row(Box::new(serde_json::from_str(&json)?))),
             None => Ok(Stored::Nothing),
         }
     })
@@ -326,7 +326,7 @@ async fn get(
             .with_store(move |store| read_stored(store, &d, &t, rev))
             .await
         {
-            Ok(Stored::Row(row)) => return respond(app, request, row),
+            Ok(Stored::Row(row)) => return respond(app, request, *row),
             Ok(Stored::Deleted) => return page_deleted().respond(request),
             Ok(Stored::Nothing) => {}
             Err(problem) => return app.reject(request, problem),

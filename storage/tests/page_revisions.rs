@@ -22,7 +22,12 @@ use tokio::sync::oneshot;
 /// The development back-end, shared by the tests (each uses its own titles or wiki).
 fn devbackend() -> &'static str {
     static BASE: OnceLock<String> = OnceLock::new();
-    BASE.get_or_init(|| {
+    BASE.get_or_init(start_devbackend)
+}
+
+/// A development back-end of its own, for tests that count its requests.
+fn start_devbackend() -> String {
+    {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -44,7 +49,7 @@ fn devbackend() -> &'static str {
             });
         });
         format!("http://{addr}")
-    })
+    }
 }
 
 /// A storage service with an in-memory store reading from `mwapi`; stops when dropped.
@@ -123,8 +128,8 @@ impl Drop for Storage {
 }
 
 /// How many action API requests the development back-end has answered.
-fn api_requests() -> u64 {
-    let metrics = reply(client().get(format!("{}/metrics", devbackend())).call());
+fn api_requests(devbackend: &str) -> u64 {
+    let metrics = reply(client().get(format!("{devbackend}/metrics")).call());
     let text = String::from_utf8(metrics.body).unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix("devbackend_requests_total{service=\"action_api\"} "))
@@ -167,8 +172,9 @@ const EARTH: &str = "/en.wikipedia.org/v1/page_revisions/page/Earth";
 
 #[test]
 fn fetched_once_then_served_from_storage() {
-    let storage = Storage::with_devbackend();
-    let before = api_requests();
+    let dev = start_devbackend();
+    let storage = Storage::start(Some(&format!("{dev}/w/api.php")));
+    let before = api_requests(&dev);
     let first = row(&storage.get(EARTH));
     assert_eq!(first["title"], "Earth");
     assert_eq!(first["page_id"], 9228);
@@ -177,20 +183,20 @@ fn fetched_once_then_served_from_storage() {
     assert_eq!(first["page_language"], "en");
     assert_eq!(first["restrictions"], serde_json::json!([]));
     assert!(first["user_text"].is_string() && first["timestamp"].is_string());
-    assert!(api_requests() > before);
+    assert!(api_requests(&dev) > before);
 
-    let counted = api_requests();
+    let counted = api_requests(&dev);
     let rev = first["rev"].as_u64().unwrap();
     let again = storage.get(EARTH);
     assert_eq!(row(&again), first);
     let by_rev = storage.get(&format!("{EARTH}/{rev}"));
     assert_eq!(row(&by_rev), first);
-    assert_eq!(api_requests(), counted, "served from storage");
+    assert_eq!(api_requests(&dev), counted, "served from storage");
 
     // no-cache asks the action API again; an unchanged revision keeps its tid.
     let refreshed = storage.get_no_cache(EARTH);
     assert_eq!(row(&refreshed), first);
-    assert!(api_requests() > counted);
+    assert!(api_requests(&dev) > counted);
 }
 
 #[test]
