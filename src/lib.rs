@@ -20,7 +20,9 @@ pub mod reply;
 pub mod router;
 pub mod schema;
 pub mod service;
+pub mod siteinfo;
 pub mod spec;
+pub mod title;
 pub mod validate;
 
 // Not in the test build: the unit tests also run compiled to wasm32-wasip1 under a plain WASI

@@ -1,9 +1,11 @@
 //! Development stand-ins for the services behind the REST API router: Parsoid, mobileapps (PCS),
-//! wikifeeds, the pageview API (AQS) and the event service (EventGate), all on one port.
+//! wikifeeds, the pageview API (AQS), the event service (EventGate) and the MediaWiki action API,
+//! all on one port.
 //!
 //! Content is small, generated from the title and deterministic apart from render ids, so the
 //! server works offline and is cheap enough to act as the upstream in benchmarks.
 
+mod action_api;
 mod aqs;
 mod dates;
 mod error;
@@ -58,6 +60,7 @@ pub(crate) struct AppState {
     pub metrics: metrics::Metrics,
     pub events: events::EventLog,
     pub tids: tid::TidGenerator,
+    pub action: action_api::Wikis,
 }
 
 pub(crate) type Shared = Arc<AppState>;
@@ -68,6 +71,7 @@ pub fn router(config: &Config) -> Router {
         metrics: metrics::Metrics::default(),
         events: events::EventLog::new(config.events_kept),
         tids: tid::TidGenerator::new(),
+        action: action_api::Wikis::default(),
     });
     let app = Router::new()
         .route("/healthz", get(health))
@@ -80,6 +84,7 @@ pub fn router(config: &Config) -> Router {
         .merge(pcs::routes())
         .merge(feeds::routes())
         .merge(aqs::routes())
+        .merge(action_api::routes())
         .fallback(fallback)
         .with_state(state);
     if config.log_requests {

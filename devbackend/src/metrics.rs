@@ -18,17 +18,20 @@ pub enum Service {
     Wikifeeds,
     Aqs,
     Eventgate,
+    /// The MediaWiki action API (`/w/api.php`).
+    ActionApi,
     /// Paths no stand-in serves.
     Unrouted,
 }
 
 impl Service {
-    const ALL: [Service; 6] = [
+    const ALL: [Service; 7] = [
         Service::Parsoid,
         Service::Mobileapps,
         Service::Wikifeeds,
         Service::Aqs,
         Service::Eventgate,
+        Service::ActionApi,
         Service::Unrouted,
     ];
 
@@ -39,6 +42,7 @@ impl Service {
             Service::Wikifeeds => "wikifeeds",
             Service::Aqs => "aqs",
             Service::Eventgate => "eventgate",
+            Service::ActionApi => "action_api",
             Service::Unrouted => "unrouted",
         }
     }

@@ -14,6 +14,8 @@ use tracing::{debug, error};
 
 use crate::content;
 use crate::metrics::{Metrics, Outcome};
+use crate::mwapi::{MwApi, MwApiConfig};
+use crate::page_revisions::{self, Revisions};
 use crate::problem::{Problem, RequestLine};
 use crate::store::{Entry, Location, Lookup, PutOutcome, Store, StoreError, DEFAULT_VALUE_TYPE};
 
@@ -23,20 +25,31 @@ pub struct App {
     metrics: Metrics,
     node_id: [u8; 6],
     max_body_bytes: usize,
+    pub(crate) revisions: Revisions,
 }
 
 impl App {
-    pub fn new(store: Store, max_body_bytes: usize) -> Self {
+    pub fn new(store: Store, max_body_bytes: usize, mwapi: Option<MwApiConfig>) -> Self {
+        let metrics = Metrics::default();
+        let revisions = Revisions::new(
+            MwApi::new(mwapi, metrics.mwapi_failures.clone()),
+            metrics.mwapi_requests.clone(),
+        );
         Self {
             store: Arc::new(store),
-            metrics: Metrics::default(),
+            metrics,
             node_id: random_node_id(),
             max_body_bytes,
+            revisions,
         }
     }
 
+    pub(crate) fn node_id(&self) -> &[u8; 6] {
+        &self.node_id
+    }
+
     /// Counts and renders an error that is not a cache miss or a 412.
-    fn reject(&self, request: &RequestLine, problem: Problem) -> Response {
+    pub(crate) fn reject(&self, request: &RequestLine, problem: Problem) -> Response {
         self.metrics.count(if problem.status().is_server_error() {
             Outcome::failed
         } else {
@@ -46,7 +59,7 @@ impl App {
     }
 
     /// Runs blocking SQLite work on tokio's blocking pool.
-    async fn with_store<T: Send + 'static>(
+    pub(crate) async fn with_store<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Problem> {
@@ -89,6 +102,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/{domain}/v1/key_value/{bucket}/{key}",
             get(get_value).put(put_value),
+        )
+        .route(
+            "/{domain}/v1/page_revisions/page/{title}",
+            get(page_revisions::latest),
+        )
+        .route(
+            "/{domain}/v1/page_revisions/page/{title}/{revision}",
+            get(page_revisions::at_revision),
         )
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
@@ -338,7 +359,7 @@ fn body_problem(rejection: &BytesRejection, limit: usize) -> Problem {
 
 /// Whether any `cache-control` header names `directive` (case-insensitive,
 /// matching RESTBase's regex test).
-fn cache_control_has(headers: &HeaderMap, directive: &str) -> bool {
+pub(crate) fn cache_control_has(headers: &HeaderMap, directive: &str) -> bool {
     headers.get_all(CACHE_CONTROL).iter().any(|value| {
         String::from_utf8_lossy(value.as_bytes())
             .to_ascii_lowercase()

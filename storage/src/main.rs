@@ -27,6 +27,17 @@ struct Cli {
     /// Largest request body accepted; larger ones get 413.
     #[arg(long, env = "RESTROUTER_STORAGE_MAX_BODY_BYTES", default_value_t = restrouter_storage::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// MediaWiki action API URL for page_revisions (`{domain}` is replaced by the wiki's
+    /// domain, which is also sent as `Host`), e.g. `http://127.0.0.1:8888/w/api.php`.
+    #[arg(long, env = "RESTROUTER_STORAGE_MWAPI")]
+    mwapi: Option<String>,
+    /// Timeout of one action API request, in milliseconds.
+    #[arg(
+        long,
+        env = "RESTROUTER_STORAGE_MWAPI_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    mwapi_timeout_ms: u64,
 }
 
 fn main() -> ExitCode {
@@ -57,10 +68,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let store = tokio::task::spawn_blocking(move || restrouter_storage::Store::open(&db)).await??;
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     info!(db = %cli.db, max_body_bytes = cli.max_body_bytes, "listening on {}", listener.local_addr()?);
-    restrouter_storage::serve(
+    let mwapi = cli.mwapi.map(|url| restrouter_storage::MwApiConfig {
+        url,
+        timeout: std::time::Duration::from_millis(cli.mwapi_timeout_ms),
+    });
+    restrouter_storage::serve_with_mwapi(
         listener,
         store,
         cli.max_body_bytes,
+        mwapi,
         restrouter_service::shutdown_signal(),
     )
     .await?;

@@ -47,6 +47,9 @@ struct OutcomeLabels {
 pub struct Metrics {
     registry: Registry,
     requests: Family<OutcomeLabels, Counter>,
+    /// Action API revision requests made, and those that failed (page_revisions).
+    pub mwapi_requests: Counter,
+    pub mwapi_failures: Counter,
 }
 
 impl Default for Metrics {
@@ -62,7 +65,23 @@ impl Default for Metrics {
             "Storage API requests by outcome",
             requests.clone(),
         );
-        Metrics { registry, requests }
+        let (mwapi_requests, mwapi_failures) = (Counter::default(), Counter::default());
+        registry.register(
+            "mwapi_requests",
+            "Action API revision requests made",
+            mwapi_requests.clone(),
+        );
+        registry.register(
+            "mwapi_failures",
+            "Action API requests that failed (unreachable, timeout, non-200, unusable answer)",
+            mwapi_failures.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            mwapi_requests,
+            mwapi_failures,
+        }
     }
 }
 

@@ -35,6 +35,20 @@ CREATE TABLE IF NOT EXISTS entries (
     value   BLOB NOT NULL,
     PRIMARY KEY (domain, bucket, key)
 );
+-- page_revisions: one row per revision (JSON), and the pages found deleted.
+CREATE TABLE IF NOT EXISTS page_revisions (
+    domain TEXT NOT NULL,
+    title  TEXT NOT NULL,
+    rev    INTEGER NOT NULL,
+    row    TEXT NOT NULL,
+    PRIMARY KEY (domain, title, rev)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS page_deletions (
+    domain       TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    page_deleted INTEGER NOT NULL,
+    PRIMARY KEY (domain, title)
+) WITHOUT ROWID;
 ";
 
 /// Waiting for a lock held by another connection beats failing the request.
@@ -221,6 +235,26 @@ impl Store {
         ])?;
         tx.commit()?;
         Ok(PutOutcome::Written)
+    }
+
+    /// Runs `work` on a read connection (for tables other modules own).
+    pub(crate) fn read<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        work(&self.reader())
+    }
+
+    /// Runs `work` in one write transaction, committed if it succeeds.
+    pub(crate) fn write<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
     }
 
     /// A read connection, round-robin; the writer when there are none

@@ -1,0 +1,628 @@
+//! MediaWiki action API stand-in (`/w/api.php`), the wiki chosen by the `Host` header as on
+//! Wikimedia's API servers. It answers the two queries RESTBase made, in `formatversion=2` JSON
+//! (shapes as MediaWiki's `ApiQuerySiteinfo`, `ApiQueryInfo`, `ApiQueryRevisions` and
+//! `ApiPageSet` produce them):
+//!
+//! - `meta=siteinfo` with `siprop=general|namespaces|namespacealiases|specialpagealiases|
+//!   languagevariants`: English namespace names, German ones (with gendered aliases) on
+//!   `de.*`, and language variants on `sr.*` and `zh.*`;
+//! - `prop=info|revisions` for `titles=` or `revids=`, revision data from the same generator as
+//!   the Parsoid stand-in ([`Page`]).
+//!
+//! Pages with fixed behaviour: titles starting `Missing` do not exist (`missing: true`);
+//! `Redirect_to_<Target>` is a redirect to `<Target>` (followed with `redirects=1`);
+//! `Suppressed_…` has its text and SHA-1 suppressed; `Userhidden_…` its user and comment hidden.
+//! Revision ids the stand-in has not reported for a title are unknown (`badrevids`), as deleted
+//! revisions are.
+//!
+//! Test controls under `/_dev/action/{domain}/…` change a wiki after the fact: hide a revision
+//! (suppression), delete a page, make a new edit.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use percent_encoding::percent_decode_str;
+use serde_json::{json, Map, Value};
+
+use crate::metrics::Service;
+use crate::page::{parse_revision, Page};
+use crate::respond::with_headers;
+use crate::site::Site;
+use crate::Shared;
+
+const JSON: &str = "application/json; charset=utf-8";
+
+/// Prefix of titles that are redirects to the rest of the title.
+const REDIRECT_PREFIX: &str = "Redirect_to_";
+const SUPPRESSED_PREFIX: &str = "Suppressed_";
+const USERHIDDEN_PREFIX: &str = "Userhidden_";
+
+/// What test controls changed, per wiki; everything else is generated.
+#[derive(Default)]
+pub struct Wikis {
+    inner: Mutex<HashMap<String, Wiki>>,
+}
+
+#[derive(Default)]
+struct Wiki {
+    /// Revision id → page key, for every revision reported so far.
+    revisions: HashMap<u64, String>,
+    /// Revision id → hidden fields (`texthidden`, …) set by the hide control.
+    hidden: HashMap<u64, Vec<String>>,
+    /// Page key → latest revision, for pages edited through the control.
+    edited: HashMap<String, u64>,
+    /// Deleted page keys.
+    deleted: Vec<String>,
+}
+
+impl Wikis {
+    fn with<T>(&self, domain: &str, f: impl FnOnce(&mut Wiki) -> T) -> T {
+        let mut wikis = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(wikis.entry(domain.to_owned()).or_default())
+    }
+}
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/w/api.php", get(api_get).post(api_post))
+        .route("/_dev/action/{domain}/hide/{revision}", post(hide))
+        .route("/_dev/action/{domain}/delete/{title}", post(delete))
+        .route("/_dev/action/{domain}/edit/{title}", post(edit))
+}
+
+async fn api_get(State(state): State<Shared>, headers: HeaderMap, query: RawQuery) -> Response {
+    let params = form(query.0.as_deref().unwrap_or_default());
+    answer(&state, &headers, &params)
+}
+
+/// RESTBase POSTed its queries as a form; MediaWiki reads query string and body alike.
+async fn api_post(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    query: RawQuery,
+    body: Bytes,
+) -> Response {
+    let mut params = form(query.0.as_deref().unwrap_or_default());
+    params.extend(form(&String::from_utf8_lossy(&body)));
+    answer(&state, &headers, &params)
+}
+
+/// `application/x-www-form-urlencoded` pairs; later ones win.
+fn form(text: &str) -> BTreeMap<String, String> {
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The wiki a request is for: its `Host` without a port.
+fn host(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("en.wikipedia.org");
+    host.rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(name, _)| name)
+        .to_ascii_lowercase()
+}
+
+fn answer(state: &Shared, headers: &HeaderMap, params: &BTreeMap<String, String>) -> Response {
+    state.metrics.count(Service::ActionApi);
+    let domain = host(headers);
+    let get = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+    if get("action") != "query" {
+        return api_error(
+            "badvalue",
+            &format!(
+                "Unrecognized value for parameter \"action\": {}.",
+                get("action")
+            ),
+        );
+    }
+    let mut query = Map::new();
+    if !get("meta").is_empty() {
+        if get("meta") != "siteinfo" {
+            return api_error(
+                "badvalue",
+                &format!(
+                    "Unrecognized value for parameter \"meta\": {}.",
+                    get("meta")
+                ),
+            );
+        }
+        siteinfo(&domain, &mut query);
+    }
+    if !get("prop").is_empty() || !get("titles").is_empty() || !get("revids").is_empty() {
+        let list = |name: &str| -> Vec<String> {
+            get(name)
+                .split('|')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let props = list("prop");
+        let request = PageRequest {
+            info: props.iter().any(|p| p == "info"),
+            revisions: props.iter().any(|p| p == "revisions"),
+            follow_redirects: params.contains_key("redirects"),
+        };
+        let titles = list("titles");
+        let revids = list("revids");
+        if !titles.is_empty() && !revids.is_empty() {
+            return api_error(
+                "invalidparammix",
+                "The parameters \"titles\" and \"revids\" can not be used together.",
+            );
+        }
+        state.action.with(&domain, |wiki| {
+            pages(wiki, &domain, &request, &titles, &revids, &mut query)
+        });
+    }
+    let body = json!({ "batchcomplete": true, "query": query });
+    with_headers(
+        StatusCode::OK,
+        &[(header::CONTENT_TYPE, JSON)],
+        body.to_string(),
+    )
+}
+
+/// An API error: HTTP 200 with the error object and the `MediaWiki-API-Error` header, as the
+/// action API answers them.
+fn api_error(code: &str, info: &str) -> Response {
+    let body = json!({
+        "error": {
+            "code": code,
+            "info": info,
+            "docref": "See https://en.wikipedia.org/w/api.php for API usage.",
+        },
+        "servedby": "devbackend",
+    });
+    let mut response = with_headers(
+        StatusCode::OK,
+        &[(header::CONTENT_TYPE, JSON)],
+        body.to_string(),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(code) {
+        response.headers_mut().insert("mediawiki-api-error", value);
+    }
+    response
+}
+
+/// Namespace ids with their canonical names.
+const NAMESPACES: &[(i64, &str)] = &[
+    (-2, "Media"),
+    (-1, "Special"),
+    (0, ""),
+    (1, "Talk"),
+    (2, "User"),
+    (3, "User talk"),
+    (4, "Project"),
+    (5, "Project talk"),
+    (6, "File"),
+    (7, "File talk"),
+    (8, "MediaWiki"),
+    (9, "MediaWiki talk"),
+    (10, "Template"),
+    (11, "Template talk"),
+    (12, "Help"),
+    (13, "Help talk"),
+    (14, "Category"),
+    (15, "Category talk"),
+];
+
+/// German local names (de.wikipedia.org's), by namespace id.
+const GERMAN: &[(i64, &str)] = &[
+    (-2, "Medium"),
+    (-1, "Spezial"),
+    (1, "Diskussion"),
+    (2, "Benutzer"),
+    (3, "Benutzer Diskussion"),
+    (4, "Wikipedia"),
+    (5, "Wikipedia Diskussion"),
+    (6, "Datei"),
+    (7, "Datei Diskussion"),
+    (10, "Vorlage"),
+    (11, "Vorlage Diskussion"),
+    (12, "Hilfe"),
+    (13, "Hilfe Diskussion"),
+    (14, "Kategorie"),
+    (15, "Kategorie Diskussion"),
+];
+
+/// Language variants per language with variants (a subset of MediaWiki's).
+const VARIANTS: &[(&str, &[&str])] = &[
+    ("sr", &["sr", "sr-ec", "sr-el"]),
+    (
+        "zh",
+        &[
+            "zh", "zh-hans", "zh-hant", "zh-cn", "zh-hk", "zh-mo", "zh-my", "zh-sg", "zh-tw",
+        ],
+    ),
+];
+
+fn siteinfo(domain: &str, query: &mut Map<String, Value>) {
+    let site = Site::new(domain);
+    let german = site.lang == "de";
+    let project = if german || domain.contains("wikipedia") {
+        "Wikipedia"
+    } else {
+        "Project"
+    };
+    let local_name = |id: i64, canonical: &str| -> String {
+        match id {
+            4 => project.to_owned(),
+            5 if german => format!("{project} Diskussion"),
+            5 => format!("{project} talk"),
+            _ => GERMAN
+                .iter()
+                .find(|(i, _)| german && *i == id)
+                .map_or(canonical, |(_, name)| name)
+                .to_owned(),
+        }
+    };
+    // Wiktionaries keep the first letter of main-namespace titles as typed.
+    let main_case = if domain.contains("wiktionary") {
+        "case-sensitive"
+    } else {
+        "first-letter"
+    };
+    let mut namespaces = Map::new();
+    for (id, canonical) in NAMESPACES {
+        let mut ns = json!({
+            "id": id,
+            "case": if *id == 0 { main_case } else { "first-letter" },
+            "name": local_name(*id, canonical),
+            "subpages": !matches!(id, -2 | -1 | 0 | 6 | 14),
+            "content": *id == 0,
+            "nonincludable": false,
+        });
+        if *id != 0 {
+            set(&mut ns, "canonical", json!(canonical));
+        }
+        namespaces.insert(id.to_string(), ns);
+    }
+    let mut aliases = vec![
+        json!({"id": 6, "alias": "Image"}),
+        json!({"id": 7, "alias": "Image talk"}),
+    ];
+    if german {
+        aliases.extend([
+            json!({"id": 2, "alias": "Benutzerin"}),
+            json!({"id": 3, "alias": "Benutzerin Diskussion"}),
+            json!({"id": 6, "alias": "Bild"}),
+            json!({"id": 7, "alias": "Bild Diskussion"}),
+        ]);
+    } else if domain.contains("wikipedia") {
+        aliases.extend([
+            json!({"id": 4, "alias": "WP"}),
+            json!({"id": 5, "alias": "WT"}),
+        ]);
+    }
+    let mut general = json!({
+        "mainpage": if german { "Wikipedia:Hauptseite" } else { "Main Page" },
+        "base": format!("https://{domain}/wiki/Main_Page"),
+        "sitename": "Wikipedia",
+        "generator": "MediaWiki 1.36.0-wmf.22",
+        "case": main_case,
+        "lang": site.lang,
+        "fallback": [],
+        "rtl": site.rtl,
+        "legaltitlechars": " %!\"$&'()*,\\-.\\/0-9:;=?@A-Z\\\\^_`a-z~\\x80-\\xFF+",
+        "server": format!("//{domain}"),
+        "servername": domain,
+        "articlepath": "/wiki/$1",
+        "scriptpath": "/w",
+        "wikiid": domain.replace('.', "_"),
+    });
+    if let Some((_, codes)) = VARIANTS.iter().find(|(lang, _)| *lang == site.lang) {
+        set(
+            &mut general,
+            "variants",
+            codes
+                .iter()
+                .map(|code| json!({"code": code, "name": code}))
+                .collect(),
+        );
+        set(&mut general, "variantarticlepath", json!(false));
+    }
+    let languagevariants: Map<String, Value> = VARIANTS
+        .iter()
+        .map(|(lang, codes)| {
+            let variants: Map<String, Value> = codes
+                .iter()
+                .map(|code| ((*code).to_owned(), json!({"fallbacks": []})))
+                .collect();
+            ((*lang).to_owned(), Value::Object(variants))
+        })
+        .collect();
+    query.insert("general".into(), general);
+    query.insert("namespaces".into(), Value::Object(namespaces));
+    query.insert("namespacealiases".into(), Value::Array(aliases));
+    query.insert(
+        "specialpagealiases".into(),
+        json!([
+            {"realname": "Contributions", "aliases": ["Contributions", "Contribs"]},
+            {"realname": "Search", "aliases": ["Search"]},
+        ]),
+    );
+    query.insert("languagevariants".into(), Value::Object(languagevariants));
+}
+
+struct PageRequest {
+    info: bool,
+    revisions: bool,
+    follow_redirects: bool,
+}
+
+/// The title as MediaWiki displays it: spaces, first letter upper-case.
+fn display(title: &str) -> String {
+    let spaced = title.trim().replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => spaced,
+    }
+}
+
+fn pages(
+    wiki: &mut Wiki,
+    domain: &str,
+    request: &PageRequest,
+    titles: &[String],
+    revids: &[String],
+    query: &mut Map<String, Value>,
+) {
+    let mut normalized = Vec::new();
+    let mut redirects = Vec::new();
+    let mut bad = Map::new();
+    let mut found: Vec<Value> = Vec::new();
+    // (page key, revision) pairs to report.
+    let mut wanted: Vec<(String, Option<u64>)> = Vec::new();
+    for title in titles {
+        let text = display(title);
+        if text != *title {
+            normalized.push(json!({"fromencoded": false, "from": title, "to": text}));
+        }
+        let mut key = text.replace(' ', "_");
+        if request.follow_redirects {
+            if let Some(target) = key.strip_prefix(REDIRECT_PREFIX).filter(|t| !t.is_empty()) {
+                let target = display(target);
+                redirects.push(json!({"from": text, "to": target}));
+                key = target.replace(' ', "_");
+            }
+        }
+        wanted.push((key, None));
+    }
+    for revid in revids {
+        let known = parse_revision(revid).and_then(|rev| {
+            let key = wiki.revisions.get(&rev)?.clone();
+            (!wiki.deleted.contains(&key)).then_some((key, rev))
+        });
+        match known {
+            Some((key, rev)) => wanted.push((key, Some(rev))),
+            None => {
+                let id = parse_revision(revid).map_or(json!(revid), |r| json!(r));
+                bad.insert(revid.clone(), json!({"revid": id, "missing": true}));
+            }
+        }
+    }
+    for (key, revision) in wanted {
+        let latest = wiki.edited.get(&key).copied();
+        let page = if wiki.deleted.contains(&key) {
+            None
+        } else {
+            Page::lookup(&key, revision.or(latest))
+        };
+        let Some(page) = page else {
+            found.push(json!({"ns": 0, "title": key.replace('_', " "), "missing": true}));
+            continue;
+        };
+        let latest_rev = latest
+            .unwrap_or_else(|| Page::lookup(&key, None).map_or(page.revision, |p| p.revision));
+        wiki.revisions.insert(page.revision, page.key.clone());
+        let mut entry = json!({"pageid": page.page_id, "ns": 0, "title": page.text});
+        if request.info {
+            let site = Site::new(domain);
+            set(&mut entry, "contentmodel", json!("wikitext"));
+            set(&mut entry, "pagelanguage", json!(site.lang));
+            set(&mut entry, "pagelanguagehtmlcode", json!(site.lang));
+            set(&mut entry, "pagelanguagedir", json!(site.dir()));
+            set(&mut entry, "touched", json!(page.timestamp));
+            set(&mut entry, "lastrevid", json!(latest_rev));
+            set(&mut entry, "length", json!(page_size(&page)));
+            if page.key.starts_with(REDIRECT_PREFIX) {
+                set(&mut entry, "redirect", json!(true));
+            }
+        }
+        if request.revisions {
+            set(&mut entry, "revisions", json!([revision_json(wiki, &page)]));
+        }
+        found.push(entry);
+    }
+    if !normalized.is_empty() {
+        query.insert("normalized".into(), Value::Array(normalized));
+    }
+    if !redirects.is_empty() {
+        query.insert("redirects".into(), Value::Array(redirects));
+    }
+    if !bad.is_empty() {
+        query.insert("badrevids".into(), Value::Object(bad));
+    }
+    if !found.is_empty() {
+        query.insert("pages".into(), Value::Array(found));
+    }
+}
+
+fn page_size(page: &Page) -> u64 {
+    1_000 + page.page_id % 9_000
+}
+
+fn revision_json(wiki: &Wiki, page: &Page) -> Value {
+    let mut hidden: Vec<&str> = Vec::new();
+    if page.key.starts_with(SUPPRESSED_PREFIX) {
+        hidden.extend(["texthidden", "sha1hidden", "suppressed"]);
+    }
+    if page.key.starts_with(USERHIDDEN_PREFIX) {
+        hidden.extend(["userhidden", "commenthidden"]);
+    }
+    if let Some(set) = wiki.hidden.get(&page.revision) {
+        hidden.extend(set.iter().map(String::as_str));
+    }
+    let mut rev = json!({
+        "revid": page.revision,
+        "parentid": page.revision.saturating_sub(1),
+        "minor": false,
+        "timestamp": page.timestamp,
+        "size": page_size(page),
+        "contentmodel": "wikitext",
+        "tags": [],
+    });
+    if hidden.contains(&"userhidden") {
+        set(&mut rev, "userhidden", json!(true));
+    } else {
+        set(&mut rev, "user", json!("Example editor"));
+        set(&mut rev, "userid", json!(4_242));
+    }
+    if hidden.contains(&"commenthidden") {
+        set(&mut rev, "commenthidden", json!(true));
+    } else {
+        set(&mut rev, "comment", json!(format!("Edit to {}", page.text)));
+    }
+    if hidden.contains(&"sha1hidden") {
+        set(&mut rev, "sha1hidden", json!(true));
+    } else {
+        set(&mut rev, "sha1", json!(page.sha1()));
+    }
+    for flag in ["texthidden", "suppressed"] {
+        if hidden.contains(&flag) {
+            set(&mut rev, flag, json!(true));
+        }
+    }
+    rev
+}
+
+/// Sets a field of a JSON object (`value["key"] = …` without indexing).
+fn set(value: &mut Value, key: &str, field: Value) {
+    if let Some(object) = value.as_object_mut() {
+        object.insert(key.to_owned(), field);
+    }
+}
+
+fn control_answer(body: Value) -> Response {
+    with_headers(
+        StatusCode::OK,
+        &[(header::CONTENT_TYPE, JSON)],
+        body.to_string(),
+    )
+}
+
+/// `POST /_dev/action/{domain}/hide/{revision}`: hides the revision's text and SHA-1 and marks
+/// it suppressed (revision deletion by an oversighter). A JSON array body names other fields,
+/// e.g. `["userhidden","commenthidden"]`.
+async fn hide(
+    State(state): State<Shared>,
+    Path((domain, revision)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let Some(revision) = parse_revision(&revision) else {
+        return with_headers(
+            StatusCode::BAD_REQUEST,
+            &[],
+            "revision must be a positive integer\n",
+        );
+    };
+    let fields: Vec<String> = if body.is_empty() {
+        vec![
+            "texthidden".into(),
+            "sha1hidden".into(),
+            "suppressed".into(),
+        ]
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(fields) => fields,
+            Err(e) => return with_headers(StatusCode::BAD_REQUEST, &[], format!("{e}\n")),
+        }
+    };
+    state.action.with(&domain, |wiki| {
+        wiki.hidden
+            .entry(revision)
+            .or_default()
+            .extend(fields.clone());
+    });
+    control_answer(json!({"revid": revision, "hidden": fields}))
+}
+
+/// `POST /_dev/action/{domain}/delete/{title}`: deletes the page.
+async fn delete(
+    State(state): State<Shared>,
+    Path((domain, title)): Path<(String, String)>,
+) -> Response {
+    let key = display(&title).replace(' ', "_");
+    state
+        .action
+        .with(&domain, |wiki| wiki.deleted.push(key.clone()));
+    control_answer(json!({"deleted": key}))
+}
+
+/// `POST /_dev/action/{domain}/edit/{title}`: a new latest revision of the page; answers with
+/// its id.
+async fn edit(
+    State(state): State<Shared>,
+    Path((domain, title)): Path<(String, String)>,
+) -> Response {
+    let key = display(&title).replace(' ', "_");
+    let Some(current) = Page::lookup(&key, None) else {
+        return with_headers(StatusCode::NOT_FOUND, &[], "no such page\n");
+    };
+    let revision = state.action.with(&domain, |wiki| {
+        let next = wiki.edited.get(&key).copied().unwrap_or(current.revision) + 1;
+        wiki.edited.insert(key.clone(), next);
+        wiki.deleted.retain(|k| *k != key);
+        next
+    });
+    control_answer(json!({"title": key, "revid": revision}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_decode() {
+        let p = form("action=query&titles=Main+Page%7CFoo&redirects");
+        assert_eq!(p.get("titles").unwrap(), "Main Page|Foo");
+        assert_eq!(p.get("redirects").unwrap(), "");
+    }
+
+    #[test]
+    fn host_drops_port() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "De.Wikipedia.org:8888".parse().unwrap());
+        assert_eq!(host(&h), "de.wikipedia.org");
+    }
+
+    #[test]
+    fn display_titles() {
+        assert_eq!(display("main_Page"), "Main Page");
+        assert_eq!(display(""), "");
+    }
+}
