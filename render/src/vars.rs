@@ -27,6 +27,11 @@ const VARS: &[(&str, &str, &str)] = &[
     ("legacy", "127.0.0.1:7232", "legacy RESTBase host:port (rollout config)"),
     ("rollout", "", "rollout config: percent each service sends to restrouter, e.g. page-html=10,feed=100 (others 0)"),
     ("rollout_mirror", "", "rollout config: services whose legacy traffic is also mirrored to restrouter (comma separated)"),
+    (
+        "runtime_dir",
+        "",
+        "rollout config: directory laid out like a mounted ConfigMap, runtime files (restrouter.rollout.<service> = percent) under its ..data symlink, reloaded when ..data is swapped; empty: none",
+    ),
     ("shadow_port", "7236", "rollout config: loopback listener that serves mirrored requests"),
     ("internal_cidrs", "127.0.0.0/8,::1/128,10.0.0.0/8", "client networks treated as internal"),
     ("trusted_proxies", "", "proxies whose x-client-ip header is believed"),
