@@ -113,6 +113,14 @@ def validate_envoy(label, values, docs, tls_dir):
             (runtime_dir / key).symlink_to(Path("..data") / key)
         (runtime_dir / "..data").symlink_to(data.name)
         local = local.replace("/etc/restrouter/runtime/", f"{runtime_dir}/")
+    envoy_files = next(d["data"] for _, d in docs if d["kind"] == "ConfigMap" and "envoy.yaml" in d.get("data", {}))
+    if "tls-secret.yaml" in envoy_files and not check_tls_secret(label, envoy_files["tls-secret.yaml"], parsed, deployment):
+        return
+    if "tls-secret.yaml" in envoy_files:
+        # The SDS file beside the config, pointing at the local certificate.
+        secret_file = Path(tls_dir) / f"tls-secret-{time.monotonic_ns()}.yaml"
+        secret_file.write_text(envoy_files["tls-secret.yaml"].replace("/etc/restrouter/tls", tls_dir))
+        local = local.replace("/etc/envoy/tls-secret.yaml", str(secret_file))
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(local)
     try:
@@ -138,6 +146,27 @@ def validate_envoy(label, values, docs, tls_dir):
         fail(f"{label}: ConfigMap", "envoy.yaml differs from the rendered envoyConfig")
     else:
         print(f"ok   {label}: the ConfigMap holds the config restrouter-render rendered from the same values")
+
+
+def check_tls_secret(label, secret, parsed, deployment):
+    """The chart's SDS file is what envoy/tls-secret.yaml.j2 renders for the Secret's mount, and
+    the config reads it where the chart mounts it."""
+    envoy = next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "envoy")
+    mounts = {m["name"]: m["mountPath"] for m in envoy["volumeMounts"]}
+    tls_dir = mounts.get("tls")
+    r = subprocess.run([str(RENDER), "envoy", "--template", str(ROOT / "envoy" / "tls-secret.yaml.j2"), "--set", f"tls_cert={tls_dir}/tls.crt",
+                        "--set", f"tls_key={tls_dir}/tls.key"], cwd=ROOT, env={"PATH": os.environ["PATH"]}, capture_output=True, text=True)
+    https = next(l for l in parsed["static_resources"]["listeners"] if l["name"] == "https")
+    sds = https["filter_chains"][0]["transport_socket"]["typed_config"]["common_tls_context"]["tls_certificate_sds_secret_configs"][0]
+    path = sds["sds_config"]["path_config_source"]["path"]
+    if r.returncode != 0 or yaml.safe_load(r.stdout) != yaml.safe_load(secret):
+        fail(f"{label}: tls-secret.yaml", f"differs from envoy/tls-secret.yaml.j2 for {tls_dir}: {r.stdout or r.stderr}")
+        return False
+    if path != f"{mounts.get('envoy-config')}/tls-secret.yaml":
+        fail(f"{label}: tls-secret.yaml", f"the config reads {path}, the ConfigMap is mounted at {mounts.get('envoy-config')}")
+        return False
+    print(f"ok   {label}: the certificate is read through the SDS file the templates render, watched at {tls_dir}")
+    return True
 
 
 def check_runtime(label, values, docs, parsed, envoy):

@@ -8,14 +8,15 @@
 // Test helpers fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod kubelet;
 mod support;
 mod validate;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kubelet::AtomicDir;
 use support::{client, envoy::EnvoyBuilder, Envoy, Reply, Stack, Upstream};
 
 const HTML_PATH: &str = "/en.wikipedia.org/v1/page/html/Earth";
@@ -78,50 +79,9 @@ impl Rollout {
     }
 }
 
-/// A directory laid out like a ConfigMap volume: the files live in a timestamped directory, the
-/// `..data` symlink points at it and each file name is a symlink through `..data`. An update
-/// writes a new directory and renames a new `..data` over the old one (one atomic change), as
-/// the kubelet does (its AtomicWriter).
-struct ConfigMapDir {
-    dir: tempfile::TempDir,
-    version: usize,
-}
-
-impl ConfigMapDir {
-    fn new(files: &[(String, String)]) -> ConfigMapDir {
-        let mut d = ConfigMapDir { dir: tempfile::Builder::new().prefix("restrouter-runtime-").tempdir().unwrap(), version: 0 };
-        d.publish(files);
-        d
-    }
-
-    fn path(&self) -> String {
-        self.dir.path().display().to_string()
-    }
-
-    fn publish(&mut self, files: &[(String, String)]) {
-        let root = self.dir.path();
-        self.version += 1;
-        let data = format!("..2026_01_01_00_00_{:02}.{}", self.version, std::process::id());
-        std::fs::create_dir(root.join(&data)).unwrap();
-        for (name, value) in files {
-            std::fs::write(root.join(&data).join(name), value).unwrap();
-        }
-        let old = std::fs::read_link(root.join("..data")).ok();
-        std::os::unix::fs::symlink(&data, root.join("..data_tmp")).unwrap();
-        std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
-        for (name, _) in files {
-            if std::fs::symlink_metadata(root.join(name)).is_err() {
-                std::os::unix::fs::symlink(Path::new("..data").join(name), root.join(name)).unwrap();
-            }
-        }
-        if let Some(old) = old {
-            std::fs::remove_dir_all(root.join(old)).unwrap();
-        }
-    }
-
-    fn percentages(pairs: &[(&str, u32)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(s, p)| (format!("restrouter.rollout.{s}"), p.to_string())).collect()
-    }
+/// `restrouter.rollout.<service>` files holding each percentage.
+fn percentages(pairs: &[(&str, u32)]) -> Vec<(String, Vec<u8>)> {
+    pairs.iter().map(|(s, p)| (format!("restrouter.rollout.{s}"), p.to_string().into_bytes())).collect()
 }
 
 /// Which side answered, or why the answer is a failure.
@@ -159,11 +119,11 @@ fn fractions_move_traffic_without_failures() {
 /// The declarative path (the chart's runtime ConfigMap): new files under a swapped `..data`.
 #[test]
 fn runtime_files_move_traffic_without_failures() {
-    let mut files = ConfigMapDir::new(&ConfigMapDir::percentages(&[("page-html", 0), ("feed", 0)]));
-    let ro = rollout(&[("runtime_dir", &files.path())]);
+    let mut files = AtomicDir::new(&percentages(&[("page-html", 0), ("feed", 0)]));
+    let ro = rollout(&[("runtime_dir", &files.path().display().to_string())]);
     let files = Mutex::new(&mut files);
     move_traffic(&ro, |pairs| {
-        files.lock().unwrap().publish(&ConfigMapDir::percentages(pairs));
+        files.lock().unwrap().publish(&percentages(pairs));
         ro.wait_in_force(pairs);
     });
     // The start plus four swaps, none failed.
@@ -175,13 +135,13 @@ fn runtime_files_move_traffic_without_failures() {
 /// later file change does not undo it.
 #[test]
 fn the_admin_override_wins_over_runtime_files() {
-    let mut files = ConfigMapDir::new(&ConfigMapDir::percentages(&[("feed", 100)]));
-    let ro = rollout(&[("runtime_dir", &files.path()), ("rollout", "feed=0")]);
+    let mut files = AtomicDir::new(&percentages(&[("feed", 100)]));
+    let ro = rollout(&[("runtime_dir", &files.path().display().to_string()), ("rollout", "feed=0")]);
     ro.wait_in_force(&[("feed", 100)]);
     assert_eq!(side(FEED_PATH, &client::try_send("GET", &ro.stack.envoy.url(FEED_PATH), &[], None)), Ok(true), "the files' 100 % is in force at start");
     ro.set_percent(&[("feed", 0)]);
     ro.wait_in_force(&[("feed", 0)]);
-    files.publish(&ConfigMapDir::percentages(&[("feed", 50)]));
+    files.publish(&percentages(&[("feed", 50)]));
     // The disk layer (layers: static, disk, admin) took the new file; the admin value still wins.
     let disk_value = || client::get(&ro.stack.envoy.admin_url("/runtime")).json().pointer("/entries/restrouter.rollout.feed/layer_values/1").and_then(|v| v.as_str()).map(str::to_string);
     assert!(support::wait_until(Duration::from_secs(20), || disk_value().as_deref() == Some("50")), "the new files were not loaded: {:?}", disk_value());

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 /// Where the pod mounts the `kubernetes.io/tls` Secret (helm/restrouter/templates/deployment.yaml).
 const TLS_DIR: &str = "/etc/restrouter/tls";
+/// The SDS file of the TLS Secret's files, in the pod's Envoy ConfigMap (configmap.yaml).
+const TLS_SECRET: &str = "/etc/envoy/tls-secret.yaml";
 /// Where the pod mounts the runtime ConfigMap (`rollout.percent`; deployment.yaml).
 pub const RUNTIME_DIR: &str = "/etc/restrouter/runtime";
 
@@ -120,6 +122,7 @@ pub fn release(values: &Value) -> Result<Release, String> {
     if truthy(values, "/tls/enabled") {
         sets.push(("tls_cert", format!("{TLS_DIR}/tls.crt")));
         sets.push(("tls_key", format!("{TLS_DIR}/tls.key")));
+        sets.push(("tls_secret", TLS_SECRET.into()));
     }
     sets.extend(settings(values)?);
     let mut template = "restrouter.yaml.j2";

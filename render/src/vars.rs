@@ -14,6 +14,7 @@ const VARS: &[(&str, &str, &str)] = &[
     ("metrics_port", "", "listener exposing only GET /stats/prometheus and /ready of the admin; empty: none"),
     ("tls_cert", "", "PEM certificate chain file for the HTTPS listener"),
     ("tls_key", "", "PEM private key file for the HTTPS listener"),
+    ("tls_secret", "", "SDS file naming tls_cert and tls_key (envoy/tls-secret.yaml.j2); required with them"),
     ("wasm", "target/wasm32-wasip1/wasm/restrouter.wasm", "the filter module"),
     ("filter", "on", "off leaves the wasm filter out of the HTTP chain (checks that routing holds without it)"),
     ("spec", "spec/wikimedia.yaml", "the API spec (OpenAPI 3 with x-restrouter extensions)"),
