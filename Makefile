@@ -59,9 +59,10 @@ wasm-test: setup
 fuzz:
 	scripts/fuzz.sh
 
-# The fuzz corpus plus a few seconds of mutations per target, on the stable driver.
+# The fuzz corpus plus a few seconds of mutations per target, on the stable driver; with the
+# sidecar's half of `sidecar_sync` (its sync request and peer messages).
 fuzz-replay:
-	cd fuzz && FUZZ_SECONDS=$${FUZZ_SECONDS:-2} $(CARGO) test --release
+	cd fuzz && FUZZ_SECONDS=$${FUZZ_SECONDS:-2} $(CARGO) test --release --features sidecar
 
 # Benchmarks side by side with plain Envoy (BENCHMARKS.md); BENCH_ARGS="--quick" for a short check.
 bench: build

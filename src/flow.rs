@@ -181,8 +181,7 @@ pub struct StoredFlow {
 
 /// The revision part of an ETag `"<revision>/<tid>"`.
 fn etag_revision(etag: &str) -> Option<&str> {
-    let e = etag.trim().trim_start_matches("W/").trim_matches('"');
-    e.split('/').next().filter(|r| !r.is_empty())
+    restrouter_proto::etag::parse(etag).map(|e| e.revision)
 }
 
 impl StoredFlow {

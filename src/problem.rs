@@ -2,10 +2,8 @@
 //! `{type, title, method, detail, uri}`, with type URIs under the HyperSwitch prefix. Every
 //! problem the filter answers is built here, so each kind has one title and one status.
 
-use serde::Serialize;
-
-pub const TYPE_PREFIX: &str = "https://mediawiki.org/wiki/HyperSwitch/errors/";
-pub const CONTENT_TYPE: &str = "application/problem+json";
+use restrouter_proto::problem::ProblemBody;
+pub use restrouter_proto::problem::{CONTENT_TYPE, TYPE_PREFIX};
 
 /// One error answer. `kind` is the part after the prefix, e.g. `not_found#route`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,16 +19,6 @@ pub struct Problem {
 
 /// The title RESTBase gave its 429s, kept for clients that match on it.
 pub const RATE_EXCEEDED_TITLE: &str = "HyperSwitch request rate limit exceeded";
-
-#[derive(Serialize)]
-struct Body<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    method: String,
-    detail: &'a str,
-    uri: &'a str,
-}
 
 impl Problem {
     fn new(status: u16, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
@@ -100,9 +88,7 @@ impl Problem {
 
     /// The JSON body; `method` is lower-case as in RESTBase.
     pub fn body(&self, method: &str, uri: &str) -> Vec<u8> {
-        let body = Body { kind: format!("{TYPE_PREFIX}{}", self.kind), title: self.title, method: method.to_ascii_lowercase(), detail: &self.detail, uri };
-        // Serialising plain strings cannot fail; fall back to an empty object rather than panic.
-        serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
+        ProblemBody::new(self.kind, self.title, method, &self.detail, uri).to_vec()
     }
 }
 

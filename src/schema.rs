@@ -13,7 +13,8 @@
 use regex_lite::Regex;
 use serde_json::{Map, Value};
 
-const ANNOTATIONS: &[&str] = &["description", "title", "example", "examples", "default", "format", "deprecated", "readOnly", "writeOnly", "nullable", "xml", "externalDocs", "$comment"];
+/// Ignored, as RESTBase did. `nullable` is not among them: it changes what validates.
+const ANNOTATIONS: &[&str] = &["description", "title", "example", "examples", "default", "format", "deprecated", "readOnly", "writeOnly", "xml", "externalDocs", "$comment"];
 const MAX_REF_DEPTH: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +57,7 @@ impl Type {
     fn matches(self, v: &Value) -> bool {
         match self {
             Type::String => v.is_string(),
+            // A number with no fractional part, `2.0` included (JSON Schema draft 6 on).
             Type::Integer => v.as_i64().is_some() || v.as_u64().is_some() || v.as_f64().is_some_and(|f| f.fract() == 0.0),
             Type::Number => v.is_number(),
             Type::Boolean => v.is_boolean(),
@@ -73,8 +75,10 @@ pub struct Schema {
     pattern: Option<(Regex, String)>,
     min_length: Option<u64>,
     max_length: Option<u64>,
-    minimum: Option<(f64, bool)>,
-    maximum: Option<(f64, bool)>,
+    minimum: Option<f64>,
+    exclusive_minimum: Option<f64>,
+    maximum: Option<f64>,
+    exclusive_maximum: Option<f64>,
     multiple_of: Option<f64>,
     required: Vec<String>,
     properties: Vec<(String, Schema)>,
@@ -86,101 +90,125 @@ pub struct Schema {
     unique_items: bool,
 }
 
-fn number(v: &Value, key: &str) -> Result<f64, String> {
-    v.as_f64().filter(|f| f.is_finite()).ok_or_else(|| format!("{key} must be a number"))
+/// The location of `key` under `at`, as a JSON pointer (relative to the schema being compiled,
+/// or from the document root after a `$ref`).
+fn child(at: &str, key: &str) -> String {
+    format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"))
 }
 
-fn count(v: &Value, key: &str) -> Result<u64, String> {
-    v.as_u64().ok_or_else(|| format!("{key} must be a non-negative integer"))
+fn number(v: &Value, at: &str) -> Result<f64, String> {
+    v.as_f64().filter(|f| f.is_finite()).ok_or_else(|| format!("'{at}' must be a number"))
+}
+
+fn count(v: &Value, at: &str) -> Result<u64, String> {
+    v.as_u64().ok_or_else(|| format!("'{at}' must be a non-negative integer"))
+}
+
+fn boolean(v: &Value, at: &str) -> Result<bool, String> {
+    v.as_bool().ok_or_else(|| format!("'{at}' must be true or false"))
 }
 
 impl Schema {
     /// Compiles `schema`; `root` is the document local `$ref`s (`#/components/...`) point into.
+    /// A keyword this validator does not know, or one whose value has the wrong form, is
+    /// refused with its location (`properties/title/maxLength`), never skipped.
     pub fn compile(schema: &Value, root: &Value) -> Result<Schema, String> {
-        Self::compile_at(schema, root, 0)
+        Self::compile_at(schema, root, 0, "")
     }
 
-    fn compile_at(schema: &Value, root: &Value, depth: usize) -> Result<Schema, String> {
+    fn compile_at(schema: &Value, root: &Value, depth: usize, at: &str) -> Result<Schema, String> {
         let obj = match schema {
             Value::Object(o) => o,
             Value::Bool(true) => return Ok(Schema::default()),
-            _ => return Err("a schema must be an object".into()),
+            _ => return Err(format!("'{}' must be a schema object", if at.is_empty() { "/" } else { at })),
         };
         if let Some(r) = obj.get("$ref") {
-            let target = r.as_str().unwrap_or_default();
+            let target = r.as_str().ok_or_else(|| format!("'{}' must be a string", child(at, "$ref")))?;
             if depth >= MAX_REF_DEPTH {
                 return Err(format!("$ref '{target}': too deeply nested (recursive schema?)"));
             }
             let pointer = target.strip_prefix('#').ok_or_else(|| format!("$ref '{target}': only local references are supported"))?;
             let resolved = root.pointer(pointer).ok_or_else(|| format!("$ref '{target}' points at nothing"))?;
-            return Self::compile_at(resolved, root, depth + 1);
+            return Self::compile_at(resolved, root, depth + 1, target);
         }
         let mut s = Schema::default();
-        let mut exclusive_min = false;
-        let mut exclusive_max = false;
+        let mut nullable = false;
         for (key, v) in obj {
+            let here = child(at, key);
             match key.as_str() {
-                "type" => {
-                    let names: Vec<&str> = match v {
-                        Value::String(t) => vec![t.as_str()],
-                        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-                        _ => vec![],
-                    };
-                    s.types = names.iter().map(|n| Type::parse(n).ok_or_else(|| format!("type: unknown type '{n}'"))).collect::<Result<_, _>>()?;
+                "type" => s.types = types(v, &here)?,
+                // OpenAPI 3.0: `true` adds null to the types given beside it (no effect without).
+                "nullable" => nullable = boolean(v, &here)?,
+                "enum" => {
+                    let values = v.as_array().filter(|a| !a.is_empty()).ok_or_else(|| format!("'{here}' must be a non-empty array"))?;
+                    s.enumeration = Some(values.clone());
                 }
-                "enum" => s.enumeration = Some(v.as_array().cloned().ok_or("enum must be an array")?),
                 "pattern" => {
-                    let p = v.as_str().ok_or("pattern must be a string")?;
-                    let re = Regex::new(p).map_err(|e| format!("pattern '{p}': {e}"))?;
+                    let p = v.as_str().ok_or_else(|| format!("'{here}' must be a string"))?;
+                    let re = Regex::new(p).map_err(|e| format!("'{here}' '{p}': {e}"))?;
                     s.pattern = Some((re, p.to_string()));
                 }
-                "minLength" => s.min_length = Some(count(v, key)?),
-                "maxLength" => s.max_length = Some(count(v, key)?),
-                "minItems" => s.min_items = Some(count(v, key)?),
-                "maxItems" => s.max_items = Some(count(v, key)?),
-                "uniqueItems" => s.unique_items = v.as_bool().unwrap_or(false),
-                "minimum" => s.minimum = Some((number(v, key)?, false)),
-                "maximum" => s.maximum = Some((number(v, key)?, false)),
-                // OpenAPI 3.0 (draft 4) booleans, or draft 6+ numbers.
-                "exclusiveMinimum" => match v {
-                    Value::Bool(b) => exclusive_min = *b,
-                    _ => s.minimum = Some((number(v, key)?, true)),
-                },
-                "exclusiveMaximum" => match v {
-                    Value::Bool(b) => exclusive_max = *b,
-                    _ => s.maximum = Some((number(v, key)?, true)),
-                },
+                "minLength" => s.min_length = Some(count(v, &here)?),
+                "maxLength" => s.max_length = Some(count(v, &here)?),
+                "minItems" => s.min_items = Some(count(v, &here)?),
+                "maxItems" => s.max_items = Some(count(v, &here)?),
+                "uniqueItems" => s.unique_items = boolean(v, &here)?,
+                "minimum" => s.minimum = Some(number(v, &here)?),
+                "maximum" => s.maximum = Some(number(v, &here)?),
+                // Booleans (OpenAPI 3.0, draft 4) are applied below, once `minimum` is known;
+                // numbers (draft 6 on) are bounds of their own.
+                "exclusiveMinimum" if v.is_boolean() => {}
+                "exclusiveMaximum" if v.is_boolean() => {}
+                "exclusiveMinimum" => s.exclusive_minimum = Some(number(v, &here)?),
+                "exclusiveMaximum" => s.exclusive_maximum = Some(number(v, &here)?),
                 "multipleOf" => {
-                    let m = number(v, key)?;
+                    let m = number(v, &here)?;
                     if m <= 0.0 {
-                        return Err("multipleOf must be positive".into());
+                        return Err(format!("'{here}' must be positive"));
                     }
                     s.multiple_of = Some(m);
                 }
-                "required" => s.required = v.as_array().ok_or("required must be an array")?.iter().filter_map(|r| r.as_str().map(str::to_string)).collect(),
+                "required" => {
+                    let names = v.as_array().ok_or_else(|| format!("'{here}' must be an array of property names"))?;
+                    s.required = names.iter().map(|n| n.as_str().map(str::to_string).ok_or_else(|| format!("'{here}' must be an array of property names"))).collect::<Result<_, _>>()?;
+                    if s.required.iter().enumerate().any(|(i, n)| s.required.iter().skip(i + 1).any(|m| m == n)) {
+                        return Err(format!("'{here}' names a property twice"));
+                    }
+                }
                 "properties" => {
-                    let props = v.as_object().ok_or("properties must be an object")?;
+                    let props = v.as_object().ok_or_else(|| format!("'{here}' must be an object"))?;
                     for (name, p) in props {
-                        s.properties.push((name.clone(), Self::compile_at(p, root, depth).map_err(|e| format!("properties.{name}: {e}"))?));
+                        s.properties.push((name.clone(), Self::compile_at(p, root, depth, &child(&here, name))?));
                     }
                 }
                 "additionalProperties" => {
                     s.additional = Some(match v {
                         Value::Bool(true) => Some(Box::new(Schema::default())),
                         Value::Bool(false) => None,
-                        other => Some(Box::new(Self::compile_at(other, root, depth).map_err(|e| format!("additionalProperties: {e}"))?)),
+                        other => Some(Box::new(Self::compile_at(other, root, depth, &here)?)),
                     })
                 }
-                "items" => s.items = Some(Box::new(Self::compile_at(v, root, depth).map_err(|e| format!("items: {e}"))?)),
+                "items" => s.items = Some(Box::new(Self::compile_at(v, root, depth, &here)?)),
                 k if ANNOTATIONS.contains(&k) || k.starts_with("x-") => {}
-                other => return Err(format!("schema keyword '{other}' is not supported")),
+                _ => return Err(format!("'{here}': keyword not supported")),
             }
         }
-        if exclusive_min {
-            s.minimum = s.minimum.map(|(m, _)| (m, true));
+        if let Some(Value::Bool(exclusive)) = obj.get("exclusiveMinimum") {
+            let m = s.minimum.ok_or_else(|| format!("'{}' needs 'minimum' beside it", child(at, "exclusiveMinimum")))?;
+            if *exclusive {
+                s.minimum = None;
+                s.exclusive_minimum = Some(s.exclusive_minimum.map_or(m, |e| e.max(m)));
+            }
         }
-        if exclusive_max {
-            s.maximum = s.maximum.map(|(m, _)| (m, true));
+        if let Some(Value::Bool(exclusive)) = obj.get("exclusiveMaximum") {
+            let m = s.maximum.ok_or_else(|| format!("'{}' needs 'maximum' beside it", child(at, "exclusiveMaximum")))?;
+            if *exclusive {
+                s.maximum = None;
+                s.exclusive_maximum = Some(s.exclusive_maximum.map_or(m, |e| e.min(m)));
+            }
+        }
+        if nullable && !s.types.is_empty() && !s.types.contains(&Type::Null) {
+            s.types.push(Type::Null);
         }
         Ok(s)
     }
@@ -192,7 +220,9 @@ impl Schema {
             && self.min_length.is_none()
             && self.max_length.is_none()
             && self.minimum.is_none()
+            && self.exclusive_minimum.is_none()
             && self.maximum.is_none()
+            && self.exclusive_maximum.is_none()
             && self.multiple_of.is_none()
             && self.required.is_empty()
             && self.properties.is_empty()
@@ -212,7 +242,7 @@ impl Schema {
             return fail(format!("should be {}", names.join(",")));
         }
         if let Some(allowed) = &self.enumeration {
-            if !allowed.contains(v) {
+            if !allowed.iter().any(|a| json_eq(a, v)) {
                 let list: Vec<String> = allowed.iter().map(|a| a.as_str().map(str::to_string).unwrap_or_else(|| a.to_string())).collect();
                 return fail(format!("should be equal to one of the allowed values: [{}]", list.join(", ")));
             }
@@ -234,15 +264,17 @@ impl Schema {
             }
             Value::Number(n) => {
                 let x = n.as_f64().unwrap_or(f64::NAN);
-                if let Some((m, excl)) = self.minimum {
-                    if x < m || (excl && x == m) {
-                        return fail(format!("should be {} {m}", if excl { ">" } else { ">=" }));
-                    }
+                if let Some(m) = self.minimum.filter(|m| x < *m) {
+                    return fail(format!("should be >= {m}"));
                 }
-                if let Some((m, excl)) = self.maximum {
-                    if x > m || (excl && x == m) {
-                        return fail(format!("should be {} {m}", if excl { "<" } else { "<=" }));
-                    }
+                if let Some(m) = self.exclusive_minimum.filter(|m| x <= *m) {
+                    return fail(format!("should be > {m}"));
+                }
+                if let Some(m) = self.maximum.filter(|m| x > *m) {
+                    return fail(format!("should be <= {m}"));
+                }
+                if let Some(m) = self.exclusive_maximum.filter(|m| x >= *m) {
+                    return fail(format!("should be < {m}"));
                 }
                 if let Some(m) = self.multiple_of {
                     let q = x / m;
@@ -260,7 +292,7 @@ impl Schema {
                 if let Some(max) = self.max_items.filter(|m| n > *m) {
                     return fail(format!("should NOT have more than {max} items"));
                 }
-                if self.unique_items && items.iter().enumerate().any(|(i, a)| items.iter().skip(i + 1).any(|b| a == b)) {
+                if self.unique_items && items.iter().enumerate().any(|(i, a)| items.iter().skip(i + 1).any(|b| json_eq(a, b))) {
                     return fail("should NOT have duplicate items".into());
                 }
                 if let Some(schema) = &self.items {
@@ -289,6 +321,38 @@ impl Schema {
             }
         }
         Ok(())
+    }
+}
+
+/// `type`: one type name or a non-empty array of them.
+fn types(v: &Value, at: &str) -> Result<Vec<Type>, String> {
+    let parse = |n: &Value| {
+        let name = n.as_str().ok_or_else(|| format!("'{at}' must be a type name or an array of type names"))?;
+        Type::parse(name).ok_or_else(|| format!("'{at}': unknown type '{name}'"))
+    };
+    let types: Vec<Type> = match v {
+        Value::String(_) => vec![parse(v)?],
+        Value::Array(names) if !names.is_empty() => names.iter().map(parse).collect::<Result<_, _>>()?,
+        _ => return Err(format!("'{at}' must be a type name or a non-empty array of type names")),
+    };
+    if types.iter().enumerate().any(|(i, t)| types.iter().skip(i + 1).any(|u| u == t)) {
+        return Err(format!("'{at}' names a type twice"));
+    }
+    Ok(types)
+}
+
+/// Equality as JSON Schema defines it for `enum` and `uniqueItems`: numbers by value (`1` and
+/// `1.0` are equal), arrays and objects element by element.
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+            (Some(i), Some(j), _, _) => i == j,
+            (_, _, Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64() && x.as_f64().is_some(),
+        },
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),
+        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, a)| y.get(k).is_some_and(|b| json_eq(a, b))),
+        _ => a == b,
     }
 }
 
@@ -328,6 +392,58 @@ mod tests {
         assert_eq!(s.validate(&json!({}), "data.body"), Err("data.body should have required property 'x'".into()));
         assert_eq!(s.validate(&json!({"x": 1}), "data.body"), Err("data.body.x should be string".into()));
         assert!(s.validate(&json!({"x": "a", "y": 1}), "data.body").is_err());
+    }
+
+    #[test]
+    fn malformed_keywords_fail_at_load_naming_keyword_and_place() {
+        let refused = |schema: Value| Schema::compile(&schema, &json!({})).unwrap_err();
+        assert_eq!(refused(json!({"type": ["string", 1]})), "'/type' must be a type name or an array of type names");
+        assert_eq!(refused(json!({"type": []})), "'/type' must be a type name or a non-empty array of type names");
+        assert_eq!(refused(json!({"type": "text"})), "'/type': unknown type 'text'");
+        assert_eq!(refused(json!({"type": ["string", "string"]})), "'/type' names a type twice");
+        assert_eq!(refused(json!({"required": ["a", "a"]})), "'/required' names a property twice");
+        assert_eq!(refused(json!({"properties": {"a": {"items": {"uniqueItems": "yes"}}}})), "'/properties/a/items/uniqueItems' must be true or false");
+        assert_eq!(refused(json!({"maxLength": -1})), "'/maxLength' must be a non-negative integer");
+        assert_eq!(refused(json!({"minItems": 1.5})), "'/minItems' must be a non-negative integer");
+        assert_eq!(refused(json!({"required": ["a", 2]})), "'/required' must be an array of property names");
+        assert_eq!(refused(json!({"enum": []})), "'/enum' must be a non-empty array");
+        assert_eq!(refused(json!({"nullable": "true"})), "'/nullable' must be true or false");
+        assert_eq!(refused(json!({"multipleOf": 0})), "'/multipleOf' must be positive");
+        assert_eq!(refused(json!({"exclusiveMinimum": true})), "'/exclusiveMinimum' needs 'minimum' beside it");
+        assert_eq!(refused(json!({"exclusiveMaximum": "5"})), "'/exclusiveMaximum' must be a number");
+        assert_eq!(refused(json!({"additionalProperties": {"oneOf": []}})), "'/additionalProperties/oneOf': keyword not supported");
+        assert_eq!(refused(json!({"items": [{"type": "string"}]})), "'/items' must be a schema object");
+        assert_eq!(refused(json!({"properties": {"a/b": {"minimum": null}}})), "'/properties/a~1b/minimum' must be a number");
+        let root = json!({"components": {"schemas": {"t": {"properties": {"x": {"maxLength": "3"}}}}}});
+        let e = Schema::compile(&json!({"$ref": "#/components/schemas/t"}), &root).unwrap_err();
+        assert_eq!(e, "'#/components/schemas/t/properties/x/maxLength' must be a non-negative integer");
+    }
+
+    #[test]
+    fn nullable_adds_null_to_the_given_types_only() {
+        assert!(check(json!({"type": "string", "nullable": true}), json!(null)).is_ok());
+        assert!(check(json!({"type": "string", "nullable": true, "maxLength": 1}), json!("ab")).is_err());
+        assert_eq!(check(json!({"type": "string", "nullable": false}), json!(null)), Err("data should be string".into()));
+        assert_eq!(check(json!({"type": "string"}), json!(null)), Err("data should be string".into()));
+        // OpenAPI 3.0.3: other keywords keep their meaning, so an enum without null refuses it.
+        assert!(check(json!({"type": "string", "nullable": true, "enum": ["a"]}), json!(null)).is_err());
+        assert!(check(json!({"type": "string", "nullable": true, "enum": ["a", null]}), json!(null)).is_ok());
+        // Without `type`, anything goes already.
+        assert!(check(json!({"nullable": true, "minimum": 1}), json!(null)).is_ok());
+    }
+
+    #[test]
+    fn numbers_compare_by_value_and_bounds_combine() {
+        assert!(check(json!({"enum": [1, 2]}), json!(1.0)).is_ok());
+        assert!(check(json!({"enum": [[1], {"a": 2.0}]}), json!({"a": 2})).is_ok());
+        assert!(check(json!({"uniqueItems": true}), json!([1, 1.0])).is_err());
+        assert!(check(json!({"uniqueItems": true}), json!([{"a": [1]}, {"a": [1.0]}])).is_err());
+        assert!(check(json!({"uniqueItems": true}), json!([1, "1", true])).is_ok());
+        // Draft 6+ numeric bounds apply together with minimum/maximum, whatever their order.
+        assert!(check(json!({"minimum": 1, "exclusiveMinimum": 3}), json!(2)).is_err());
+        assert!(check(json!({"minimum": 1, "exclusiveMinimum": 3}), json!(3.5)).is_ok());
+        assert!(check(json!({"maximum": 9, "exclusiveMaximum": 4}), json!(4)).is_err());
+        assert!(check(json!({"minimum": 2, "exclusiveMinimum": false}), json!(2)).is_ok());
     }
 
     #[test]

@@ -40,6 +40,31 @@ fn storage_down_is_served_from_the_back_end_and_not_stored() {
 }
 
 #[test]
+fn a_failed_storage_write_still_serves_the_fresh_content() {
+    // A storage service that reads (a miss) but fails every write.
+    let storage = Upstream::start();
+    let key = "/en.wikipedia.org/v1/key_value/parsoidphp/Earth";
+    storage.on_method("GET", key, Reply::status(404).header("content-type", "application/problem+json").body(r#"{"type":"not_found"}"#));
+    storage.on_method("PUT", key, Reply::status(500).header("content-type", "application/problem+json").body(r#"{"type":"internal_error","detail":"disk full"}"#));
+    let s = Stack::with(&[("storage", storage.addr().as_str())]);
+    s.backend.on(PARSOID, Reply::html("fresh earth").header("etag", "\"5/x\""));
+    let r = s.envoy.get(PAGE);
+    assert_eq!((r.status, r.text().as_str(), r.header("etag")), (200, "fresh earth", Some("\"5/x\"")), "{r}");
+    let methods: Vec<String> = storage.requests().iter().map(|q| format!("{} {}", q.method, q.path_only())).collect();
+    assert_eq!(methods, [format!("GET {key}"), format!("PUT {key}")]);
+    assert_eq!(storage.last(key).unwrap().body, b"fresh earth");
+    assert_eq!(s.envoy.wait_counter("restrouter_storage_write_error", &[], 1.0), 1.0);
+    assert_eq!(s.envoy.counter("restrouter_storage_write_ok", &[]), 0.0);
+    assert_eq!(s.envoy.counter("restrouter_storage_miss", &[]), 1.0);
+    assert_eq!(s.envoy.counter("restrouter_storage_error", &[]), 0.0, "a failed write is not a failed read");
+    // Nothing was stored, so nothing changed: no resource_change event.
+    assert_eq!(s.envoy.counter("restrouter_events_queued", &[]), 0.0);
+    // The next request tries again (it is a miss again).
+    assert_eq!(s.envoy.get(PAGE).text(), "fresh earth");
+    assert_eq!(s.envoy.wait_counter("restrouter_storage_write_error", &[], 2.0), 2.0);
+}
+
+#[test]
 fn storage_hanging_is_served_from_the_back_end() {
     // A storage service that never answers in time: the storage timeout applies, then the
     // back-end serves.

@@ -15,19 +15,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use support::{wait_until, Envoy, Reply, Stack, Upstream, DEAD_ADDRESS};
+use support::{wait_until, Reply, Stack, Upstream, DEAD_ADDRESS};
 
 const EARTH: &str = "/en.wikipedia.org/v1/page/html/Earth";
 const EARTH_BACKEND: &str = "/en.wikipedia.org/v3/page/html/Earth";
 const HTML: &str = "text/html; charset=utf-8";
-
-fn assert_no_vm_trouble(envoy: &Envoy) {
-    for line in envoy.stats().lines().filter(|l| l.contains("vm_reload") || l.contains("vm_failed")) {
-        assert!(line.ends_with(": 0"), "{line}");
-    }
-    let log = envoy.log();
-    assert!(!log.contains("panicked at") && !log.contains("wasm trap"), "the filter trapped:\n{log}");
-}
 
 /// A server that answers every request with a status line, headers announcing more body than
 /// it sends, part of the body, then closes: a back-end dying mid-body.
@@ -102,7 +94,7 @@ fn backend_dying_mid_body_stores_nothing_and_keeps_the_stored_copy() {
     assert_eq!(backend.served.load(Ordering::Relaxed), 2, "the re-render asked the back-end");
     let kept = s.storage.get("en.wikipedia.org", "parsoidphp", "Earth");
     assert_eq!((kept.status, kept.text().as_str()), (200, "<p>whole</p>"));
-    assert_no_vm_trouble(&s.envoy);
+    s.envoy.assert_no_vm_trouble();
 }
 
 #[test]
@@ -122,7 +114,7 @@ fn backend_errors_are_never_stored() {
     let r = s.envoy.get_with("/en.wikipedia.org/v1/page/html/Err500", &[("cache-control", "no-cache")]);
     assert_eq!((r.status, r.text().as_str()), (200, "good"), "{r}");
     assert_eq!(s.storage.get("en.wikipedia.org", "parsoidphp", "Err500").text(), "good");
-    assert_no_vm_trouble(&s.envoy);
+    s.envoy.assert_no_vm_trouble();
 }
 
 #[test]
@@ -144,7 +136,7 @@ fn oversize_backend_body_is_whole_or_not_at_all() {
     s.backend.on("/en.wikipedia.org/v1/data/css/mobile/base", Reply::ok("text/css", big.clone()));
     let r = s.envoy.get("/en.wikipedia.org/v1/data/css/mobile/base");
     assert_eq!((r.status, r.body.len()), (200, big.len()));
-    assert_no_vm_trouble(&s.envoy);
+    s.envoy.assert_no_vm_trouble();
 }
 
 #[test]
@@ -173,23 +165,78 @@ fn storage_garbage_or_oversize_falls_back_to_the_backend() {
     assert_eq!(r.status, 200, "{}", r.status);
     assert!(r.body == big || r.text() == "fresh", "a partial stored body was served ({} bytes)", r.body.len());
     assert!(storage.requests().iter().all(|q| q.method == "GET"));
-    assert_no_vm_trouble(&s.envoy);
+    s.envoy.assert_no_vm_trouble();
+}
+
+const EVENTS: &str = "/v1/events";
+
+/// The gaps between the event service's arrivals, each strictly longer than the one before.
+fn assert_growing_gaps(events: &Upstream) -> Vec<Duration> {
+    let times: Vec<_> = events.requests().iter().filter(|r| r.path_only() == EVENTS).map(|r| r.at).collect();
+    let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.windows(2).all(|g| g[1] > g[0]), "the back-off does not grow: gaps {gaps:?}");
+    gaps
 }
 
 #[test]
-fn event_service_down_retries_then_drops() {
-    let s = Stack::with(&[("eventgate", DEAD_ADDRESS)]);
+fn event_service_failing_is_retried_five_times_with_backoff_then_dropped() {
+    let s = Stack::start();
+    s.events.on(EVENTS, Reply::status(503).header("content-type", "text/plain").body("down"));
     s.backend.on(EARTH_BACKEND, Reply::html("<p>Earth</p>").header("etag", "\"1/a\""));
     let r = s.envoy.get(EARTH);
     assert_eq!(r.status, 200, "{r}");
-    // 5 attempts with doubling back-off from 500 ms: about 7.5 s until the drop.
-    let dropped = wait_until(Duration::from_secs(30), || s.envoy.counter("restrouter_events_dropped", &[]) >= 1.0);
+    // 5 attempts, backing off 1, 2, 4, 8 s: about 15 s until the drop.
+    let dropped = wait_until(Duration::from_secs(90), || s.envoy.metric("restrouter_events_dropped", &[]).is_some_and(|v| v >= 1.0));
     assert!(dropped, "{}", s.envoy.prometheus().lines().filter(|l| l.contains("events")).collect::<Vec<_>>().join("\n"));
-    assert!(s.envoy.counter("restrouter_events_retried", &[]) >= 4.0);
+    assert_eq!(s.events.count(EVENTS), 5, "attempts before the drop");
+    let gaps = assert_growing_gaps(&s.events);
+    eprintln!("gaps between attempts: {gaps:?}");
+    // Every attempt carried the same event.
+    let bodies: Vec<_> = s.events.requests().iter().filter(|r| r.path_only() == EVENTS).map(|r| r.json()).collect();
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "the retries sent different bodies");
+    assert_eq!(bodies[0][0]["meta"]["uri"], "https://en.wikipedia.org/api/rest_v1/page/html/Earth");
+    assert_eq!(s.envoy.counter("restrouter_events_dropped", &[]), 1.0);
+    assert_eq!(s.envoy.counter("restrouter_events_retried", &[]), 4.0);
     assert_eq!(s.envoy.counter("restrouter_events_sent", &[]), 0.0);
+    assert_eq!(s.envoy.counter("restrouter_events_queued", &[]), 1.0);
+    assert!(s.envoy.log().contains("event dropped after 5 attempts"), "the drop is not logged");
     // The content itself was stored all the same.
     assert_eq!(s.storage.get("en.wikipedia.org", "parsoidphp", "Earth").text(), "<p>Earth</p>");
-    assert_no_vm_trouble(&s.envoy);
+    s.envoy.assert_no_vm_trouble();
+}
+
+#[test]
+fn an_event_is_delivered_once_the_event_service_recovers() {
+    let s = Stack::start();
+    s.events.on(EVENTS, Reply::status(503));
+    s.backend.on(EARTH_BACKEND, Reply::html("<p>Earth</p>").header("etag", "\"1/a\""));
+    assert_eq!(s.envoy.get(EARTH).status, 200);
+    // Two failed attempts, then the service is back (the third comes 2 s after the second).
+    assert!(wait_until(Duration::from_secs(30), || s.events.count(EVENTS) >= 2), "no second attempt");
+    s.events.on(EVENTS, Reply::status(201));
+    assert_eq!(s.envoy.wait_counter("restrouter_events_sent", &[], 1.0), 1.0, "not delivered after the recovery");
+    assert_eq!(s.events.count(EVENTS), 3);
+    assert_growing_gaps(&s.events);
+    let delivered = s.events.last(EVENTS).unwrap().json();
+    assert_eq!(delivered[0]["meta"]["uri"], "https://en.wikipedia.org/api/rest_v1/page/html/Earth");
+    assert_eq!(s.envoy.counter("restrouter_events_retried", &[]), 2.0);
+    assert_eq!(s.envoy.counter("restrouter_events_dropped", &[]), 0.0);
+    // The outbox gauge is updated on the service's next tick.
+    assert!(wait_until(Duration::from_secs(10), || s.envoy.counter("restrouter_events_outbox", &[]) == 0.0), "the delivered event stays in the outbox");
+    s.envoy.assert_no_vm_trouble();
+}
+
+#[test]
+fn event_service_unreachable_is_dropped_after_five_attempts() {
+    let s = Stack::with(&[("eventgate", DEAD_ADDRESS)]);
+    s.backend.on(EARTH_BACKEND, Reply::html("<p>Earth</p>").header("etag", "\"1/a\""));
+    assert_eq!(s.envoy.get(EARTH).status, 200);
+    assert!(wait_until(Duration::from_secs(90), || s.envoy.metric("restrouter_events_dropped", &[]).is_some_and(|v| v >= 1.0)), "never dropped");
+    assert_eq!(s.envoy.counter("restrouter_events_dropped", &[]), 1.0);
+    // Refused connections count as failed attempts like a 503.
+    assert_eq!(s.envoy.counter("restrouter_events_retried", &[]), 4.0);
+    assert_eq!(s.envoy.counter("restrouter_events_sent", &[]), 0.0);
+    s.envoy.assert_no_vm_trouble();
 }
 
 #[test]
@@ -217,5 +264,5 @@ fn clients_that_go_away_mid_request() {
     assert_eq!(r.status, 200, "{r}");
     assert_eq!(r.text(), "slow earth");
     assert_eq!(s.backend.count("/en.wikipedia.org/v3/transform/wikitext/to/html"), 0);
-    assert_no_vm_trouble(&s.envoy);
+    s.envoy.assert_no_vm_trouble();
 }

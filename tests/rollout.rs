@@ -44,9 +44,18 @@ struct Rollout {
 }
 
 fn rollout(extra: &[(&str, &str)]) -> Rollout {
+    rollout_with(|b| b.sets(extra))
+}
+
+/// With mirroring of page-html to a shadow listener on a port of the Envoy's own.
+fn mirrored() -> Rollout {
+    rollout_with(|b| b.set("rollout_mirror", "page-html").port("shadow_port"))
+}
+
+fn rollout_with(configure: impl FnOnce(EnvoyBuilder) -> EnvoyBuilder) -> Rollout {
     let legacy = Upstream::start();
     legacy.on_any(Reply::html(LEGACY_BODY).header("x-legacy", "1"));
-    let builder: EnvoyBuilder = Envoy::builder().template("envoy/rollout.yaml.j2").set("legacy", &legacy.addr()).sets(extra);
+    let builder: EnvoyBuilder = configure(Envoy::builder().template("envoy/rollout.yaml.j2").set("legacy", &legacy.addr()));
     let stack = Stack::with_builder(builder);
     stack.backend.on(PARSOID_PATH, Reply::html(HTML_BODY).header("etag", "\"42/abc\""));
     stack.backend.on("/en.wikipedia.org/v1/feed/featured/2024/01/15", Reply::ok("application/json", FEED_BODY));
@@ -55,7 +64,12 @@ fn rollout(extra: &[(&str, &str)]) -> Rollout {
 
 impl Rollout {
     fn set_percent(&self, pairs: &[(&str, u32)]) {
-        let query: Vec<String> = pairs.iter().map(|(s, p)| format!("restrouter.rollout.{s}={p}")).collect();
+        self.runtime("rollout", pairs);
+    }
+
+    /// Sets `restrouter.<knob>.<service>` through the admin's `/runtime_modify`.
+    fn runtime(&self, knob: &str, pairs: &[(&str, u32)]) {
+        let query: Vec<String> = pairs.iter().map(|(s, p)| format!("restrouter.{knob}.{s}={p}")).collect();
         let r = client::send("POST", &self.stack.envoy.admin_url(&format!("/runtime_modify?{}", query.join("&"))), &[], None);
         assert_eq!(r.status, 200, "runtime_modify: {r}");
     }
@@ -275,7 +289,8 @@ fn a_client_routing_header_never_reaches_a_back_end_route() {
     assert!(ro.legacy.requests().iter().all(|r| r.header("x-restrouter-cluster").is_none()), "legacy got a client's routing header");
     // At 100 % restrouter answers, whatever the header names (the legacy cluster included).
     ro.set_percent(&[("page-html", 100)]);
-    std::thread::sleep(SETTLE);
+    let switched = support::wait_until(Duration::from_secs(10), || side(HTML_PATH, &client::try_send("GET", &ro.stack.envoy.url(HTML_PATH), &[], None)) == Ok(true));
+    assert!(switched, "page-html at 100 % still reaches legacy");
     let before = ro.legacy.total();
     for cluster in ["restbase_legacy", "storage", "parsoid"] {
         let r = ro.stack.envoy.get_with(HTML_PATH, &[("x-restrouter-cluster", cluster)]);
@@ -288,10 +303,15 @@ fn a_client_routing_header_never_reaches_a_back_end_route() {
     }
 }
 
+/// Waits until restrouter served `n` stored hits in all (each mirrored copy of a stored page is
+/// one): the copies sent so far have been handled.
+fn copies_served(ro: &Rollout, n: f64) {
+    assert_eq!(ro.stack.envoy.wait_counter("restrouter_storage_hit", &[], n), n, "mirrored copies served by restrouter");
+}
+
 #[test]
 fn mirroring_copies_legacy_traffic_to_restrouter() {
-    let shadow_port = support::free_port().to_string();
-    let ro = rollout(&[("rollout_mirror", "page-html"), ("shadow_port", &shadow_port)]);
+    let ro = mirrored();
     let r = ro.stack.envoy.get(HTML_PATH);
     assert_eq!((r.status, r.text()), (200, LEGACY_BODY.to_string()), "the client gets legacy's answer");
     // The copy went through the filter: it fetched the page from the back-end and stored it.
@@ -301,13 +321,35 @@ fn mirroring_copies_legacy_traffic_to_restrouter() {
         let r = ro.stack.envoy.get(HTML_PATH);
         assert_eq!((r.status, r.text()), (200, LEGACY_BODY.to_string()), "the client gets legacy's answer");
     }
-    assert!(ro.stack.envoy.wait_counter("restrouter_storage_hit", &[], 4.0) >= 4.0, "mirrored copies were not served by restrouter");
+    copies_served(&ro, 4.0);
     assert_eq!(ro.stack.backend.count(PARSOID_PATH), 1);
     assert_eq!(ro.legacy.count(HTML_PATH), 5);
-    // Other services are not mirrored.
-    ro.stack.envoy.get(FEED_PATH);
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(ro.stack.backend.count(FEED_PATH), 0);
+    // Other services are not mirrored: a feed request, then a page-html one whose copy is
+    // waited for, so a copy of the feed request sent before it would have arrived too.
+    assert_eq!(ro.stack.envoy.get(FEED_PATH).text(), LEGACY_BODY);
+    ro.stack.envoy.get(HTML_PATH);
+    copies_served(&ro, 5.0);
+    assert_eq!(ro.stack.backend.count(FEED_PATH), 0, "a service not named in rollout_mirror was mirrored");
+}
+
+#[test]
+fn the_mirror_knob_turns_copies_down_without_a_restart() {
+    let ro = mirrored();
+    let shadow = [("envoy_cluster_name", "restrouter_shadow")];
+    // At 0 %: legacy answers every request and no copy is sent.
+    ro.runtime("mirror", &[("page-html", 0)]);
+    for _ in 0..20 {
+        assert_eq!(ro.stack.envoy.get(HTML_PATH).text(), LEGACY_BODY);
+    }
+    assert_eq!(ro.legacy.count(HTML_PATH), 20);
+    // Back at 100 %: the next request is copied, and its copy is the only one restrouter
+    // handled (a miss, fetched and stored once).
+    ro.runtime("mirror", &[("page-html", 100)]);
+    assert_eq!(ro.stack.envoy.get(HTML_PATH).text(), LEGACY_BODY);
+    assert!(support::wait_until(Duration::from_secs(10), || ro.stack.storage.get("en.wikipedia.org", "parsoidphp", "Earth").status == 200), "the mirrored request did not store the page");
+    assert_eq!(ro.stack.envoy.counter("envoy_cluster_upstream_rq_total", &shadow), 1.0, "copies sent");
+    assert_eq!(ro.stack.envoy.wait_counter("restrouter_storage_miss", &[], 1.0), 1.0, "copies handled by restrouter");
+    assert_eq!(ro.stack.backend.count(PARSOID_PATH), 1);
 }
 
 #[test]

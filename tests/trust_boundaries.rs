@@ -10,7 +10,7 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::envoy::with_filter_configuration;
 use support::{Envoy, Reply, Response, Storage, Upstream, EXTERNAL};
 

@@ -2,11 +2,9 @@
 
 use axum::http::{header, Method, StatusCode};
 use axum::response::Response;
-use serde_json::json;
+use restrouter_proto::problem::{ProblemBody, CONTENT_TYPE};
 
 use crate::respond::with_headers;
-
-const PROBLEM_JSON: &str = "application/problem+json";
 
 pub fn problem(
     status: StatusCode,
@@ -16,17 +14,11 @@ pub fn problem(
     uri: &str,
     detail: &str,
 ) -> Response {
-    let body = json!({
-        "type": format!("https://mediawiki.org/wiki/HyperSwitch/errors/{kind}"),
-        "title": title,
-        "method": method.as_str().to_ascii_lowercase(),
-        "detail": detail,
-        "uri": uri,
-    });
+    let body = ProblemBody::new(kind, title, method.as_str(), detail, uri);
     with_headers(
         status,
-        &[(header::CONTENT_TYPE, PROBLEM_JSON)],
-        body.to_string(),
+        &[(header::CONTENT_TYPE, CONTENT_TYPE)],
+        body.to_vec(),
     )
 }
 

@@ -72,7 +72,7 @@ async fn featured(
         "news": feed.news(),
         "onthisday": feed.on_this_day(),
     });
-    let etag = format!("\"{yyyy}-{mm}-{dd}/{}\"", state.tids.next());
+    let etag = crate::respond::etag(format!("{yyyy}-{mm}-{dd}"), &state.tids.next());
     with_headers(
         StatusCode::OK,
         &[

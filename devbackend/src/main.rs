@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use restrouter_devbackend::{serve, Config, DEFAULT_EVENTS_KEPT, DEFAULT_LISTEN};
-use tracing_subscriber::EnvFilter;
 
 /// Development back-end: Parsoid, mobileapps, wikifeeds, AQS and EventGate on one port.
 #[derive(Parser, Debug)]
@@ -25,11 +24,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    restrouter_service::init_tracing();
     let args = Args::parse();
     let config = Config {
         events_kept: args.events_kept,
@@ -43,37 +38,11 @@ async fn main() -> std::process::ExitCode {
         }
     };
     tracing::info!(listen = %args.listen, "development back-end listening");
-    match serve(listener, &config, shutdown_signal()).await {
+    match serve(listener, &config, restrouter_service::shutdown_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(%err, "server failed");
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// Completes on Ctrl-C or SIGTERM. A signal that cannot be installed never fires rather than
-/// stopping the server at once.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down");
 }

@@ -1,13 +1,13 @@
-//! Request counters in the Prometheus text format.
-
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+//! Request counters, served in the OpenMetrics text format.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
 use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
-use crate::respond::with_headers;
 use crate::Shared;
 
 /// The emulated service a request was for.
@@ -22,72 +22,94 @@ pub enum Service {
     Unrouted,
 }
 
-#[derive(Default)]
-pub struct Metrics {
-    parsoid: AtomicU64,
-    mobileapps: AtomicU64,
-    wikifeeds: AtomicU64,
-    aqs: AtomicU64,
-    eventgate: AtomicU64,
-    unrouted: AtomicU64,
-    events_received: AtomicU64,
-}
+impl Service {
+    const ALL: [Service; 6] = [
+        Service::Parsoid,
+        Service::Mobileapps,
+        Service::Wikifeeds,
+        Service::Aqs,
+        Service::Eventgate,
+        Service::Unrouted,
+    ];
 
-impl Metrics {
-    pub fn count(&self, service: Service) {
-        self.counter(service).fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn count_events(&self, n: u64) {
-        self.events_received.fetch_add(n, Ordering::Relaxed);
-    }
-
-    fn counter(&self, service: Service) -> &AtomicU64 {
-        match service {
-            Service::Parsoid => &self.parsoid,
-            Service::Mobileapps => &self.mobileapps,
-            Service::Wikifeeds => &self.wikifeeds,
-            Service::Aqs => &self.aqs,
-            Service::Eventgate => &self.eventgate,
-            Service::Unrouted => &self.unrouted,
+    fn label(self) -> &'static str {
+        match self {
+            Service::Parsoid => "parsoid",
+            Service::Mobileapps => "mobileapps",
+            Service::Wikifeeds => "wikifeeds",
+            Service::Aqs => "aqs",
+            Service::Eventgate => "eventgate",
+            Service::Unrouted => "unrouted",
         }
     }
 }
 
-const SERVICES: [(Service, &str); 6] = [
-    (Service::Parsoid, "parsoid"),
-    (Service::Mobileapps, "mobileapps"),
-    (Service::Wikifeeds, "wikifeeds"),
-    (Service::Aqs, "aqs"),
-    (Service::Eventgate, "eventgate"),
-    (Service::Unrouted, "unrouted"),
-];
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServiceLabels {
+    service: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<ServiceLabels, Counter>,
+    events_received: Counter,
+    events_kept: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("devbackend");
+        let requests = Family::<ServiceLabels, Counter>::default();
+        // Every service is listed from the start, at 0.
+        for service in Service::ALL {
+            let _ = requests.get_or_create(&ServiceLabels {
+                service: service.label(),
+            });
+        }
+        let events_received = Counter::default();
+        let events_kept = Gauge::default();
+        registry.register(
+            "requests",
+            "Requests received, by emulated service",
+            requests.clone(),
+        );
+        registry.register(
+            "events_received",
+            "Events accepted by the event service",
+            events_received.clone(),
+        );
+        registry.register(
+            "events_kept",
+            "Events currently kept for GET /v1/events",
+            events_kept.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            events_received,
+            events_kept,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn count(&self, service: Service) {
+        self.requests
+            .get_or_create(&ServiceLabels {
+                service: service.label(),
+            })
+            .inc();
+    }
+
+    pub fn count_events(&self, n: u64) {
+        self.events_received.inc_by(n);
+    }
+}
 
 pub async fn render(State(state): State<Shared>) -> Response {
     let metrics = &state.metrics;
-    let mut out = String::with_capacity(1024);
-    out.push_str("# HELP devbackend_requests_total Requests received, by emulated service.\n");
-    out.push_str("# TYPE devbackend_requests_total counter\n");
-    for (service, name) in SERVICES {
-        let n = metrics.counter(service).load(Ordering::Relaxed);
-        let _ = writeln!(out, "devbackend_requests_total{{service=\"{name}\"}} {n}");
-    }
-    out.push_str("# HELP devbackend_events_received_total Events accepted by the event service.\n");
-    out.push_str("# TYPE devbackend_events_received_total counter\n");
-    let _ = writeln!(
-        out,
-        "devbackend_events_received_total {}",
-        metrics.events_received.load(Ordering::Relaxed)
-    );
-    out.push_str("# HELP devbackend_events_kept Events currently kept for GET /v1/events.\n");
-    out.push_str("# TYPE devbackend_events_kept gauge\n");
-    let _ = writeln!(out, "devbackend_events_kept {}", state.events.len());
-    with_headers(
-        StatusCode::OK,
-        &[(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out,
-    )
+    metrics
+        .events_kept
+        .set(i64::try_from(state.events.len()).unwrap_or(i64::MAX));
+    restrouter_service::metrics_response(&metrics.registry)
 }

@@ -23,6 +23,4 @@ pub fn with_headers(
 }
 
 /// The `etag` value the router stores with content: `"<revision>/<tid>"`.
-pub fn etag(revision: impl std::fmt::Display, tid: &str) -> String {
-    format!("\"{revision}/{tid}\"")
-}
+pub use restrouter_proto::etag::format as etag;

@@ -1,64 +1,29 @@
 //! Render ids: time-based (version 1) UUIDs, as RESTBase uses for `tid`.
 
-use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// 100 ns intervals between the Gregorian reform (UUID epoch) and the Unix epoch.
-const GREGORIAN_OFFSET: u64 = 0x01B2_1DD2_1381_4000;
+use uuid::Uuid;
 
 pub struct TidGenerator {
-    node: u64,
-    clock_seq: u16,
-    last: AtomicU64,
+    node: [u8; 6],
 }
 
 impl TidGenerator {
-    /// A generator with a random node id (multicast bit set, as RFC 4122 asks for ids not
-    /// taken from a network card) and a random clock sequence.
+    /// A generator with a random node id, multicast bit set as RFC 9562 asks for node ids not
+    /// taken from a network card.
     pub fn new() -> Self {
-        let seed = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
-        Self {
-            node: (seed & 0xFFFF_FFFF_FFFF) | 0x0100_0000_0000,
-            clock_seq: ((seed >> 48) & 0x3FFF) as u16,
-            last: AtomicU64::new(0),
+        let random = Uuid::new_v4().into_bytes();
+        let mut node = [0u8; 6];
+        for (n, r) in node.iter_mut().zip(random.iter().rev()) {
+            *n = *r;
         }
+        node[0] |= 0x01;
+        Self { node }
     }
 
-    /// A new UUID v1; timestamps are strictly increasing so ids never repeat in this process.
+    /// A new UUID v1 of the current time. The crate's clock sequence advances with every id,
+    /// so ids made in the same clock tick still differ.
     pub fn next(&self) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_nanos() / 100).unwrap_or(u64::MAX))
-            .unwrap_or(0)
-            .saturating_add(GREGORIAN_OFFSET);
-        let mut previous = self.last.load(Ordering::Relaxed);
-        let ts = loop {
-            let candidate = now.max(previous.wrapping_add(1));
-            match self.last.compare_exchange_weak(
-                previous,
-                candidate,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break candidate,
-                Err(actual) => previous = actual,
-            }
-        };
-        format_v1(ts, self.clock_seq, self.node)
+        Uuid::now_v1(&self.node).to_string()
     }
-}
-
-fn format_v1(ts: u64, clock_seq: u16, node: u64) -> String {
-    let time_low = ts & 0xFFFF_FFFF;
-    let time_mid = (ts >> 32) & 0xFFFF;
-    let time_hi_and_version = ((ts >> 48) & 0x0FFF) | 0x1000;
-    let clock_seq_hi = ((clock_seq >> 8) & 0x3F) | 0x80;
-    let clock_seq_low = clock_seq & 0xFF;
-    format!(
-        "{time_low:08x}-{time_mid:04x}-{time_hi_and_version:04x}-{clock_seq_hi:02x}{clock_seq_low:02x}-{:012x}",
-        node & 0xFFFF_FFFF_FFFF
-    )
 }
 
 #[cfg(test)]
@@ -66,20 +31,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn version_1_and_unique() {
+    fn version_1_time_based_and_unique() {
         let tids = TidGenerator::new();
-        let a = tids.next();
-        let b = tids.next();
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 36);
-        assert_eq!(a.as_bytes()[14], b'1');
-        assert!(matches!(a.as_bytes()[19], b'8' | b'9' | b'a' | b'b'));
-    }
-
-    #[test]
-    fn known_layout() {
-        // 2015-01-01T00:00:00Z; expected value checked against Python's uuid module.
-        let ts = 1_420_070_400 * 10_000_000 + GREGORIAN_OFFSET;
-        assert_eq!(format_v1(ts, 0, 1), "20fc4000-9149-11e4-8000-000000000001");
+        let ids: Vec<String> = (0..1000).map(|_| tids.next()).collect();
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        let u = Uuid::parse_str(&ids[0]).unwrap();
+        assert_eq!(u.get_version_num(), 1);
+        assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
+        let (seconds, _) = u.get_timestamp().unwrap().to_unix();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(seconds.abs_diff(now) < 3600, "{seconds} vs {now}");
     }
 }

@@ -96,12 +96,9 @@ fn post(path: &str, content_type: &str, body: &str) -> Reply {
 
 /// Splits `"<revision>/<tid>"`.
 fn etag_parts(etag: &str) -> (String, String) {
-    let inner = etag
-        .strip_prefix('"')
-        .and_then(|e| e.strip_suffix('"'))
-        .unwrap();
-    let (rev, tid) = inner.split_once('/').unwrap();
-    (rev.to_owned(), tid.to_owned())
+    let e = restrouter_proto::etag::parse(etag).unwrap();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    (e.revision.to_owned(), e.tid.to_owned())
 }
 
 fn assert_uuid_v1(tid: &str) {
@@ -111,11 +108,14 @@ fn assert_uuid_v1(tid: &str) {
 
 fn assert_not_found(reply: &Reply) {
     assert_eq!(reply.status, 404, "{}", reply.body);
-    assert_eq!(reply.header("content-type"), "application/problem+json");
+    assert_eq!(
+        reply.header("content-type"),
+        restrouter_proto::problem::CONTENT_TYPE
+    );
     let body = reply.json();
     assert_eq!(
         body["type"],
-        "https://mediawiki.org/wiki/HyperSwitch/errors/not_found"
+        restrouter_proto::problem::type_uri("not_found")
     );
     assert!(body["uri"].is_string());
 }
@@ -176,7 +176,7 @@ fn parsoid_html_at_revision() {
     assert_eq!(bad.status, 400);
     assert_eq!(
         bad.json()["type"],
-        "https://mediawiki.org/wiki/HyperSwitch/errors/bad_request"
+        restrouter_proto::problem::type_uri("bad_request")
     );
 }
 
@@ -458,7 +458,9 @@ fn events_are_kept_and_counted() {
 
     let metrics = get_from(&base, "/metrics");
     assert_eq!(metrics.status, 200);
-    assert!(metrics.header("content-type").starts_with("text/plain"));
+    assert!(metrics
+        .header("content-type")
+        .starts_with("application/openmetrics-text"));
     assert!(metrics
         .body
         .contains("devbackend_events_received_total 4\n"));
@@ -478,7 +480,7 @@ fn metrics_count_per_service() {
     get_from(&base, "/en.wikipedia.org/v1/feed/featured/2024/01/01");
     get_from(&base, "/nowhere");
     let metrics = get_from(&base, "/metrics").body;
-    assert!(metrics.contains("# TYPE devbackend_requests_total counter"));
+    assert!(metrics.contains("# TYPE devbackend_requests counter\n"));
     assert!(metrics.contains("devbackend_requests_total{service=\"parsoid\"} 2\n"));
     assert!(metrics.contains("devbackend_requests_total{service=\"mobileapps\"} 1\n"));
     assert!(metrics.contains("devbackend_requests_total{service=\"wikifeeds\"} 1\n"));

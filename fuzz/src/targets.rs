@@ -379,9 +379,10 @@ pub fn sidecar_sync(data: &[u8]) {
 
 #[cfg(feature = "sidecar")]
 fn sidecar_side(data: &[u8]) {
+    use restrouter_proto::rate::RateTable;
+    use restrouter_proto::ratelimit::{admit_share, SyncRequest};
     use restrouter_ratelimit::owner_protocol::{split_by_size, RateAnswer, ReportBatch};
-    use restrouter_ratelimit::rate::RateTable;
-    use restrouter_ratelimit::sync::{admit_share, SyncRequest, MAX_KEY_BYTES};
+    use restrouter_ratelimit::sync::MAX_KEY_BYTES;
     if let Ok(req) = serde_json::from_slice::<SyncRequest>(data) {
         let mut table = RateTable::new(5000, 64);
         for (i, c) in req.counts.iter().enumerate() {

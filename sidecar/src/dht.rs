@@ -33,8 +33,8 @@ use crate::identity::{keypair_for, peer_id_for, to_multiaddr, to_socket_addr};
 use crate::membership::Membership;
 use crate::metrics::Metrics;
 use crate::owner_protocol::{self, RateAnswer, ReportBatch};
-use crate::rate::RateTable;
 use crate::seeds;
+use restrouter_proto::rate::RateTable;
 
 const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/restrouter/ratelimit/kad/1");
 const IDENTIFY_VERSION: &str = "/restrouter/ratelimit/1";

@@ -4,14 +4,15 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
 use crate::metrics::{KeyTable, Metrics};
-use crate::sync::{Limiter, SyncRequest};
+use crate::sync::Limiter;
+use restrouter_proto::ratelimit::SyncRequest;
 
 /// Syncs from a busy pod can carry many client keys.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -44,5 +45,5 @@ async fn healthz() -> Response {
 async fn metrics(State(state): State<AppState>) -> Response {
     state.metrics.set_keys(KeyTable::local, state.limiter.local_keys());
     state.metrics.set_keys(KeyTable::owned, state.limiter.owned_keys());
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode()).into_response()
+    restrouter_service::metrics_response(state.metrics.registry())
 }

@@ -10,7 +10,6 @@ pub mod identity;
 pub mod membership;
 pub mod metrics;
 pub mod owner_protocol;
-pub mod rate;
 pub mod seeds;
 pub mod sync;
 
@@ -21,8 +20,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::http_api::AppState;
 use crate::metrics::{KeyTable, Metrics};
-use crate::rate::RateTable;
 use crate::sync::Limiter;
+use restrouter_proto::rate::RateTable;
 
 /// Runs the sidecar until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> Result<(), String> {
@@ -53,29 +52,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(config.http_listen).await.map_err(|e| format!("binding HTTP API on {}: {e}", config.http_listen))?;
     tracing::info!(addr = %config.http_listen, "HTTP API listening");
     let app = http_api::router(AppState { limiter, metrics });
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| format!("HTTP API: {e}"));
+    let served = axum::serve(listener, app).with_graceful_shutdown(restrouter_service::shutdown_signal()).await.map_err(|e| format!("HTTP API: {e}"));
     housekeeping.abort();
     served
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
-    tracing::info!("shutting down");
 }

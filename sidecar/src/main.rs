@@ -2,10 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use restrouter_ratelimit::config::{Args, Config};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))).with_writer(std::io::stderr).init();
+    restrouter_service::init_tracing();
     let args = Args::parse();
     let config = match Config::from_args(args, std::env::var("POD_IP").ok()) {
         Ok(c) => c,

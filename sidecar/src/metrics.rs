@@ -1,6 +1,6 @@
 //! Prometheus metrics of the sidecar.
 
-use prometheus_client::encoding::{text::encode, EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -89,12 +89,8 @@ impl Metrics {
         self.keys_tracked.get_or_create(&TableLabels { table }).set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
-    pub fn encode(&self) -> String {
-        let mut out = String::new();
-        if encode(&mut out, &self.registry).is_err() {
-            out.clear();
-        }
-        out
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 }
 

@@ -19,12 +19,8 @@ pub struct ReportBatch {
     pub entries: Vec<ReportEntry>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ReportEntry {
-    pub key: String,
-    pub count: u64,
-    pub limit: f64,
-}
+/// One key's counts, as in the sync API.
+pub use restrouter_proto::ratelimit::Count as ReportEntry;
 
 /// Global rates (req/s) after adding the batch, in the order of the batch's entries.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

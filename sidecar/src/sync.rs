@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::join_all;
-use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -19,36 +18,11 @@ use crate::dht::{Command, DhtHandle};
 use crate::membership::{key_hash, Owner};
 use crate::metrics::{Metrics, RpcResult};
 use crate::owner_protocol::{split_by_size, ReportBatch, ReportEntry};
-use crate::rate::RateTable;
+use restrouter_proto::rate::RateTable;
+use restrouter_proto::ratelimit::{Count, OverLimit, SyncRequest, SyncResponse};
 
 /// Longer keys are ignored (and counted): real keys are a route and a client IP.
 pub const MAX_KEY_BYTES: usize = 1024;
-
-#[derive(Debug, Deserialize)]
-pub struct SyncRequest {
-    pub counts: Vec<SyncCount>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SyncCount {
-    pub key: String,
-    pub count: u64,
-    pub limit: f64,
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-pub struct SyncResponse {
-    pub window_ms: u64,
-    pub over_limit: Vec<OverLimit>,
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-pub struct OverLimit {
-    pub key: String,
-    pub rate: f64,
-    pub limit: f64,
-    pub admit: f64,
-}
 
 pub struct Limiter {
     /// This pod's own counts: the fallback when owners do not answer.
@@ -161,7 +135,7 @@ impl Limiter {
                 }
             };
             if rate > e.limit {
-                over_limit.push(OverLimit { key: e.key.clone(), rate, limit: e.limit, admit: admit_share(rate, e.limit) });
+                over_limit.push(OverLimit::new(e.key.clone(), rate, e.limit));
             }
         }
         let n = over_limit.len();
@@ -191,7 +165,7 @@ impl Limiter {
     }
 
     /// Drops invalid entries (counted) and merges duplicate keys (counts add, lowest limit).
-    fn valid_entries(&self, counts: Vec<SyncCount>) -> Vec<ReportEntry> {
+    fn valid_entries(&self, counts: Vec<Count>) -> Vec<ReportEntry> {
         let mut entries: Vec<ReportEntry> = Vec::with_capacity(counts.len());
         let mut index: HashMap<String, usize> = HashMap::with_capacity(counts.len());
         for c in counts {
@@ -223,15 +197,6 @@ fn merge_rate(rates: &mut [Option<f64>], i: usize, rate: f64) {
     }
 }
 
-/// Share of requests a pod admits so that the global rate meets the limit.
-pub fn admit_share(rate: f64, limit: f64) -> f64 {
-    if rate > 0.0 {
-        (limit / rate).clamp(0.0, 1.0)
-    } else {
-        1.0
-    }
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -239,13 +204,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn admit_is_limit_over_rate() {
-        assert_eq!(admit_share(30.0, 20.0), 20.0 / 30.0);
-        assert_eq!(admit_share(30.0, 0.0), 0.0);
-        assert_eq!(admit_share(0.0, 0.0), 1.0);
-    }
 
     #[test]
     fn merge_keeps_the_largest_finite_rate() {

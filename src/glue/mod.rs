@@ -123,6 +123,11 @@ impl Context for Request {
 
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> proxy_wasm::types::Action {
+        // Test builds only (tests/vm_reload.rs): a request that traps the worker's VM.
+        #[cfg(feature = "test-trap")]
+        if hostcalls::get_map_value_bytes(proxy_wasm::types::MapType::HttpRequestHeaders, "x-restrouter-test-trap").ok().flatten().is_some() {
+            core::arch::wasm32::unreachable();
+        }
         action(self.0.on_request_headers(&Hostcalls, end_of_stream))
     }
 

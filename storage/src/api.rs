@@ -38,9 +38,9 @@ impl App {
     /// Counts and renders an error that is not a cache miss or a 412.
     fn reject(&self, request: &RequestLine, problem: Problem) -> Response {
         self.metrics.count(if problem.status().is_server_error() {
-            Outcome::Failed
+            Outcome::failed
         } else {
-            Outcome::Rejected
+            Outcome::rejected
         });
         problem.respond(request)
     }
@@ -101,11 +101,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
-    )
-        .into_response()
+    restrouter_service::metrics_response(app.metrics.registry())
 }
 
 async fn no_route(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Response {
@@ -144,7 +140,7 @@ async fn create_bucket(
         .await;
     match created {
         Ok(()) => {
-            app.metrics.count(Outcome::BucketCreated);
+            app.metrics.count(Outcome::bucket_created);
             (
                 StatusCode::CREATED,
                 [(CONTENT_TYPE, "application/json")],
@@ -187,7 +183,7 @@ async fn get_value(
     };
     // RESTBase answers `no-cache` reads with 404 so that callers regenerate.
     if cache_control_has(&headers, "no-cache") {
-        app.metrics.count(Outcome::Miss);
+        app.metrics.count(Outcome::miss);
         return Problem::not_found("Not read from storage: the request asked for no-cache.")
             .respond(&request);
     }
@@ -202,15 +198,15 @@ async fn get_value(
         .await;
     match lookup {
         Ok(Lookup::Found(entry)) => {
-            app.metrics.count(Outcome::Hit);
+            app.metrics.count(Outcome::hit);
             found(entry)
         }
         Ok(Lookup::NoSuchKey) => {
-            app.metrics.count(Outcome::Miss);
+            app.metrics.count(Outcome::miss);
             Problem::not_found("No value stored under this key.").respond(&request)
         }
         Ok(Lookup::NoSuchBucket) => {
-            app.metrics.count(Outcome::Miss);
+            app.metrics.count(Outcome::miss);
             Problem::not_found("No such bucket.").respond(&request)
         }
         Err(problem) => app.reject(&request, problem),
@@ -270,7 +266,7 @@ async fn put_value(
     let tid = entry.tid.clone();
 
     if cache_control_has(&headers, "no-store") {
-        app.metrics.count(Outcome::NotStored);
+        app.metrics.count(Outcome::not_stored);
         return with_etag(StatusCode::ACCEPTED.into_response(), &etag);
     }
     // RESTBase honours the header whatever its value (the router sends `*`).
@@ -291,7 +287,7 @@ async fn put_value(
         .await;
     match outcome {
         Ok(PutOutcome::Written) => {
-            app.metrics.count(Outcome::Write);
+            app.metrics.count(Outcome::write);
             debug!(uri = %request.uri, %tid, "stored");
             let body = serde_json::json!({ "message": "Created.", "tid": tid }).to_string();
             let response = (
@@ -303,7 +299,7 @@ async fn put_value(
             with_etag(response, &etag)
         }
         Ok(PutOutcome::Unchanged(current)) => {
-            app.metrics.count(Outcome::Unchanged);
+            app.metrics.count(Outcome::unchanged);
             let mut problem =
                 Problem::precondition_failed("The stored content is identical; not stored again.");
             if !current.headers.contains_key(ETAG.as_str()) {

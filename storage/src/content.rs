@@ -3,6 +3,7 @@
 
 use axum::http::header::{CONTENT_TYPE, ETAG};
 use axum::http::HeaderMap;
+use restrouter_proto::etag;
 use uuid::Uuid;
 
 use crate::store::{Entry, Headers};
@@ -65,8 +66,7 @@ pub fn write_tid(headers: &Headers, node_id: &[u8; 6]) -> Uuid {
 }
 
 fn tid_in_etag(etag: &str) -> Option<Uuid> {
-    let inner = etag.strip_prefix("W/").unwrap_or(etag).trim_matches('"');
-    let (_, tid) = inner.rsplit_once('/')?;
+    let tid = etag::parse(etag)?.tid;
     Uuid::parse_str(tid)
         .ok()
         .filter(|u| u.get_version_num() == 1)
@@ -74,7 +74,7 @@ fn tid_in_etag(etag: &str) -> Option<Uuid> {
 
 /// The ETag RESTBase gave an entry stored without one.
 pub fn default_etag(tid: &str) -> String {
-    format!("\"0/{tid}\"")
+    etag::format(0, tid)
 }
 
 /// The ETag to report for an entry.

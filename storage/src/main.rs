@@ -1,6 +1,5 @@
 //! `restrouter-storage`: the storage service binary.
 
-use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -32,14 +31,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    restrouter_service::init_tracing();
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -65,36 +57,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let store = tokio::task::spawn_blocking(move || restrouter_storage::Store::open(&db)).await??;
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     info!(db = %cli.db, max_body_bytes = cli.max_body_bytes, "listening on {}", listener.local_addr()?);
-    restrouter_storage::serve(listener, store, cli.max_body_bytes, shutdown_signal()).await?;
+    restrouter_storage::serve(
+        listener,
+        store,
+        cli.max_body_bytes,
+        restrouter_service::shutdown_signal(),
+    )
+    .await?;
     info!("stopped");
     Ok(())
-}
-
-/// Completes on Ctrl-C or SIGTERM (what Kubernetes sends).
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-    info!("shutting down");
 }

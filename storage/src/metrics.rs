@@ -1,65 +1,80 @@
-//! Request counters, served in Prometheus text format.
+//! Request counters, served in the OpenMetrics text format.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
 
-/// How a request ended, one counter each.
-#[derive(Debug, Clone, Copy)]
+/// How a request ended, one counter each. Variant names are the label values.
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
 pub enum Outcome {
     /// GET/HEAD found a value.
-    Hit,
+    hit,
     /// GET/HEAD found nothing, or was told `no-cache`.
-    Miss,
+    miss,
     /// PUT stored a value.
-    Write,
+    write,
     /// PUT with `if-none-hash-match` matched the stored content (412).
-    Unchanged,
+    unchanged,
     /// PUT with `no-store` (202).
-    NotStored,
+    not_stored,
     /// PUT of a bucket.
-    BucketCreated,
+    bucket_created,
     /// Any other 4xx.
-    Rejected,
+    rejected,
     /// 5xx.
-    Failed,
+    failed,
 }
 
-const OUTCOMES: [(Outcome, &str); 8] = [
-    (Outcome::Hit, "hit"),
-    (Outcome::Miss, "miss"),
-    (Outcome::Write, "write"),
-    (Outcome::Unchanged, "unchanged"),
-    (Outcome::NotStored, "not_stored"),
-    (Outcome::BucketCreated, "bucket_created"),
-    (Outcome::Rejected, "rejected"),
-    (Outcome::Failed, "failed"),
+const OUTCOMES: [Outcome; 8] = [
+    Outcome::hit,
+    Outcome::miss,
+    Outcome::write,
+    Outcome::unchanged,
+    Outcome::not_stored,
+    Outcome::bucket_created,
+    Outcome::rejected,
+    Outcome::failed,
 ];
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: Outcome,
+}
+
+#[derive(Debug)]
 pub struct Metrics {
-    counts: [AtomicU64; OUTCOMES.len()],
+    registry: Registry,
+    requests: Family<OutcomeLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("restrouter_storage");
+        let requests = Family::<OutcomeLabels, Counter>::default();
+        // Every outcome is listed from the start, at 0, so rates exist before the first one.
+        for outcome in OUTCOMES {
+            let _ = requests.get_or_create(&OutcomeLabels { outcome });
+        }
+        registry.register(
+            "requests",
+            "Storage API requests by outcome",
+            requests.clone(),
+        );
+        Metrics { registry, requests }
+    }
 }
 
 impl Metrics {
     pub fn count(&self, outcome: Outcome) {
-        if let Some(counter) = self.counts.get(outcome as usize) {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
+        self.requests
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
-    pub fn render(&self) -> String {
-        let mut out = String::from(
-            "# HELP restrouter_storage_requests_total Storage API requests by outcome.\n\
-             # TYPE restrouter_storage_requests_total counter\n",
-        );
-        for ((_, label), counter) in OUTCOMES.iter().zip(&self.counts) {
-            let _ = writeln!(
-                out,
-                "restrouter_storage_requests_total{{outcome=\"{label}\"}} {}",
-                counter.load(Ordering::Relaxed)
-            );
-        }
-        out
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 }
 
@@ -68,15 +83,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_line_up_with_variants() {
-        for (index, (outcome, _)) in OUTCOMES.iter().enumerate() {
-            assert_eq!(*outcome as usize, index);
-        }
+    fn every_outcome_is_listed_and_counted() {
         let m = Metrics::default();
-        m.count(Outcome::Unchanged);
-        m.count(Outcome::Unchanged);
-        assert!(m
-            .render()
-            .contains("restrouter_storage_requests_total{outcome=\"unchanged\"} 2\n"));
+        m.count(Outcome::unchanged);
+        m.count(Outcome::unchanged);
+        let text = restrouter_service::encode(m.registry());
+        assert!(text.contains("restrouter_storage_requests_total{outcome=\"unchanged\"} 2\n"));
+        for label in [
+            "hit",
+            "miss",
+            "write",
+            "not_stored",
+            "bucket_created",
+            "rejected",
+            "failed",
+        ] {
+            assert!(
+                text.contains(&format!(
+                    "restrouter_storage_requests_total{{outcome=\"{label}\"}} 0\n"
+                )),
+                "{label}: {text}"
+            );
+        }
     }
 }

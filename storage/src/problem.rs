@@ -5,9 +5,7 @@ use axum::body::Body;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-
-const TYPE_BASE: &str = "https://mediawiki.org/wiki/HyperSwitch/errors/";
+use restrouter_proto::problem::{ProblemBody, CONTENT_TYPE as PROBLEM_JSON};
 
 /// The request line an error reports in `method` and `uri`.
 #[derive(Debug, Clone)]
@@ -24,16 +22,6 @@ pub struct Problem {
     title: &'static str,
     detail: String,
     headers: HeaderMap,
-}
-
-#[derive(Serialize)]
-struct ProblemBody<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    method: String,
-    detail: &'a str,
-    uri: String,
 }
 
 impl Problem {
@@ -123,19 +111,18 @@ impl Problem {
     }
 
     pub fn respond(self, request: &RequestLine) -> Response {
-        let body = ProblemBody {
-            kind: format!("{TYPE_BASE}{}", self.kind),
-            title: self.title,
-            method: request.method.as_str().to_ascii_lowercase(),
-            detail: &self.detail,
-            uri: request.uri.to_string(),
-        };
-        let json = serde_json::to_vec(&body).unwrap_or_default();
-        let mut response = (self.status, self.headers, Body::from(json)).into_response();
-        response.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
+        let body = ProblemBody::new(
+            self.kind,
+            self.title,
+            request.method.as_str(),
+            &self.detail,
+            &request.uri.to_string(),
         );
+        let json = body.to_vec();
+        let mut response = (self.status, self.headers, Body::from(json)).into_response();
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         response
     }
 }

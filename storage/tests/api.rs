@@ -30,7 +30,10 @@ fn put_html(server: &Server, path: &str, body: &[u8]) -> common::Reply {
 
 fn assert_problem(r: &common::Reply, status: u16, kind: &str, method: &str, uri: &str) {
     assert_eq!(r.status, status);
-    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        r.header("content-type"),
+        Some(restrouter_proto::problem::CONTENT_TYPE)
+    );
     let body = r.json();
     let fields: Vec<&str> = body
         .as_object()
@@ -39,10 +42,7 @@ fn assert_problem(r: &common::Reply, status: u16, kind: &str, method: &str, uri:
         .map(String::as_str)
         .collect();
     assert_eq!(fields, ["detail", "method", "title", "type", "uri"]);
-    assert_eq!(
-        body["type"],
-        format!("https://mediawiki.org/wiki/HyperSwitch/errors/{kind}")
-    );
+    assert_eq!(body["type"], restrouter_proto::problem::type_uri(kind));
     assert_eq!(body["method"], method);
     assert_eq!(body["uri"], uri);
 }

@@ -14,7 +14,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 pub const EXTERNAL: (&str, &str) = ("x-forwarded-for", "198.51.100.7");
 
 /// The type URI prefix of every problem+json answer.
-pub const PROBLEM_PREFIX: &str = "https://mediawiki.org/wiki/HyperSwitch/errors/";
+pub const PROBLEM_PREFIX: &str = restrouter_proto::problem::TYPE_PREFIX;
 
 fn agent() -> &'static ureq::Agent {
     static AGENT: OnceLock<ureq::Agent> = OnceLock::new();

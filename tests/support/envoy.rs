@@ -22,6 +22,8 @@ pub struct EnvoyBuilder {
     concurrency: u32,
     log_level: String,
     edit: Option<ConfigEdit>,
+    /// Template variables that name another port of this Envoy (e.g. `shadow_port`).
+    port_vars: Vec<String>,
 }
 
 /// A change to the rendered configuration ([`EnvoyBuilder::edit_config`]).
@@ -53,6 +55,14 @@ impl EnvoyBuilder {
         let mut all: Vec<(String, String)> = sets.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
         all.append(&mut self.sets);
         self.sets = all;
+        self
+    }
+
+    /// A template variable that is another listening port of this Envoy: a free one is given
+    /// on each start attempt (so a port taken meanwhile is retried like the others), read back
+    /// with [`Envoy::port`].
+    pub fn port(mut self, var: &str) -> Self {
+        self.port_vars.push(var.to_string());
         self
     }
 
@@ -92,6 +102,8 @@ pub struct Envoy {
     http_port: u16,
     admin_port: u16,
     https_port: u16,
+    /// The ports of [`EnvoyBuilder::port`] variables.
+    ports: Vec<(String, u16)>,
 }
 
 fn base_id() -> u32 {
@@ -109,7 +121,7 @@ impl Envoy {
     }
 
     pub fn builder() -> EnvoyBuilder {
-        EnvoyBuilder { template: repo_root().join("envoy/restrouter.yaml.j2"), sets: Vec::new(), concurrency: 2, log_level: "warning".into(), edit: None }
+        EnvoyBuilder { template: repo_root().join("envoy/restrouter.yaml.j2"), sets: Vec::new(), concurrency: 2, log_level: "warning".into(), edit: None, port_vars: Vec::new() }
     }
 
     fn launch(b: EnvoyBuilder) -> Envoy {
@@ -131,8 +143,9 @@ impl Envoy {
     fn try_launch(b: &EnvoyBuilder) -> Result<Envoy, String> {
         let dir = tempfile::Builder::new().prefix("restrouter-envoy-").tempdir().expect("temp dir");
         let (http_port, admin_port, https_port) = (free_port(), free_port(), free_port());
+        let ports: Vec<(String, u16)> = b.port_vars.iter().map(|v| (v.clone(), free_port())).collect();
         let config = dir.path().join("envoy.yaml");
-        render(b, &config, http_port, admin_port, https_port);
+        render(b, &config, http_port, admin_port, https_port, &ports);
         if let Some(edit) = &b.edit {
             let text = std::fs::read_to_string(&config).expect("read envoy.yaml");
             std::fs::write(&config, edit(&text)).expect("write envoy.yaml");
@@ -150,7 +163,7 @@ impl Envoy {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start Envoy ({}): {e}", envoy_binary().display()));
-        let mut envoy = Envoy { child, dir, http_port, admin_port, https_port };
+        let mut envoy = Envoy { child, dir, http_port, admin_port, https_port, ports };
         envoy.wait_ready()?;
         Ok(envoy)
     }
@@ -179,6 +192,11 @@ impl Envoy {
 
     pub fn admin_port(&self) -> u16 {
         self.admin_port
+    }
+
+    /// The port given to a [`EnvoyBuilder::port`] variable.
+    pub fn port(&self, var: &str) -> u16 {
+        self.ports.iter().find(|(v, _)| v == var).map(|(_, p)| *p).unwrap_or_else(|| panic!("no port variable {var}"))
     }
 
     /// The HTTPS listener's port (listening only when rendered with `tls_cert` and `tls_key`).
@@ -230,20 +248,43 @@ impl Envoy {
         prometheus_value(&self.prometheus(), name, labels)
     }
 
-    /// Like [`Envoy::metric`], 0 when absent.
+    /// Like [`Envoy::metric`] for a series that must exist: a missing one (a renamed or
+    /// undefined metric) fails the test rather than reading as 0.
     pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.metric(name, labels).unwrap_or(0.0)
+        let text = self.prometheus();
+        prometheus_value(&text, name, labels).unwrap_or_else(|| panic!("no series {name} {labels:?} in /stats/prometheus:\n{}", related(&text, name)))
     }
 
-    /// Waits (bounded) until the metric reaches `at_least`: counters are updated once the
-    /// answer is logged, which may be just after the client got it.
+    /// Waits (bounded) until the metric reaches `at_least`, then returns its value (failing on
+    /// a missing series): counters are updated once the answer is logged, which may be just
+    /// after the client got it.
     pub fn wait_counter(&self, name: &str, labels: &[(&str, &str)], at_least: f64) -> f64 {
-        let mut last = 0.0;
-        wait_until(Duration::from_secs(10), || {
-            last = self.counter(name, labels);
-            last >= at_least
-        });
-        last
+        wait_until(Duration::from_secs(20), || self.metric(name, labels).is_some_and(|v| v >= at_least));
+        self.counter(name, labels)
+    }
+
+    /// Envoy's own counter of its `/stats` text (e.g. `wasm.restrouter.vm_reload_success`…, by
+    /// a name suffix), failing when no such stat exists.
+    pub fn stat(&self, suffix: &str) -> u64 {
+        let stats = self.stats();
+        let found: Vec<u64> = stats.lines().filter_map(|l| l.split_once(": ")).filter(|(n, _)| n.ends_with(suffix)).filter_map(|(_, v)| v.trim().parse().ok()).collect();
+        assert!(!found.is_empty(), "no stat ending in {suffix}:\n{}", related(&stats, "wasm"));
+        found.iter().sum()
+    }
+
+    /// The filter never trapped: every VM-reload stat (the filter's and the singleton's) exists
+    /// and is 0, and Envoy logged no panic and no failed wasm call.
+    pub fn assert_no_vm_trouble(&self) {
+        let stats = self.stats();
+        let reloads: Vec<&str> = stats.lines().filter(|l| l.contains("vm_reload_")).collect();
+        assert!(!reloads.is_empty(), "Envoy exports no vm_reload_* stats:\n{}", related(&stats, "wasm"));
+        for line in reloads {
+            assert!(line.ends_with(": 0"), "{line}");
+        }
+        let log = self.log();
+        for sign in TRAP_SIGNS {
+            assert!(!log.contains(sign), "the filter trapped ({sign:?} in Envoy's log):\n{log}");
+        }
     }
 
     /// Everything Envoy logged so far.
@@ -267,13 +308,14 @@ impl Drop for Envoy {
     }
 }
 
-fn render(b: &EnvoyBuilder, out: &Path, http: u16, admin: u16, https: u16) {
+fn render(b: &EnvoyBuilder, out: &Path, http: u16, admin: u16, https: u16, ports: &[(String, u16)]) {
     let mut sets: Vec<(String, String)> = ADDRESS_VARS.iter().map(|n| (n.to_string(), DEAD_ADDRESS.to_string())).collect();
     sets.push(("http_port".into(), http.to_string()));
     sets.push(("admin_port".into(), admin.to_string()));
     sets.push(("https_port".into(), https.to_string()));
     sets.push(("wasm".into(), wasm_module().display().to_string()));
     sets.extend(b.sets.iter().cloned());
+    sets.extend(ports.iter().map(|(v, p)| (v.clone(), p.to_string())));
     let mut cmd = Command::new(binary("restrouter-render"));
     cmd.current_dir(repo_root()).arg("envoy").arg("--template").arg(&b.template);
     for (n, v) in &sets {
@@ -288,6 +330,16 @@ fn render(b: &EnvoyBuilder, out: &Path, http: u16, admin: u16, https: u16) {
     let output = cmd.output().expect("cannot run restrouter-render");
     assert!(output.status.success(), "restrouter-render envoy failed: {}", String::from_utf8_lossy(&output.stderr));
     std::fs::write(out, &output.stdout).expect("write envoy.yaml");
+}
+
+/// What Envoy logs when the module traps: the panic message the SDK's hook logs, and V8's
+/// report of the failed call (seen with the test-trap module, tests/vm_reload.rs).
+pub const TRAP_SIGNS: &[&str] = &["panicked at", "Uncaught RuntimeError"];
+
+/// The lines of `text` that mention `needle`, for failure messages.
+fn related(text: &str, needle: &str) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(needle)).take(60).collect();
+    lines.join("\n")
 }
 
 /// One sample of Prometheus text: `name{labels} value`.

@@ -17,9 +17,15 @@ pub struct Storage {
 impl Storage {
     pub fn start() -> Storage {
         let dir = tempfile::Builder::new().prefix("restrouter-storage-").tempdir().expect("temp dir");
-        let mut s = Storage { child: None, port: free_port(), dir };
-        s.restart();
-        s
+        let mut s = Storage { child: None, port: 0, dir };
+        // A port from `free_port` can be taken before the service binds it: then another one.
+        for _ in 0..3 {
+            s.port = free_port();
+            if s.launch() {
+                return s;
+            }
+        }
+        panic!("restrouter-storage could not bind a port three times; log:\n{}", s.log());
     }
 
     /// `127.0.0.1:port`, as a `--set` value.
@@ -53,6 +59,12 @@ impl Storage {
 
     /// (Re)starts the service on the same port and database, and waits until it answers.
     pub fn restart(&mut self) {
+        assert!(self.launch(), "restrouter-storage could not bind its port {} again; log:\n{}", self.port, self.log());
+    }
+
+    /// Starts the service and waits until it answers; false if it exited because its port was
+    /// taken.
+    fn launch(&mut self) -> bool {
         self.kill();
         let log = std::fs::File::create(self.log_path()).expect("storage log");
         let child = Command::new(binary("restrouter-storage"))
@@ -68,16 +80,19 @@ impl Storage {
             .expect("cannot start restrouter-storage");
         self.child = Some(child);
         let url = self.url("/");
+        let mut exited = None;
         let ready = wait_until(Duration::from_secs(15), || {
-            self.assert_running();
-            client::try_send("GET", &url, &[], None).is_ok()
+            exited = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            exited.is_some() || client::try_send("GET", &url, &[], None).is_ok()
         });
+        if let Some(status) = exited {
+            self.child = None;
+            let log = self.log();
+            assert!(log.contains("in use"), "restrouter-storage exited ({status}); log:\n{log}");
+            return false;
+        }
         assert!(ready, "restrouter-storage did not come up on {}; log:\n{}", self.addr(), self.log());
-    }
-
-    fn assert_running(&mut self) {
-        let status = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
-        assert!(status.is_none(), "restrouter-storage exited ({status:?}); log:\n{}", self.log());
+        true
     }
 
     fn log_path(&self) -> PathBuf {

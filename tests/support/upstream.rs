@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -76,6 +76,8 @@ pub struct Recorded {
     /// Lower-case names, in arrival order.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When the request (its head) arrived.
+    pub at: Instant,
 }
 
 impl Recorded {
@@ -97,14 +99,17 @@ impl Recorded {
 struct State {
     /// Keyed by path without query.
     routes: HashMap<String, Reply>,
+    /// Keyed by method and path without query; before `routes`.
+    method_routes: HashMap<(String, String), Reply>,
     fallback: Option<Reply>,
     requests: Vec<Recorded>,
 }
 
 impl State {
-    fn reply_for(&self, path: &str) -> Reply {
+    fn reply_for(&self, method: &str, path: &str) -> Reply {
         let key = path.split('?').next().unwrap_or_default();
-        self.routes.get(key).or(self.fallback.as_ref()).cloned().unwrap_or_else(|| {
+        let by_method = self.method_routes.get(&(method.to_string(), key.to_string()));
+        by_method.or(self.routes.get(key)).or(self.fallback.as_ref()).cloned().unwrap_or_else(|| {
             // Unscripted paths are loud: the test most likely expected another path.
             Reply::status(404).header("content-type", "text/plain").body(format!("upstream: no reply scripted for {key}"))
         })
@@ -149,6 +154,13 @@ impl Upstream {
     /// Answers requests for `path` (query ignored) with `reply` from now on.
     pub fn on(&self, path: &str, reply: Reply) -> &Upstream {
         self.lock().routes.insert(path.to_string(), reply);
+        self
+    }
+
+    /// Answers `method` requests for `path` (query ignored) with `reply` from now on, before
+    /// what [`Upstream::on`] scripted for the path.
+    pub fn on_method(&self, method: &str, path: &str, reply: Reply) -> &Upstream {
+        self.lock().method_routes.insert((method.to_string(), path.to_string()), reply);
         self
     }
 
@@ -213,7 +225,7 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
         let reply = {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
             s.requests.push(req.clone());
-            s.reply_for(&req.path)
+            s.reply_for(&req.method, &req.path)
         };
         if !reply.delay.is_zero() {
             tokio::time::sleep(reply.delay).await;
@@ -263,6 +275,7 @@ async fn read_line(reader: &mut BufReader<TcpStream>) -> Option<String> {
 /// Reads one request (content-length or chunked body); `None` when the connection ends.
 async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Recorded> {
     let start = read_line(reader).await?;
+    let at = Instant::now();
     let mut parts = start.split(' ');
     let method = parts.next()?.to_string();
     let path = parts.next()?.to_string();
@@ -294,5 +307,5 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Recorded> {
         body.resize(len, 0);
         reader.read_exact(&mut body).await.ok()?;
     }
-    Some(Recorded { method, path, headers, body })
+    Some(Recorded { method, path, headers, body, at })
 }

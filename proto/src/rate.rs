@@ -1,5 +1,6 @@
-//! Sliding-window rate estimator, one table per role (this pod's own counts, and the global
-//! counts of the keys this node owns).
+//! The sliding-window rate estimator, the one both sides of the sync judge with: the sidecar
+//! (this pod's own counts, and the global counts of the keys its node owns) and the filter's
+//! singleton (its Envoy's counts, when the sidecar does not answer).
 //!
 //! Method: counts are added to 1-second buckets by arrival time. A key's rate is the sum of
 //! the *complete* buckets of the window divided by the number of seconds they cover:
@@ -17,10 +18,14 @@
 //! reporter and the estimate is exact for steady rates; when a reporter's sync phase sits on a
 //! bucket boundary, timer jitter can move one report across it, an error of at most one report
 //! per reporter per window edge (1/N of its share for an N-second window), with zero mean.
-//! Keys not updated for a whole window expire; the table holds at most `max_keys` keys and
-//! evicts the least recently updated ones beyond that.
+//! Keys not updated for a whole window expire. The table holds at most `max_keys` keys; to make
+//! room it drops expired keys, then the least recently updated sixteenth, taken first from the
+//! keys under half their limit (which cannot be judged over it soon), so a flood of one-off
+//! clients does not evict the busy key it hides.
 
 use std::collections::{HashMap, VecDeque};
+
+use crate::ratelimit::OverLimit;
 
 /// Bucket width. Envoy's singleton syncs once per second by default.
 pub const BUCKET_MS: u64 = 1000;
@@ -142,8 +147,23 @@ impl RateTable {
         before - self.keys.len()
     }
 
-    /// Frees space for a new key: expired keys first, then the least recently updated
-    /// sixteenth of the table (amortised: one O(n) pass per n/16 inserts).
+    /// Keys over their limit now, with the share to admit; drops expired keys first.
+    pub fn verdicts(&mut self, now_ms: u64) -> Vec<OverLimit> {
+        self.expire(now_ms);
+        let current = now_ms / BUCKET_MS;
+        let mut out = Vec::new();
+        for (key, e) in &self.keys {
+            let rate = e.rate(current, self.window_buckets);
+            if rate > e.limit {
+                out.push(OverLimit::new(key.clone(), rate, e.limit));
+            }
+        }
+        out
+    }
+
+    /// Frees space for a new key: expired keys first, then a sixteenth of the table (amortised:
+    /// one O(n) pass per n/16 inserts), least recently updated first among the keys under half
+    /// their limit, and among the busier ones only when there are too few of those.
     fn make_room(&mut self, current: u64) {
         let window_buckets = self.window_buckets;
         self.keys.retain(|_, e| !e.expired(current, window_buckets));
@@ -151,14 +171,69 @@ impl RateTable {
             return;
         }
         let target = (self.keys.len() / 16).max(1);
-        let mut seqs: Vec<u64> = self.keys.values().map(|e| e.last_seq).collect();
+        let rank = |e: &KeyWindow| (e.rate(current, window_buckets) >= e.limit / 2.0, e.last_seq);
+        let mut ranks: Vec<(bool, u64)> = self.keys.values().map(rank).collect();
         let Some(nth) = target.checked_sub(1) else {
             return;
         };
-        let nth = nth.min(seqs.len().saturating_sub(1));
-        let (_, threshold, _) = seqs.select_nth_unstable(nth);
+        let nth = nth.min(ranks.len().saturating_sub(1));
+        let (_, threshold, _) = ranks.select_nth_unstable(nth);
         let threshold = *threshold;
-        // Sequence numbers are unique, so exactly `target` keys have `last_seq <= threshold`.
-        self.keys.retain(|_, e| e.last_seq > threshold);
+        // Sequence numbers are unique, so exactly `target` keys rank at or below the threshold.
+        self.keys.retain(|_, e| rank(e) > threshold);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steady_rate_reads_true_and_verdicts_carry_the_share() {
+        let mut w = RateTable::new(5000, 100);
+        // 30 requests/s for 10 s, reported every 100 ms.
+        for t in 0..100u64 {
+            w.add("k", 3, 20.0, 10_000 + t * 100);
+        }
+        for now in [19_950, 19_999] {
+            let r = w.rate("k", now);
+            assert!((r - 30.0).abs() < 1e-9, "{r} at {now}");
+        }
+        let v = w.verdicts(19_999);
+        assert_eq!(v.len(), 1);
+        assert!((v[0].admit - 20.0 / 30.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn verdicts_drop_idle_keys() {
+        let mut w = RateTable::new(5000, 100);
+        w.add("k", 50, 20.0, 1_000);
+        assert_eq!(w.rate("k", 1_500), 50.0);
+        assert_eq!(w.verdicts(1_500).len(), 1);
+        assert!(w.verdicts(7_000).is_empty());
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn busy_keys_survive_a_flood_of_one_off_clients() {
+        let mut w = RateTable::new(5000, 3);
+        w.add("abuser", 100, 10.0, 0);
+        for i in 0..1000 {
+            w.add(&format!("k{i}"), 1, 10.0, 0);
+        }
+        assert!(w.len() <= 3);
+        assert!(w.rate("abuser", 500) > 10.0, "a flood of one-off clients evicted the busy key");
+        w.add("abuser2", 100, 10.0, 0);
+        assert_eq!(w.verdicts(500).len(), 2, "a new busy key finds room after one-off keys are evicted");
+    }
+
+    #[test]
+    fn a_table_of_busy_keys_still_makes_room() {
+        let mut w = RateTable::new(5000, 2);
+        w.add("a", 100, 10.0, 0);
+        w.add("b", 100, 10.0, 0);
+        w.add("c", 100, 10.0, 0);
+        assert_eq!(w.len(), 2);
+        assert_eq!(w.rate("a", 0), 0.0, "the least recently updated busy key made room");
     }
 }

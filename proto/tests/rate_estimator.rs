@@ -4,7 +4,7 @@
 // Test helpers fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use restrouter_ratelimit::rate::RateTable;
+use restrouter_proto::rate::RateTable;
 
 const WINDOW: u64 = 5000;
 
