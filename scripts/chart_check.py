@@ -100,8 +100,27 @@ def validate_envoy(label, values, docs, tls_dir):
     deployment = next(d for _, d in docs if d["kind"] == "Deployment")
     parsed = yaml.safe_load(config)
     wasm_path = parsed["bootstrap_extensions"][0]["typed_config"]["config"]["vm_config"]["code"]["local"]["filename"]
-    # The paths exist only in the image and the pod: point them at local copies.
+    # The paths exist only in the image and the pod: point them at local copies (the runtime
+    # ConfigMap laid out as the kubelet mounts it).
     local = config.replace(wasm_path, str(WASM)).replace("/etc/restrouter/tls/", f"{tls_dir}/")
+    runtime = next((d for _, d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-runtime")), None)
+    runtime_dir = Path(tls_dir) / f"runtime-{len(failures)}-{time.monotonic_ns()}"
+    if runtime:
+        data = runtime_dir / "..2026_01_01_00_00_00.1"
+        data.mkdir(parents=True)
+        for key, value in runtime["data"].items():
+            (data / key).write_text(value)
+            (runtime_dir / key).symlink_to(Path("..data") / key)
+        (runtime_dir / "..data").symlink_to(data.name)
+        local = local.replace("/etc/restrouter/runtime/", f"{runtime_dir}/")
+    envoy_files = next(d["data"] for _, d in docs if d["kind"] == "ConfigMap" and "envoy.yaml" in d.get("data", {}))
+    if "tls-secret.yaml" in envoy_files and not check_tls_secret(label, envoy_files["tls-secret.yaml"], parsed, deployment):
+        return
+    if "tls-secret.yaml" in envoy_files:
+        # The SDS file beside the config, pointing at the local certificate.
+        secret_file = Path(tls_dir) / f"tls-secret-{time.monotonic_ns()}.yaml"
+        secret_file.write_text(envoy_files["tls-secret.yaml"].replace("/etc/restrouter/tls", tls_dir))
+        local = local.replace("/etc/envoy/tls-secret.yaml", str(secret_file))
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(local)
     try:
@@ -120,12 +139,67 @@ def validate_envoy(label, values, docs, tls_dir):
     if listeners.get("metrics") != metrics:
         fail(f"{label}: metrics listener", f"{listeners} vs container port {metrics}")
     print(f"ok   {label}: envoy --mode validate (listeners {', '.join(f'{n}:{p}' for n, p in listeners.items())})")
-    smoke_envoy(label, local, "restbase_legacy" in config, dashboard_metrics(label, values, docs))
+    check_runtime(label, values, docs, parsed, envoy)
+    smoke_envoy(label, local, "restbase_legacy" in config, dashboard_metrics(label, values, docs), runtime["data"] if runtime else {})
     # The chart deploys what restrouter-render produced, byte for byte.
     if config.strip() != values["envoyConfig"].strip():
         fail(f"{label}: ConfigMap", "envoy.yaml differs from the rendered envoyConfig")
     else:
         print(f"ok   {label}: the ConfigMap holds the config restrouter-render rendered from the same values")
+
+
+def check_tls_secret(label, secret, parsed, deployment):
+    """The chart's SDS file is what envoy/tls-secret.yaml.j2 renders for the Secret's mount, and
+    the config reads it where the chart mounts it."""
+    envoy = next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "envoy")
+    mounts = {m["name"]: m["mountPath"] for m in envoy["volumeMounts"]}
+    tls_dir = mounts.get("tls")
+    r = subprocess.run([str(RENDER), "envoy", "--template", str(ROOT / "envoy" / "tls-secret.yaml.j2"), "--set", f"tls_cert={tls_dir}/tls.crt",
+                        "--set", f"tls_key={tls_dir}/tls.key"], cwd=ROOT, env={"PATH": os.environ["PATH"]}, capture_output=True, text=True)
+    https = next(l for l in parsed["static_resources"]["listeners"] if l["name"] == "https")
+    sds = https["filter_chains"][0]["transport_socket"]["typed_config"]["common_tls_context"]["tls_certificate_sds_secret_configs"][0]
+    path = sds["sds_config"]["path_config_source"]["path"]
+    if r.returncode != 0 or yaml.safe_load(r.stdout) != yaml.safe_load(secret):
+        fail(f"{label}: tls-secret.yaml", f"differs from envoy/tls-secret.yaml.j2 for {tls_dir}: {r.stdout or r.stderr}")
+        return False
+    if path != f"{mounts.get('envoy-config')}/tls-secret.yaml":
+        fail(f"{label}: tls-secret.yaml", f"the config reads {path}, the ConfigMap is mounted at {mounts.get('envoy-config')}")
+        return False
+    print(f"ok   {label}: the certificate is read through the SDS file the templates render, watched at {tls_dir}")
+    return True
+
+
+def check_runtime(label, values, docs, parsed, envoy):
+    """Under rollout: the disk runtime layer reads the runtime ConfigMap where the pod mounts it
+    (whole, so the kubelet's `..data` swap reaches Envoy), and the ConfigMap holds one key per
+    `rollout.percent` entry."""
+    layers = [l for l in parsed.get("layered_runtime", {}).get("layers", []) if "disk_layer" in l]
+    runtime = next((d for _, d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-runtime")), None)
+    if not values.get("rollout", {}).get("enabled"):
+        if layers or runtime:
+            fail(f"{label}: runtime", "a disk layer or runtime ConfigMap without rollout.enabled")
+        return
+    percent = {**yaml.safe_load((CHART / "values.yaml").read_text())["rollout"]["percent"], **values["rollout"].get("percent", {})}
+    want = {f"restrouter.rollout.{k}": str(v) for k, v in percent.items()}
+    if runtime is None or runtime.get("data") != want:
+        fail(f"{label}: runtime ConfigMap", f"{runtime and runtime.get('data')} vs {want}")
+        return
+    names = [l["disk_layer"]["symlink_root"] for l in layers]
+    volume = next((v["name"] for v in envoy_volumes(docs) if v.get("configMap", {}).get("name") == runtime["metadata"]["name"]), None)
+    mounts = [m for m in envoy["volumeMounts"] if m["name"] == volume and "subPath" not in m]
+    if len(names) != 1 or len(mounts) != 1 or names[0] != f"{mounts[0]['mountPath']}/..data":
+        fail(f"{label}: runtime mount", f"disk layers {names}, mounts of the runtime ConfigMap {mounts}")
+        return
+    order = [next(iter(k for k in l if k != "name")) for l in parsed["layered_runtime"]["layers"]]
+    if order[-1] != "admin_layer":
+        fail(f"{label}: runtime layers", f"the admin override is not on top: {order}")
+        return
+    print(f"ok   {label}: runtime ConfigMap ({len(want)} keys) mounted whole at the disk layer's root {mounts[0]['mountPath']}, admin layer on top")
+
+
+def envoy_volumes(docs):
+    deployment = next(d for _, d in docs if d["kind"] == "Deployment")
+    return deployment["spec"]["template"]["spec"]["volumes"]
 
 
 def free_port():
@@ -171,10 +245,10 @@ def dashboard_metrics(label, values, docs):
     return names
 
 
-def smoke_envoy(label, local_config, rollout, wanted_metrics):
+def smoke_envoy(label, local_config, rollout, wanted_metrics, runtime):
     """Runs the chart's Envoy config for real (listeners moved to free loopback ports): the filter
     loads the chart's plugin configuration, /ready and /stats/prometheus answer on the metrics
-    port and nothing else of the admin does."""
+    port and nothing else of the admin does; the runtime ConfigMap's values are in force."""
     config = yaml.safe_load(local_config)
     ports = {}
     for listener in config["static_resources"]["listeners"]:
@@ -212,6 +286,12 @@ def smoke_envoy(label, local_config, rollout, wanted_metrics):
                     lambda r: r[0] == 503 if rollout else r[0] in (404, 405) and "problem" in r[2]),
             }
             before = len(failures)
+            if runtime:
+                status, body, _ = get(admin, "/runtime")
+                entries = json.loads(body).get("entries", {}) if status == 200 else {}
+                in_force = {k: entries.get(k, {}).get("final_value") for k in runtime}
+                if in_force != runtime:
+                    fail(f"{label}: runtime values", f"admin /runtime shows {in_force}, the ConfigMap holds {runtime}")
             # A request that reaches an upstream (storage, or legacy RESTBase under rollout; both
             # unreachable here), so Envoy's per-class counters exist, then every dashboard metric
             # must be among those Envoy exports.
@@ -301,10 +381,18 @@ def main():
                        {**with_config({}, [], tmp), "backends": {"storage": "elsewhere.example.org:7233"}}, "rendered from other values")
         expect_refused("storage NetworkPolicy without pod labels",
                        with_config({"networkPolicy": {"storage": {"enabled": True}}}, [], tmp), "networkPolicy.storage.podLabels")
-        expect_render_refused("rollout percent above 100", {"rollout": {"enabled": True, "services": [{"name": "feed", "percent": 101}]}},
-                              "must be 0 to 100", tmp)
-        expect_render_refused("rollout paths in values", {"rollout": {"enabled": True, "services": [{"name": "feed", "percent": 1, "paths": ["x"]}]}},
-                              "paths are set in envoy/rollout.yaml.j2", tmp)
+        rollout = with_config({"rollout": {"enabled": True}}, [], tmp)
+        expect_refused("rollout percent above 100", {**rollout, "rollout": {"enabled": True, "percent": {"feed": 101}}}, "not a percentage")
+        expect_refused("rollout percent of no service", {**rollout, "rollout": {"enabled": True, "percent": {"feeds": 10}}}, "not a service of envoyConfig")
+        expect_render_refused("rollout.services (the old list)", {"rollout": {"enabled": True, "services": [{"name": "feed", "percent": 1}]}},
+                              "replaced by rollout.percent", tmp)
+        # Moving traffic is a values change alone: the config rendered before still applies.
+        moved = render({**rollout, "rollout": {"enabled": True, "percent": {"feed": 10}}})
+        data = next((d["data"] for _, d in moved if d["metadata"]["name"].endswith("-runtime")), {})
+        if data.get("restrouter.rollout.feed") == "10":
+            print("ok   rollout.percent changed without a new render: the runtime ConfigMap carries it")
+        else:
+            fail("rollout.percent without a new render", f"{data}")
     if failures:
         print(f"{len(failures)} chart check(s) failed")
         return 1

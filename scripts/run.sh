@@ -25,7 +25,12 @@ if [ -z "${RESTROUTER_TLS_CERT:-}" ]; then
       -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
       -keyout "$STATE/tls.key" -out "$STATE/tls.crt" 2>/dev/null
   fi
-  export RESTROUTER_TLS_CERT="$STATE/tls.crt" RESTROUTER_TLS_KEY="$STATE/tls.key"
+  export RESTROUTER_TLS_CERT="$PWD/$STATE/tls.crt" RESTROUTER_TLS_KEY="$PWD/$STATE/tls.key"
+fi
+# Envoy reads the pair through an SDS file and reloads it when the directory's files are swapped.
+if [ -z "${RESTROUTER_TLS_SECRET:-}" ]; then
+  target/release/restrouter-render envoy --template envoy/tls-secret.yaml.j2 > "$STATE/tls-secret.yaml"
+  export RESTROUTER_TLS_SECRET="$PWD/$STATE/tls-secret.yaml"
 fi
 
 storage=${RESTROUTER_STORAGE:-127.0.0.1:7233}

@@ -1,12 +1,14 @@
 //! The rollout config (`envoy/rollout.yaml.j2`) through a real Envoy: restrouter and a legacy
 //! RESTBase stand-in side by side. A steady request stream sees no failure while a service's
-//! runtime fraction moves 0 → 10 → 100 → 0 % through admin `/runtime_modify`, and each side's
-//! share matches the fraction; a client's `x-restrouter-cluster` never picks a back-end route;
+//! runtime fraction moves 0 → 10 → 100 → 0 %, through the disk layer (files swapped the way the
+//! kubelet updates a mounted ConfigMap) and through admin `/runtime_modify` (the emergency
+//! override, which wins over the files), and each side's share matches the fraction; a client's `x-restrouter-cluster` never picks a back-end route;
 //! mirroring copies legacy traffic to restrouter; every config passes `envoy --mode validate`.
 
 // Test helpers fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod kubelet;
 mod support;
 mod validate;
 
@@ -14,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kubelet::AtomicDir;
 use support::{client, envoy::EnvoyBuilder, Envoy, Reply, Stack, Upstream};
 
 const HTML_PATH: &str = "/en.wikipedia.org/v1/page/html/Earth";
@@ -29,8 +32,10 @@ const TOLERANCE_POINTS: f64 = 5.0;
 /// deviation at n = 1000, p = 0.1 is 0.95 points: the tolerance is over 5 of them).
 const MIN_PER_SERVICE_AT_10: usize = 1000;
 /// Answers that start this soon after a change are not counted in a share: workers pick up a
-/// new runtime snapshot shortly after the admin call returns. They still must not fail.
+/// new runtime snapshot shortly after the main thread has it. They still must not fail.
 const SETTLE: Duration = Duration::from_millis(300);
+/// The phase while a change is being made (from the start of `set` until it returned).
+const CHANGING: usize = usize::MAX;
 
 /// Restrouter (stored page HTML, pass-through feed) and a legacy stand-in behind one Envoy.
 struct Rollout {
@@ -68,6 +73,29 @@ impl Rollout {
         let r = client::send("POST", &self.stack.envoy.admin_url(&format!("/runtime_modify?{}", query.join("&"))), &[], None);
         assert_eq!(r.status, 200, "runtime_modify: {r}");
     }
+
+    /// The value of a runtime key in force, as admin `/runtime` shows it.
+    fn runtime_value(&self, key: &str) -> Option<String> {
+        let r = client::get(&self.stack.envoy.admin_url("/runtime"));
+        r.json().pointer(&format!("/entries/{key}/final_value")).and_then(|v| v.as_str()).map(str::to_string)
+    }
+
+    /// A runtime statistic (`load_success`, `load_error`) from admin `/stats`.
+    fn runtime_stat(&self, name: &str) -> u64 {
+        let stats = self.stack.envoy.stats();
+        stats.lines().find_map(|l| l.strip_prefix(&format!("runtime.{name}: "))).and_then(|v| v.trim().parse().ok()).unwrap_or_else(|| panic!("no runtime.{name} in /stats"))
+    }
+
+    /// Waits until every pair is in force (admin `/runtime`).
+    fn wait_in_force(&self, pairs: &[(&str, u32)]) {
+        let in_force = || pairs.iter().all(|(s, p)| self.runtime_value(&format!("restrouter.rollout.{s}")).as_deref() == Some(p.to_string().as_str()));
+        assert!(support::wait_until(Duration::from_secs(20), in_force), "{pairs:?} not in force: {}", client::get(&self.stack.envoy.admin_url("/runtime")).text());
+    }
+}
+
+/// `restrouter.rollout.<service>` files holding each percentage.
+fn percentages(pairs: &[(&str, u32)]) -> Vec<(String, Vec<u8>)> {
+    pairs.iter().map(|(s, p)| (format!("restrouter.rollout.{s}"), p.to_string().into_bytes())).collect()
 }
 
 /// Which side answered, or why the answer is a failure.
@@ -99,6 +127,47 @@ impl Tally {
 #[test]
 fn fractions_move_traffic_without_failures() {
     let ro = rollout(&[]);
+    move_traffic(&ro, |pairs| ro.set_percent(pairs));
+}
+
+/// The declarative path (the chart's runtime ConfigMap): new files under a swapped `..data`.
+#[test]
+fn runtime_files_move_traffic_without_failures() {
+    let mut files = AtomicDir::new(&percentages(&[("page-html", 0), ("feed", 0)]));
+    let ro = rollout(&[("runtime_dir", &files.path().display().to_string())]);
+    let files = Mutex::new(&mut files);
+    move_traffic(&ro, |pairs| {
+        files.lock().unwrap().publish(&percentages(pairs));
+        ro.wait_in_force(pairs);
+    });
+    // The start plus four swaps, none failed.
+    assert!(ro.runtime_stat("load_success") >= 5);
+    assert_eq!(ro.runtime_stat("load_error"), 0);
+}
+
+/// The admin layer sits above the files: an emergency `/runtime_modify` wins over them, and a
+/// later file change does not undo it.
+#[test]
+fn the_admin_override_wins_over_runtime_files() {
+    let mut files = AtomicDir::new(&percentages(&[("feed", 100)]));
+    let ro = rollout(&[("runtime_dir", &files.path().display().to_string()), ("rollout", "feed=0")]);
+    ro.wait_in_force(&[("feed", 100)]);
+    assert_eq!(side(FEED_PATH, &client::try_send("GET", &ro.stack.envoy.url(FEED_PATH), &[], None)), Ok(true), "the files' 100 % is in force at start");
+    ro.set_percent(&[("feed", 0)]);
+    ro.wait_in_force(&[("feed", 0)]);
+    files.publish(&percentages(&[("feed", 50)]));
+    // The disk layer (layers: static, disk, admin) took the new file; the admin value still wins.
+    let disk_value = || client::get(&ro.stack.envoy.admin_url("/runtime")).json().pointer("/entries/restrouter.rollout.feed/layer_values/1").and_then(|v| v.as_str()).map(str::to_string);
+    assert!(support::wait_until(Duration::from_secs(20), || disk_value().as_deref() == Some("50")), "the new files were not loaded: {:?}", disk_value());
+    assert_eq!(ro.runtime_value("restrouter.rollout.feed").as_deref(), Some("0"));
+    for _ in 0..20 {
+        assert_eq!(side(FEED_PATH, &client::try_send("GET", &ro.stack.envoy.url(FEED_PATH), &[], None)), Ok(false));
+    }
+}
+
+/// Moves page-html and feed 0 → 10 → 100 → 0 % with `set` under three steady clients: no
+/// request fails, and each phase's split matches its percentage.
+fn move_traffic(ro: &Rollout, set: impl Fn(&[(&str, u32)])) {
     const SERVICES: [(&str, &str); 2] = [("page-html", HTML_PATH), ("feed", FEED_PATH)];
     // (percent, requests per service before the next change)
     let schedule = [(0, 300), (10, MIN_PER_SERVICE_AT_10), (100, 300), (0, 300)];
@@ -122,12 +191,13 @@ fn fractions_move_traffic_without_failures() {
                     let (svc, path) = SERVICES[s];
                     i += 1;
                     let (p, since) = *phase.lock().unwrap();
+                    let sent_at = Instant::now();
                     let r = client::try_send("GET", &format!("{base}{path}"), &[], None);
                     sent.fetch_add(1, Ordering::Relaxed);
                     match side(path, &r) {
                         Err(e) => failures.lock().unwrap().push(format!("[{svc}, phase {p}] {e}")),
                         // Only answers that started and ended inside one settled phase count.
-                        Ok(restrouter) if since.elapsed() > SETTLE && phase.lock().unwrap().0 == p => {
+                        Ok(restrouter) if p != CHANGING && sent_at.duration_since(since) > SETTLE && phase.lock().unwrap().0 == p => {
                             let t = &mut tallies.lock().unwrap()[p][s];
                             if restrouter {
                                 t.restrouter += 1
@@ -143,7 +213,9 @@ fn fractions_move_traffic_without_failures() {
         .collect();
 
     for (p, (percent, needed)) in schedule.iter().enumerate() {
-        ro.set_percent(&[("page-html", *percent), ("feed", *percent)]);
+        // Answers sent while the change is under way belong to no phase.
+        *phase.lock().unwrap() = (CHANGING, Instant::now());
+        set(&[("page-html", *percent), ("feed", *percent)]);
         *phase.lock().unwrap() = (p, Instant::now());
         let enough = support::wait_until(Duration::from_secs(40), || {
             let t = tallies.lock().unwrap()[p];

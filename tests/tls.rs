@@ -1,23 +1,33 @@
-//! The HTTPS listener: Envoy terminates TLS with a certificate from files; a client that checks
-//! the certificate against the test's own CA gets the same answers as over plain HTTP; TLS 1.1
-//! is refused while 1.2 and 1.3 are accepted; the configs with TLS pass `envoy --mode validate`.
+//! The HTTPS listener: Envoy terminates TLS with a certificate from files, read through
+//! file-based SDS; a client that checks the certificate against the test's own CA gets the same
+//! answers as over plain HTTP; a certificate replaced the way the kubelet updates a mounted
+//! Secret is served without a restart and without a failed request; TLS 1.1 is refused while
+//! 1.2 and 1.3 are accepted; the configs with TLS pass `envoy --mode validate`.
 
 // Test helpers fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod kubelet;
 mod support;
 mod validate;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kubelet::AtomicDir;
 
 use support::{client::Response, Reply, Stack};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
-/// A CA and a server certificate for 127.0.0.1/localhost signed by it (openssl CLI).
+/// A CA and server certificates for 127.0.0.1/localhost signed by it (openssl CLI); the
+/// server's pair is in `secret`, laid out like a mounted `kubernetes.io/tls` Secret, and named
+/// by an SDS file (`tls_secret`) rendered from envoy/tls-secret.yaml.j2.
 struct Pki {
     dir: tempfile::TempDir,
+    secret: AtomicDir,
 }
 
 impl Pki {
@@ -35,9 +45,18 @@ impl Pki {
             ]
             .concat(),
         );
-        openssl(dir.path(), &[&["req"], &ec[..], &["-subj", "/CN=localhost", "-keyout", "tls.key", "-out", "tls.csr"]].concat());
-        openssl(dir.path(), &["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", "tls.crt"]);
-        Pki { dir }
+        issue(dir.path(), "first");
+        let secret = AtomicDir::new(&pair(dir.path(), "first"));
+        let (cert, key) = (secret.file("tls.crt").display().to_string(), secret.file("tls.key").display().to_string());
+        let render = Command::new(support::binary("restrouter-render"))
+            .args(["envoy", "--template"])
+            .arg(support::repo_root().join("envoy/tls-secret.yaml.j2"))
+            .args(["--set", &format!("tls_cert={cert}"), "--set", &format!("tls_key={key}")])
+            .output()
+            .expect("restrouter-render");
+        assert!(render.status.success(), "{}", String::from_utf8_lossy(&render.stderr));
+        std::fs::write(dir.path().join("tls-secret.yaml"), render.stdout).unwrap();
+        Pki { dir, secret }
     }
 
     fn path(&self, file: &str) -> PathBuf {
@@ -45,7 +64,23 @@ impl Pki {
     }
 
     fn sets(&self) -> Vec<(String, String)> {
-        vec![("tls_cert".into(), self.path("tls.crt").display().to_string()), ("tls_key".into(), self.path("tls.key").display().to_string())]
+        vec![
+            ("tls_cert".into(), self.secret.file("tls.crt").display().to_string()),
+            ("tls_key".into(), self.secret.file("tls.key").display().to_string()),
+            ("tls_secret".into(), self.path("tls-secret.yaml").display().to_string()),
+        ]
+    }
+
+    /// Issues a new server pair (new key) named `name` and swaps it into the Secret directory.
+    fn rotate(&mut self, name: &str) {
+        issue(self.dir.path(), name);
+        self.secret.publish(&pair(self.dir.path(), name));
+    }
+
+    /// The serial number of the certificate `name`.
+    fn serial(&self, name: &str) -> String {
+        let out = Command::new("openssl").args(["x509", "-noout", "-serial", "-in"]).arg(self.path(&format!("{name}.crt"))).output().expect("openssl CLI");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     /// A client that trusts only this CA.
@@ -58,6 +93,28 @@ impl Pki {
 
 fn agent(tls: TlsConfig) -> ureq::Agent {
     ureq::Agent::config_builder().tls_config(tls).http_status_as_error(false).max_redirects(0).proxy(None).timeout_global(Some(support::client::REQUEST_TIMEOUT)).build().into()
+}
+
+/// A server key and certificate `<name>.key`, `<name>.crt` signed by the CA.
+fn issue(dir: &Path, name: &str) {
+    let (key, csr, crt) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.crt"));
+    openssl(dir, &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=localhost", "-keyout", &key, "-out", &csr]);
+    openssl(dir, &["x509", "-req", "-in", &csr, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "server.ext", "-out", &crt]);
+}
+
+/// The Secret's files (`tls.crt`, `tls.key`) of the pair `name`.
+fn pair(dir: &Path, name: &str) -> Vec<(String, Vec<u8>)> {
+    ["crt", "key"].iter().map(|ext| (format!("tls.{ext}"), std::fs::read(dir.join(format!("{name}.{ext}"))).unwrap())).collect()
+}
+
+/// The serial number of the certificate the HTTPS listener serves to a new connection.
+fn served_serial(port: u16) -> String {
+    let (_, text) = handshake(port, "-tls1_3");
+    let pem = text.find("-----BEGIN CERTIFICATE-----").and_then(|b| text.find("-----END CERTIFICATE-----").map(|e| &text[b..e + 25]));
+    let Some(pem) = pem else { return String::new() };
+    let mut x509 = Command::new("openssl").args(["x509", "-noout", "-serial"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("openssl CLI");
+    std::io::Write::write_all(&mut x509.stdin.take().unwrap(), pem.as_bytes()).unwrap();
+    String::from_utf8_lossy(&x509.wait_with_output().unwrap().stdout).trim().to_string()
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -115,6 +172,55 @@ fn handshake(port: u16, version_flag: &str) -> (bool, String) {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let ok = out.status.success() && text.contains("Cipher is") && !text.contains("Cipher is (NONE)");
     (ok, text)
+}
+
+/// cert-manager renews the certificate and the kubelet swaps the Secret's files: new
+/// connections get the new certificate, with no restart, while clients that open a new
+/// connection for every request never fail.
+#[test]
+fn a_rotated_certificate_is_served_without_a_restart_or_a_failure() {
+    let mut pki = Pki::new();
+    let s = stack(&pki);
+    let port = s.envoy.https_port();
+    assert_eq!(served_serial(port), pki.serial("first"));
+
+    let url = format!("https://127.0.0.1:{port}/en.wikipedia.org/v1/?spec");
+    let (stop, sent) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let ca = Arc::new(std::fs::read(pki.path("ca.crt")).unwrap());
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, sent, failures, ca, url) = (stop.clone(), sent.clone(), failures.clone(), ca.clone(), url.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    // A new agent, so a new connection and handshake for every request.
+                    let roots = RootCerts::Specific(Arc::new(vec![Certificate::from_pem(&ca).unwrap().to_owned()]));
+                    match get(&agent(TlsConfig::builder().root_certs(roots).build()), &url) {
+                        Ok(r) if r.status == 200 => {}
+                        Ok(r) => failures.lock().unwrap().push(format!("status {}", r.status)),
+                        Err(e) => failures.lock().unwrap().push(e.to_string()),
+                    }
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let traffic = |n: usize| {
+        let from = sent.load(Ordering::Relaxed);
+        assert!(support::wait_until(Duration::from_secs(30), || sent.load(Ordering::Relaxed) >= from + n), "the clients stalled");
+    };
+    traffic(20);
+    pki.rotate("second");
+    assert_ne!(pki.serial("second"), pki.serial("first"));
+    let rotated = support::wait_until(Duration::from_secs(20), || served_serial(port) == pki.serial("second"));
+    traffic(20);
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().unwrap();
+    }
+    assert!(rotated, "still serving {} after the swap", served_serial(port));
+    let failures = failures.lock().unwrap();
+    assert!(failures.is_empty(), "{} of {} requests failed, first: {:?}", failures.len(), sent.load(Ordering::Relaxed), failures.first());
 }
 
 #[test]

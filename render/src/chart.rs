@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 /// Where the pod mounts the `kubernetes.io/tls` Secret (helm/restrouter/templates/deployment.yaml).
 const TLS_DIR: &str = "/etc/restrouter/tls";
+/// The SDS file of the TLS Secret's files, in the pod's Envoy ConfigMap (configmap.yaml).
+const TLS_SECRET: &str = "/etc/envoy/tls-secret.yaml";
+/// Where the pod mounts the runtime ConfigMap (`rollout.percent`; deployment.yaml).
+pub const RUNTIME_DIR: &str = "/etc/restrouter/runtime";
 
 /// What `restrouter-render chart` renders for one set of values.
 pub struct Release {
@@ -59,14 +63,15 @@ fn merge(base: &mut Value, over: Value) {
 
 /// The values the Envoy config depends on. The chart's `restrouter.renderedFrom` (in
 /// `templates/_helpers.tpl`) selects the same ones from the release's values and refuses a
-/// config that recorded others.
+/// config that recorded others. `rollout.percent` is not one of them: the percentages reach
+/// Envoy through the runtime ConfigMap, so moving traffic needs no new config.
 pub fn recorded(values: &Value) -> Value {
     let at = |p: &str| values.pointer(p).cloned().unwrap_or(Value::Null);
     json!({
         "backends": at("/backends"),
         "settings": at("/settings"),
         "spec": at("/spec"),
-        "rollout": at("/rollout"),
+        "rollout": {"enabled": at("/rollout/enabled"), "mirror": at("/rollout/mirror"), "shadowPort": at("/rollout/shadowPort")},
         "ports": at("/ports"),
         "tls": at("/tls/enabled"),
         "wasmPath": at("/image/wasmPath"),
@@ -117,26 +122,20 @@ pub fn release(values: &Value) -> Result<Release, String> {
     if truthy(values, "/tls/enabled") {
         sets.push(("tls_cert", format!("{TLS_DIR}/tls.crt")));
         sets.push(("tls_key", format!("{TLS_DIR}/tls.key")));
+        sets.push(("tls_secret", TLS_SECRET.into()));
     }
     sets.extend(settings(values)?);
     let mut template = "restrouter.yaml.j2";
     if truthy(values, "/rollout/enabled") {
         template = "rollout.yaml.j2";
-        let services = values.pointer("/rollout/services").and_then(Value::as_array).cloned().unwrap_or_default();
-        let (mut shares, mut mirrored) = (Vec::new(), Vec::new());
-        for s in &services {
-            let name = scalar(s, "/name")?;
-            if s.get("paths").is_some() {
-                return Err(format!("rollout.services: {name}: paths are set in envoy/rollout.yaml.j2, not in values"));
-            }
-            shares.push(format!("{name}={}", scalar(s, "/percent")?));
-            if truthy(s, "/mirror") {
-                mirrored.push(name);
-            }
+        if values.pointer("/rollout/services").is_some() {
+            return Err("rollout.services: replaced by rollout.percent (service: percent) and rollout.mirror (services); paths are set in envoy/rollout.yaml.j2".into());
         }
-        sets.push(("rollout", shares.join(",")));
-        sets.push(("rollout_mirror", mirrored.join(",")));
+        // `rollout.percent` is not rendered (the routes default to 0): the chart puts it in the
+        // runtime ConfigMap and checks it against the services this config names.
+        sets.push(("rollout_mirror", list(values, "/rollout/mirror")?));
         sets.push(("shadow_port", scalar(values, "/rollout/shadowPort")?));
+        sets.push(("runtime_dir", RUNTIME_DIR.into()));
     }
     let spec = values.get("spec").filter(|s| s.as_object().is_some_and(|m| !m.is_empty())).cloned();
     Ok(Release { sets: sets.into_iter().map(|(n, v)| format!("{n}={v}")).collect(), template, spec, recorded: recorded(values) })
@@ -202,7 +201,7 @@ mod tests {
             "ratelimit": {"enabled": true},
             "tls": {"enabled": true},
             "settings": {"internal_cidrs": ["10.0.0.0/8", "::1/128"], "timeouts_ms": {"storage": 1000}},
-            "rollout": {"enabled": true, "shadowPort": 7236, "services": [{"name": "feed", "percent": 100, "mirror": true}]},
+            "rollout": {"enabled": true, "shadowPort": 7236, "percent": {"feed": 100}, "mirror": ["feed"]},
             "spec": {},
         });
         let r = release(&values).unwrap_or_else(|e| panic!("{e}"));
@@ -213,19 +212,24 @@ mod tests {
             "tls_cert=/etc/restrouter/tls/tls.crt",
             "internal_cidrs=10.0.0.0/8,::1/128",
             "storage_timeout_ms=1000",
-            "rollout=feed=100",
             "rollout_mirror=feed",
+            "runtime_dir=/etc/restrouter/runtime",
             "eventgate=",
         ] {
             assert!(r.sets.iter().any(|s| s == want), "{want} not in {:?}", r.sets);
         }
         assert_eq!(r.template, "rollout.yaml.j2");
         assert!(r.spec.is_none());
+        // Percentages are the runtime ConfigMap's: neither rendered nor recorded.
+        assert!(!r.sets.iter().any(|s| s.starts_with("rollout=")), "{:?}", r.sets);
+        let mut moved = values.clone();
+        moved["rollout"]["percent"]["feed"] = json!(10);
+        assert_eq!(release(&moved).map(|m| m.recorded).ok(), Some(r.recorded.clone()));
         let mut bad = values.clone();
         bad["settings"]["storage_cluster"] = json!("x");
         assert!(release(&bad).is_err_and(|e| e.contains("settings.storage_cluster")));
         bad = values;
-        bad["rollout"]["services"][0]["paths"] = json!(["feed/.*"]);
-        assert!(release(&bad).is_err_and(|e| e.contains("paths")));
+        bad["rollout"]["services"] = json!([{"name": "feed", "percent": 1}]);
+        assert!(release(&bad).is_err_and(|e| e.contains("rollout.percent")));
     }
 }

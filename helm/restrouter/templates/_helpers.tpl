@@ -20,10 +20,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end }}
 
 {{/* The values the Envoy config depends on; restrouter-render records the same selection in
-the config it renders (render/src/chart.rs, `recorded`). */}}
+the config it renders (render/src/chart.rs, `recorded`). Not rollout.percent: the runtime
+ConfigMap carries it. */}}
 {{- define "restrouter.renderedFrom" -}}
 {{- $v := .Values }}
-{{- dict "backends" $v.backends "settings" $v.settings "spec" $v.spec "rollout" $v.rollout "ports" $v.ports "tls" $v.tls.enabled "wasmPath" $v.image.wasmPath "adminPort" $v.envoy.adminPort "xffTrustedHops" $v.envoy.xffTrustedHops "ratelimit" $v.ratelimit.enabled | toJson }}
+{{- $rollout := dict "enabled" $v.rollout.enabled "mirror" $v.rollout.mirror "shadowPort" $v.rollout.shadowPort }}
+{{- dict "backends" $v.backends "settings" $v.settings "spec" $v.spec "rollout" $rollout "ports" $v.ports "tls" $v.tls.enabled "wasmPath" $v.image.wasmPath "adminPort" $v.envoy.adminPort "xffTrustedHops" $v.envoy.xffTrustedHops "ratelimit" $v.ratelimit.enabled | toJson }}
 {{- end }}
 
 {{/* Envoy's configuration: the one `restrouter-render chart` renders from the envoy/ templates
@@ -35,4 +37,11 @@ and this release's values, refused when it was rendered from other values. */}}
 {{- fail "envoyConfig was rendered from other values than this release's: render it again with `restrouter-render chart -f <values files>`" }}
 {{- end }}
 {{- $config }}
+{{- end }}
+
+
+{{/* Where the runtime ConfigMap is mounted: restrouter-render chart points the disk layer at it
+(render/src/chart.rs, RUNTIME_DIR). */}}
+{{- define "restrouter.runtimeDir" -}}
+/etc/restrouter/runtime
 {{- end }}
