@@ -70,3 +70,57 @@ fn malformed_requests_still_close_the_connection() {
     assert_eq!((r.status, r.header("connection")), (405, Some("close")), "{r}");
     assert!(c.closed_by_server());
 }
+
+/// Status, body and headers of an answer, without those that differ per request.
+fn answer(envoy: &Envoy, method: &str, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut c = Connection::open(envoy.http_port());
+    let r = c.send(method, path, &[], None);
+    let mut headers: Vec<(String, String)> = r.headers.into_iter().filter(|(n, _)| n != "date" && n != "x-request-id").collect();
+    headers.sort();
+    (r.status, headers, r.body)
+}
+
+fn direct_responses(envoy: &Envoy) -> f64 {
+    envoy.stats().lines().find_map(|l| l.strip_prefix("http.restrouter_http.rq_direct_response: ")).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+}
+
+/// Envoy answers unknown domains and paths outside the API itself (the filter disabled on those
+/// routes), with exactly what the filter answers: same status, body and headers.
+#[test]
+fn envoy_answers_routing_errors_as_the_filter_does() {
+    let edge = Envoy::start(&[]);
+    let filter = Envoy::start(&[("edge_answers", "off")]);
+    let long_domain = format!("/{}/v1/page", "a".repeat(300));
+    // (method, path, answered by Envoy)
+    let cases = [
+        ("GET", "/", true),
+        ("GET", "/favicon.ico", true),
+        ("GET", "/en.wikipedia.org/", true),
+        ("POST", "/en.wikipedia.org/v2/page/html/Earth?x=1", true),
+        ("GET", "/en.wikipedia.org/v10/page", true),
+        ("DELETE", "/nope.example.org/v1/page/html/Earth", true),
+        ("HEAD", "/nope.example.org/v1?a=b", true),
+        ("OPTIONS", "/wikipedia.org/v1/", true),
+        ("GET", "/a.b.wikipedia.org/v1/page/html/Earth", true),
+        ("GET", long_domain.as_str(), true),
+        // The filter's: served domains, sys, capitals it lower-cases, escapes it decodes,
+        // characters JSON escapes.
+        ("GET", "/en.wikipedia.org/v1/page/nothing/Earth", false),
+        ("GET", "/en.wikipedia.org/v1/?spec", false),
+        ("GET", "/wikimedia.org/v1/", false),
+        ("GET", "/en.wikipedia.org/sys/key_value/x/y", false),
+        ("GET", "/Nope.org/v1/x", false),
+        ("GET", "/nope.org/v1/%41", false),
+        ("GET", "/x/%22y", false),
+        ("GET", "/x/a\"b\\c", false),
+        ("GET", "//x/v1", false),
+    ];
+    for (method, path, by_envoy) in cases {
+        let before = direct_responses(&edge);
+        let got = answer(&edge, method, path);
+        let want = answer(&filter, method, path);
+        assert_eq!(got, want, "{method} {path}");
+        assert_eq!(direct_responses(&edge) - before, if by_envoy { 1.0 } else { 0.0 }, "{method} {path} answered by Envoy: {by_envoy}");
+    }
+    assert_eq!(direct_responses(&filter), 0.0);
+}
