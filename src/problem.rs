@@ -33,6 +33,11 @@ impl Problem {
         Self::new(404, "not_found", "Not found.", detail)
     }
 
+    /// A domain no project serves (its first 256 characters are named).
+    pub fn unknown_domain(domain: &str) -> Self {
+        Self::not_found(format!("Unknown domain: {}", domain.chars().take(256).collect::<String>()))
+    }
+
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(400, "bad_request", "Invalid parameters", detail)
     }

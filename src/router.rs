@@ -58,7 +58,7 @@ pub fn route(api: &Api, method: &str, raw_path: &str, class: impl FnOnce() -> Cl
     if api_name != Some("v1") {
         return Err(Problem::not_found_route(&path));
     }
-    let project = api.project_for(&domain).ok_or_else(|| Problem::not_found(format!("Unknown domain: {}", domain.chars().take(256).collect::<String>())))?;
+    let project = api.project_for(&domain).ok_or_else(|| Problem::unknown_domain(&domain))?;
     let query = paths::parse_query(query).map_err(|e| Problem::bad_request(e.to_string()))?;
 
     let rest = rest.unwrap_or_default();

@@ -5,6 +5,7 @@
 //! (`chart`: the config the chart deploys).
 
 mod chart;
+mod edge;
 mod vars;
 
 use clap::{Parser, Subcommand};
@@ -174,6 +175,8 @@ fn render(template: &Path, v: &vars::Vars, (spec, clusters): (Value, Vec<String>
     ctx.insert("service_config".into(), Value::String(service));
     ctx.insert("passthrough_clusters".into(), json!(clusters));
     ctx.insert("chart_values".into(), Value::String(chart_values.to_string()));
+    let api = restrouter::spec::Api::compile(&spec)?;
+    ctx.insert("edge".into(), edge::edge(&api));
     for (k, val) in ctx {
         env.add_global(k, minijinja::Value::from_serialize(&val));
     }

@@ -84,6 +84,14 @@ pub struct Api {
 }
 
 impl Api {
+    /// The domains the API serves: exact names, and the suffixes (`.wikipedia.org`) under
+    /// which any single label is served.
+    pub fn domains(&self) -> (Vec<&str>, Vec<&str>) {
+        let mut exact: Vec<&str> = self.exact.keys().map(String::as_str).collect();
+        exact.sort_unstable();
+        (exact, self.suffixes.iter().map(|(s, _)| s.as_str()).collect())
+    }
+
     pub fn project_for(&self, domain: &str) -> Option<&Project> {
         let domain = domain.to_ascii_lowercase();
         let idx = self.exact.get(&domain).copied().or_else(|| {

@@ -21,6 +21,7 @@
 
 pub mod client;
 pub mod envoy;
+pub mod keepalive;
 pub mod storage;
 pub mod upstream;
 

@@ -1,0 +1,126 @@
+//! Error answers at the edge, through the real Envoy: a 400, 404 or 405 to a well-formed
+//! HTTP/1.1 request keeps the client's connection (a CDN would otherwise open a new one per
+//! error), while malformed requests still close it.
+
+// Test helpers fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+use support::keepalive::Connection;
+use support::Envoy;
+
+/// A document the filter answers itself (no storage or back-end needed).
+const SPEC: &str = "/en.wikipedia.org/v1/?spec";
+
+#[test]
+fn errors_keep_the_connection() {
+    let envoy = Envoy::start(&[]);
+    let json = [("content-type", "application/json")];
+    // (method, path, headers, body, status, problem type)
+    let errors: [(&str, &str, &[(&str, &str)], Option<&[u8]>, u16, &str); 6] = [
+        ("GET", "/en.wikipedia.org/v1/page/html/Earth/abc", &[], None, 400, "bad_request"),
+        ("POST", "/en.wikipedia.org/v1/transform/wikitext/to/html", &json, Some(b"{\"wikitext\":"), 400, "invalid_request"),
+        ("POST", "/en.wikipedia.org/v1/transform/wikitext/to/html", &json, Some(b"{}"), 400, "bad_request"),
+        ("GET", "/unknown.example.org/v1/page/html/Earth", &[], None, 404, "not_found"),
+        ("GET", "/en.wikipedia.org/v1/page/nothing/Earth", &[], None, 404, "not_found#route"),
+        ("DELETE", "/en.wikipedia.org/v1/page/html/Earth", &[], None, 405, "method_not_allowed"),
+    ];
+    for (method, path, headers, body, status, kind) in errors {
+        let mut c = Connection::open(envoy.http_port());
+        let r = c.send(method, path, headers, body);
+        r.assert_problem(status, kind, method, path);
+        assert_eq!(r.header("connection"), None, "{method} {path}: {r}");
+        // The same connection serves the next request.
+        let next = c.get(SPEC);
+        assert_eq!(next.status, 200, "after {method} {path}: {next}");
+        assert_eq!(next.header("connection"), None, "{next}");
+        // Several errors in a row, then a success, all on the one connection.
+        for _ in 0..3 {
+            let r = c.send(method, path, headers, body);
+            assert_eq!((r.status, r.header("connection")), (status, None), "again {method} {path}: {r}");
+        }
+        assert_eq!(c.get(SPEC).status, 200, "after {method} {path} again");
+    }
+}
+
+#[test]
+fn malformed_requests_still_close_the_connection() {
+    let envoy = Envoy::start(&[]);
+    // Bytes that are not HTTP, and a request whose framing is ambiguous (request smuggling):
+    // the codec refuses them and nothing after them on the connection is read.
+    for raw in [
+        &b"GET /en.wikipedia.org/v1/?spec HTTP/1.1\r\nhost: localhost\r\nno colon here\r\n\r\n"[..],
+        b"POST /en.wikipedia.org/v1/transform/wikitext/to/html HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"GET /en.wikipedia.org/v1/?spec HTTP/1.1\r\nhost: localhost\r\nbad_name: 1\r\n\r\n",
+    ] {
+        let mut c = Connection::open(envoy.http_port());
+        c.send_raw(raw);
+        c.send_raw(format!("GET {SPEC} HTTP/1.1\r\nhost: localhost\r\n\r\n").as_bytes());
+        let r = c.read_response(false);
+        assert_eq!((r.status, r.header("connection")), (400, Some("close")), "{}: {r}", String::from_utf8_lossy(raw));
+        assert!(c.closed_by_server(), "{}", String::from_utf8_lossy(raw));
+    }
+
+    // An error answered before the request body arrived: the rest of the body is not read, so
+    // the connection cannot serve another request.
+    let mut c = Connection::open(envoy.http_port());
+    c.send_raw(b"POST /en.wikipedia.org/v1/page/html/Earth HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{");
+    let r = c.read_response(false);
+    assert_eq!((r.status, r.header("connection")), (405, Some("close")), "{r}");
+    assert!(c.closed_by_server());
+}
+
+/// Status, body and headers of an answer, without those that differ per request.
+fn answer(envoy: &Envoy, method: &str, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut c = Connection::open(envoy.http_port());
+    let r = c.send(method, path, &[], None);
+    let mut headers: Vec<(String, String)> = r.headers.into_iter().filter(|(n, _)| n != "date" && n != "x-request-id").collect();
+    headers.sort();
+    (r.status, headers, r.body)
+}
+
+fn direct_responses(envoy: &Envoy) -> f64 {
+    envoy.stats().lines().find_map(|l| l.strip_prefix("http.restrouter_http.rq_direct_response: ")).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+}
+
+/// Envoy answers unknown domains and paths outside the API itself (the filter disabled on those
+/// routes), with exactly what the filter answers: same status, body and headers.
+#[test]
+fn envoy_answers_routing_errors_as_the_filter_does() {
+    let edge = Envoy::start(&[]);
+    let filter = Envoy::start(&[("edge_answers", "off")]);
+    let long_domain = format!("/{}/v1/page", "a".repeat(300));
+    // (method, path, answered by Envoy)
+    let cases = [
+        ("GET", "/", true),
+        ("GET", "/favicon.ico", true),
+        ("GET", "/en.wikipedia.org/", true),
+        ("POST", "/en.wikipedia.org/v2/page/html/Earth?x=1", true),
+        ("GET", "/en.wikipedia.org/v10/page", true),
+        ("DELETE", "/nope.example.org/v1/page/html/Earth", true),
+        ("HEAD", "/nope.example.org/v1?a=b", true),
+        ("OPTIONS", "/wikipedia.org/v1/", true),
+        ("GET", "/a.b.wikipedia.org/v1/page/html/Earth", true),
+        ("GET", long_domain.as_str(), true),
+        // The filter's: served domains, sys, capitals it lower-cases, escapes it decodes,
+        // characters JSON escapes.
+        ("GET", "/en.wikipedia.org/v1/page/nothing/Earth", false),
+        ("GET", "/en.wikipedia.org/v1/?spec", false),
+        ("GET", "/wikimedia.org/v1/", false),
+        ("GET", "/en.wikipedia.org/sys/key_value/x/y", false),
+        ("GET", "/Nope.org/v1/x", false),
+        ("GET", "/nope.org/v1/%41", false),
+        ("GET", "/x/%22y", false),
+        ("GET", "/x/a\"b\\c", false),
+        ("GET", "//x/v1", false),
+    ];
+    for (method, path, by_envoy) in cases {
+        let before = direct_responses(&edge);
+        let got = answer(&edge, method, path);
+        let want = answer(&filter, method, path);
+        assert_eq!(got, want, "{method} {path}");
+        assert_eq!(direct_responses(&edge) - before, if by_envoy { 1.0 } else { 0.0 }, "{method} {path} answered by Envoy: {by_envoy}");
+    }
+    assert_eq!(direct_responses(&filter), 0.0);
+}
