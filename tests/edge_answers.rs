@@ -13,12 +13,15 @@ use support::Envoy;
 /// A document the filter answers itself (no storage or back-end needed).
 const SPEC: &str = "/en.wikipedia.org/v1/?spec";
 
+/// Method, path, headers, body, expected status, what it is.
+type ErrorCase<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], Option<&'a [u8]>, u16, &'a str);
+
 #[test]
 fn errors_keep_the_connection() {
     let envoy = Envoy::start(&[]);
     let json = [("content-type", "application/json")];
     // (method, path, headers, body, status, problem type)
-    let errors: [(&str, &str, &[(&str, &str)], Option<&[u8]>, u16, &str); 6] = [
+    let errors: [ErrorCase; 6] = [
         ("GET", "/en.wikipedia.org/v1/page/html/Earth/abc", &[], None, 400, "bad_request"),
         ("POST", "/en.wikipedia.org/v1/transform/wikitext/to/html", &json, Some(b"{\"wikitext\":"), 400, "invalid_request"),
         ("POST", "/en.wikipedia.org/v1/transform/wikitext/to/html", &json, Some(b"{}"), 400, "bad_request"),

@@ -73,11 +73,6 @@ impl MwApi {
         }
     }
 
-    /// Failed requests so far (unreachable, timeout, non-200, unusable answer).
-    pub fn failures(&self) -> u64 {
-        self.failures.get()
-    }
-
     /// Runs the revision query for `domain`; blocks, call it off the async executor.
     pub fn revision_query(
         &self,
@@ -157,11 +152,12 @@ mod tests {
 
     #[test]
     fn unconfigured_is_not_a_failure() {
-        let api = MwApi::new(None, Counter::default());
+        let failures = Counter::default();
+        let api = MwApi::new(None, failures.clone());
         assert!(matches!(
             api.revision_query("en.wikipedia.org", &Selector::Revision(1)),
             Err(MwApiError::NotConfigured)
         ));
-        assert_eq!(api.failures(), 0);
+        assert_eq!(failures.get(), 0);
     }
 }
