@@ -40,7 +40,7 @@ if [ "$storage" = "127.0.0.1:7233" ]; then
 fi
 backend=127.0.0.1:8888
 uses_devbackend=no
-for v in PARSOID MOBILEAPPS WIKIFEEDS AQS EVENTGATE; do
+for v in PARSOID MOBILEAPPS WIKIFEEDS AQS MWAPI EVENTGATE; do
   var="RESTROUTER_$v"
   [ "${!var:-$backend}" = "$backend" ] && uses_devbackend=yes
 done

@@ -28,6 +28,14 @@ pub struct Settings {
     /// Base of the public URIs in `resource_change` events (`//{domain}` + this + route path).
     pub event_base_path: String,
     pub ratelimit: RateLimitSettings,
+    /// The MediaWiki action API (siteinfo for title normalization): Envoy cluster and path.
+    pub mwapi_cluster: String,
+    pub mwapi_path: String,
+    /// How long a wiki's siteinfo is used before it is fetched again (shared by the workers).
+    pub siteinfo_ttl_s: u64,
+    /// `cache-control` of title-normalization redirects (RESTBase's `purged_cache_control`: the
+    /// CDN keeps them, change-propagation purges them).
+    pub redirect_cache_control: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -37,6 +45,7 @@ pub struct Timeouts {
     pub backend: u64,
     pub event: u64,
     pub sidecar: u64,
+    pub mwapi: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,13 +70,17 @@ impl Default for Settings {
             max_body_bytes: 1 << 20,
             event_base_path: "/api/rest_v1".into(),
             ratelimit: RateLimitSettings::default(),
+            mwapi_cluster: "mwapi".into(),
+            mwapi_path: "/w/api.php".into(),
+            siteinfo_ttl_s: 3600,
+            redirect_cache_control: "s-maxage=1209600, max-age=0, must-revalidate".into(),
         }
     }
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { storage: 1000, backend: 10_000, event: 2000, sidecar: 500 }
+        Timeouts { storage: 1000, backend: 10_000, event: 2000, sidecar: 500, mwapi: 2000 }
     }
 }
 

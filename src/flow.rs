@@ -15,6 +15,7 @@
 //! ```
 
 use crate::metrics::Counter;
+use crate::pages::{self, Version};
 use crate::policy::{self, RoutePolicy};
 use crate::problem::{self, Problem};
 use crate::reply::Reply;
@@ -156,6 +157,10 @@ pub struct FlowInput {
     pub uri: String,
     /// An internal client asked for a re-render (`cache-control: no-cache`).
     pub rerender: bool,
+    /// Neither read nor write storage (a language variant, which the stored copy is not).
+    pub bypass_storage: bool,
+    /// The HTML profile version the client asked for (`Accept`), if any.
+    pub wanted_profile: Option<Version>,
     pub storage_cluster: String,
     pub storage_timeout_ms: u64,
     pub backend_timeout_ms: u64,
@@ -205,6 +210,9 @@ impl StoredFlow {
     }
 
     pub fn start(&mut self) -> Begin {
+        if self.input.bypass_storage {
+            return Begin::Step(self.fetch(false));
+        }
         if self.input.rerender {
             Begin::Step(self.fetch(false))
         } else {
@@ -219,10 +227,19 @@ impl StoredFlow {
             return Some(self.respond(self.problem_reply(&Problem::internal("unexpected storage read"))));
         }
         match resp.status {
-            200 if self.holds_requested_revision(resp) => {
-                self.notes.push(Counter::StorageHit);
-                None
-            }
+            200 if self.holds_requested_revision(resp) => match self.profile_verdict(resp, true) {
+                Profile::Fine => {
+                    self.notes.push(Counter::StorageHit);
+                    None
+                }
+                Profile::Newer => {
+                    // A newer version of the same major than stored: re-render (RESTBase's
+                    // content negotiation retried with no-cache).
+                    self.notes.push(Counter::StorageMiss);
+                    Some(self.fetch(self.requested_revision().is_none()))
+                }
+                Profile::Impossible(p) => Some(self.respond(self.problem_reply(&p))),
+            },
             200 => {
                 // Another revision is stored: render this one, keep the stored latest.
                 self.notes.push(Counter::StorageMiss);
@@ -314,12 +331,28 @@ impl StoredFlow {
         let route = RoutePolicy::of(op);
         let ct = policy::content_type(resp.header("content-type"), &route);
         let mut reply = Reply::content(200, ct, resp.body.clone(), &route, resp.header("cache-control"), &self.input.domain);
-        for name in ["etag", "content-language", "vary"] {
+        if let Some(etag) = resp.header("etag") {
+            // RESTBase's ETags were strong: a weak one from the back-end is made strong.
+            reply = reply.with_header("etag", etag.strip_prefix("W/").unwrap_or(etag));
+        }
+        for name in ["content-language", "vary"] {
             if let Some(v) = resp.header(name) {
                 reply = reply.with_header(name, v);
             }
         }
         reply
+    }
+
+    /// Whether content (stored or fetched) is in the HTML version the client asked for.
+    fn profile_verdict(&self, resp: &Upstream, stored: bool) -> Profile {
+        let Some(wanted) = self.input.wanted_profile else { return Profile::Fine };
+        let have = resp.header("content-type").and_then(pages::html_profile);
+        match have {
+            Some(have) if pages::satisfies(have, wanted) => Profile::Fine,
+            // Only stored content can be older than what the back-end renders now.
+            Some(have) if stored && wanted > have => Profile::Newer,
+            _ => Profile::Impossible(pages::not_acceptable(wanted, have)),
+        }
     }
 
     fn requested_revision(&self) -> Option<&str> {
@@ -336,6 +369,9 @@ impl StoredFlow {
         let cluster = &self.input.op.backend.cluster;
         let failure = match (resp.failure, resp.status) {
             (None, 200..=299) => {
+                if let Profile::Impossible(p) = self.profile_verdict(&resp, false) {
+                    return self.respond(self.problem_reply(&p));
+                }
                 let reply = self.content_reply(&resp);
                 // Content of an explicit revision is never stored: the key holds the latest.
                 let rerender_latest = self.input.rerender && self.requested_revision().is_none();
@@ -392,6 +428,15 @@ impl StoredFlow {
         }
         self.respond(reply)
     }
+}
+
+/// Content negotiation on the HTML profile (RESTBase's content_negotiation_filter, without its
+/// downgrade through Parsoid's html→html transform: an older major is a 406 here).
+enum Profile {
+    Fine,
+    /// Stored content older than asked for, same major: render it anew.
+    Newer,
+    Impossible(Problem),
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub trait Host {
     fn response_body(&self, max: usize) -> Vec<u8>;
     fn replace_response_body(&self, body: &[u8]);
 
+    /// Lets a request held on its headers or body go on (after a callout decided it may).
+    fn resume_request(&self);
     /// Answers the request in place of the upstream; false when the host refused.
     fn send_reply(&self, status: u16, headers: &[(String, String)], body: &[u8]) -> bool;
     /// Starts a callout; its token, or `None` when it could not be dispatched.

@@ -11,6 +11,7 @@ pub mod events;
 pub mod flow;
 pub mod host;
 pub mod metrics;
+pub mod pages;
 pub mod paths;
 pub mod pipeline;
 pub mod policy;

@@ -44,6 +44,8 @@ fn logic_cost_per_request() {
             method: "GET".into(),
             uri: HIT.into(),
             rerender: false,
+            bypass_storage: false,
+            wanted_profile: None,
             storage_cluster: "storage".into(),
             storage_timeout_ms: 1000,
             backend_timeout_ms: 1000,

@@ -28,6 +28,7 @@ pub enum Counter {
     SyncOk,
     SyncFailed,
     CalloutFailed,
+    MwapiError,
 }
 
 impl Counter {
@@ -49,6 +50,7 @@ impl Counter {
         Counter::SyncOk,
         Counter::SyncFailed,
         Counter::CalloutFailed,
+        Counter::MwapiError,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +72,7 @@ impl Counter {
             Counter::SyncOk => "restrouter.ratelimit.sync_ok",
             Counter::SyncFailed => "restrouter.ratelimit.sync_failed",
             Counter::CalloutFailed => "restrouter.callout.dispatch_failed",
+            Counter::MwapiError => "restrouter.mwapi.error",
         }
     }
 }

@@ -13,6 +13,9 @@ use std::collections::HashMap;
 
 /// Everything but ALPHA / DIGIT / `-` `.` `_` `~` is encoded.
 const SEGMENT_STRICT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+/// What JavaScript's `encodeURIComponent` leaves alone: RESTBase built redirect locations and
+/// `content-location` with it.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'!').remove(b'~').remove(b'*').remove(b'\'').remove(b'(').remove(b')');
 /// Canonical form of a matched segment: only the characters that would change its meaning.
 const SEGMENT_CANONICAL: &AsciiSet = &percent_encoding::CONTROLS.add(b'/').add(b'%').add(b'?').add(b'#');
 
@@ -85,6 +88,11 @@ pub fn canonical(path: &str) -> Result<String, PathError> {
 /// Encodes a value as one path segment (strict: only unreserved characters stay as they are).
 pub fn encode_segment(value: &str) -> String {
     utf8_percent_encode(value, SEGMENT_STRICT).to_string()
+}
+
+/// Encodes a value as JavaScript's `encodeURIComponent` does.
+pub fn encode_component(value: &str) -> String {
+    utf8_percent_encode(value, URI_COMPONENT).to_string()
 }
 
 /// Expands `{name}` placeholders with the strictly encoded parameter values; `{domain}` is a

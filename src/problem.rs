@@ -87,6 +87,16 @@ impl Problem {
         Self::new(504, "gateway_timeout", "Gateway timeout", detail)
     }
 
+    /// The wiki's siteinfo (needed to read a title) could not be fetched.
+    pub fn siteinfo_unavailable(detail: impl Into<String>) -> Self {
+        Self::new(503, "service_unavailable#siteinfo", "Site info fetch failed.", detail)
+    }
+
+    /// Content in the version the client asked for cannot be produced.
+    pub fn not_acceptable(detail: impl Into<String>) -> Self {
+        Self::new(406, "not_acceptable", "Not acceptable", detail)
+    }
+
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(500, "internal_error", "Internal error", detail)
     }

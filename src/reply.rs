@@ -32,6 +32,17 @@ impl Reply {
         reply
     }
 
+    /// A redirect to a relative `location` under `route`'s cache-control, with no body.
+    pub fn redirect(status: u16, location: &str, route: &RoutePolicy, domain: &str) -> Reply {
+        Reply::content(status, "text/plain; charset=utf-8", Vec::new(), route, None, domain).with_header("location", location)
+    }
+
+    /// With `name` set to `value` alone.
+    pub fn setting(mut self, name: &str, value: &str) -> Reply {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.with_header(name, value)
+    }
+
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {
         self.headers.push((name.to_string(), value.to_string()));
         self

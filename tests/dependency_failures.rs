@@ -72,7 +72,8 @@ fn storage_hanging_is_served_from_the_back_end() {
     storage.on_any(Reply::status(404).delay(Duration::from_secs(30)));
     let backend = Upstream::start();
     backend.on(PARSOID, Reply::html("fresh earth"));
-    let envoy = Envoy::builder().concurrency(1).set("storage", &storage.addr()).set("parsoid", &backend.addr()).set("storage_timeout_ms", "300").start();
+    let mwapi = support::siteinfo_upstream();
+    let envoy = Envoy::builder().concurrency(1).set("storage", &storage.addr()).set("parsoid", &backend.addr()).set("mwapi", &mwapi.addr()).set("storage_timeout_ms", "300").start();
     let r = envoy.get(PAGE);
     assert_eq!((r.status, r.text().as_str()), (200, "fresh earth"), "{r}");
     assert_eq!(storage.count("/en.wikipedia.org/v1/key_value/parsoidphp/Earth"), 1);

@@ -57,12 +57,15 @@ fn oversize_requests_are_refused() {
     let big = "x".repeat(40 * 1024);
     let r = s.envoy.get_with("/en.wikipedia.org/v1/page/html/Earth", &[("x-padding", big.as_str())]);
     assert_eq!(r.status, 431, "{r}");
-    // Under the limit, the filter decides: the spec caps titles at 1024 characters.
-    let title = "%C3%A9".repeat(1024);
+    // Under the limit, the filter decides: a title holds at most 255 bytes (MediaWiki's limit;
+    // the spec's 1024 characters come first).
+    let title = format!("A{}", "%C3%A9".repeat(127));
     s.backend.on(&format!("/en.wikipedia.org/v3/page/html/{title}"), Reply::html("long"));
     let r = s.envoy.get(&format!("/en.wikipedia.org/v1/page/html/{title}"));
-    assert_eq!((r.status, r.text().as_str()), (200, "long"), "a 1024-character title");
+    assert_eq!((r.status, r.text().as_str()), (200, "long"), "a 255-byte title");
     let r = s.envoy.get(&format!("/en.wikipedia.org/v1/page/html/{title}x"));
+    r.assert_problem(400, "bad_request", "GET", &format!("/en.wikipedia.org/v1/page/html/{title}x"));
+    let r = s.envoy.get(&format!("/en.wikipedia.org/v1/page/html/{}", "%C3%A9".repeat(1025)));
     assert_eq!(r.status, 400, "a 1025-character title");
 
     // A body over max_body_bytes: the filter's 413 problem, nothing forwarded.
@@ -159,18 +162,13 @@ fn invalid_utf8_and_control_bytes() {
     let (status, _, body) = raw_get(&s.envoy, b"/en.wikipedia.org/v1/page/html/Earth", b"accept-language: \xff\xfe\r\nx-client-ip: \xff\r\ncache-control: \xc3\r\n");
     assert_eq!((status, body.as_slice()), (200, &b"earth"[..]));
 
-    // NUL and CR/LF, percent-encoded in a title: one encoded segment upstream and in storage,
+    // NUL and CR/LF, percent-encoded in a title: not a title (400), nothing forwarded or stored,
     // no header injected.
-    let title = "a%00b%0D%0AHost:%20evil%0D%0A%0D%0AGET%20%2Fx";
-    let backend = "/en.wikipedia.org/v3/page/html/a%00b%0D%0AHost%3A%20evil%0D%0A%0D%0AGET%20%2Fx";
-    s.backend.on(backend, Reply::html("odd title").header("etag", "\"1/t\""));
-    let r = s.envoy.get(&format!("/en.wikipedia.org/v1/page/html/{title}"));
-    assert_eq!((r.status, r.text().as_str()), (200, "odd title"), "{r}");
-    let seen = s.backend.last(backend).expect("the back-end got the encoded title");
-    assert!(seen.header("host").is_some_and(|h| h != "evil"), "{seen:?}");
-    assert!(s.backend.requests().iter().all(|r| r.path_only() == backend || r.path_only() == "/en.wikipedia.org/v3/page/html/Earth"));
-    let kept = s.storage.get("en.wikipedia.org", "parsoidphp", "a%00b%0D%0AHost%3A%20evil%0D%0A%0D%0AGET%20%2Fx");
-    assert_eq!((kept.status, kept.text().as_str()), (200, "odd title"));
+    let title = "A%00b%0D%0AHost:%20evil%0D%0A%0D%0AGET%20%2Fx";
+    let path = format!("/en.wikipedia.org/v1/page/html/{title}");
+    s.envoy.get(&path).assert_problem(400, "bad_request", "GET", &path);
+    assert!(s.backend.requests().iter().all(|r| r.path_only() == "/en.wikipedia.org/v3/page/html/Earth"));
+    assert_eq!(s.storage.get("en.wikipedia.org", "parsoidphp", "A%00b%0D%0AHost%3A%20evil%0D%0A%0D%0AGET%20%2Fx").status, 404);
     s.envoy.assert_no_vm_trouble();
 }
 
@@ -180,9 +178,9 @@ fn parameters_stay_in_their_segment() {
     // (public path, the only back-end path it may reach, storage key in parsoidphp or None)
     let cases = [
         ("/en.wikipedia.org/v1/page/html/..%2F..%2Fsys%2Fkey_value", "/en.wikipedia.org/v3/page/html/..%2F..%2Fsys%2Fkey_value", Some("..%2F..%2Fsys%2Fkey_value")),
-        ("/en.wikipedia.org/v1/page/html/x%3Fy%3D1%23z", "/en.wikipedia.org/v3/page/html/x%3Fy%3D1%23z", Some("x%3Fy%3D1%23z")),
+        ("/en.wikipedia.org/v1/page/html/X%3Fy%3D1", "/en.wikipedia.org/v3/page/html/X%3Fy%3D1", Some("X%3Fy%3D1")),
         ("/en.wikipedia.org/v1/page/html/%252e%252e", "/en.wikipedia.org/v3/page/html/%252e%252e", Some("%252e%252e")),
-        ("/en.wikipedia.org/v1/page/html/a%5Cb", "/en.wikipedia.org/v3/page/html/a%5Cb", Some("a%5Cb")),
+        ("/en.wikipedia.org/v1/page/html/A%5Cb", "/en.wikipedia.org/v3/page/html/A%5Cb", Some("A%5Cb")),
         ("/en.wikipedia.org/v1/data/css/mobile/..%2F..%2Fx", "/en.wikipedia.org/v1/data/css/mobile/..%2F..%2Fx", None),
     ];
     for (public, backend, key) in cases {

@@ -280,7 +280,7 @@ fn a_client_routing_header_never_reaches_a_back_end_route() {
     // A path restrouter does not serve, aimed at a back-end, storage or anything else: the
     // path's own route, here legacy.
     let secret = "/en.wikipedia.org/v1/page/title/Earth";
-    let clusters = ["parsoid", "wikifeeds", "mobileapps", "aqs", "storage", "restbase_legacy", "eventgate", "elsewhere"];
+    let clusters = ["parsoid", "wikifeeds", "mobileapps", "aqs", "mwapi", "storage", "restbase_legacy", "eventgate", "elsewhere"];
     for cluster in clusters {
         let r = ro.stack.envoy.get_with(secret, &[("x-restrouter-cluster", cluster)]);
         assert_eq!((r.status, r.text()), (200, LEGACY_BODY.to_string()), "{cluster}: {r}");

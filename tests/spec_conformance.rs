@@ -33,7 +33,7 @@ fn responses_conform_to_the_served_spec() {
     let dev_addr = format!("127.0.0.1:{}", free_port());
     let dev = Child(Command::new(binary("restrouter-devbackend")).args(["--listen", &dev_addr]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("devbackend"));
     assert!(wait_until(Duration::from_secs(15), || client::try_send("GET", &format!("http://{dev_addr}/healthz"), &[], None).is_ok()));
-    let sets: Vec<(&str, &str)> = ["parsoid", "mobileapps", "wikifeeds", "aqs", "eventgate"].iter().map(|c| (*c, dev_addr.as_str())).collect();
+    let sets: Vec<(&str, &str)> = ["parsoid", "mobileapps", "wikifeeds", "aqs", "mwapi", "eventgate"].iter().map(|c| (*c, dev_addr.as_str())).collect();
     let s = Stack::with(&sets);
 
     let base = s.envoy.url("/en.wikipedia.org/v1");

@@ -27,6 +27,7 @@ const UPSTREAM: &str = "<p>from the back-end</p>";
 struct Services {
     storage: Storage,
     backend: Upstream,
+    mwapi: Upstream,
 }
 
 impl Services {
@@ -35,11 +36,11 @@ impl Services {
         assert_eq!(storage.put(DOMAIN, "parsoidphp", "Earth", HTML, "\"7/seeded\"", STORED).status, 201);
         let backend = Upstream::start();
         backend.on_any(Reply::html(UPSTREAM));
-        Services { storage, backend }
+        Services { storage, backend, mwapi: support::siteinfo_upstream() }
     }
 
     fn addresses(&self) -> Vec<(&'static str, String)> {
-        let mut sets = vec![("storage", self.storage.addr()), ("xff_trusted_hops", "1".to_string())];
+        let mut sets = vec![("storage", self.storage.addr()), ("mwapi", self.mwapi.addr()), ("xff_trusted_hops", "1".to_string())];
         for cluster in ["parsoid", "mobileapps", "wikifeeds", "aqs"] {
             sets.push((cluster, self.backend.addr()));
         }

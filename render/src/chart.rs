@@ -114,7 +114,7 @@ pub fn release(values: &Value) -> Result<Release, String> {
         ("wasm", scalar(values, "/image/wasmPath")?),
         ("xff_trusted_hops", scalar(values, "/envoy/xffTrustedHops")?),
     ];
-    for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "eventgate", "legacy"] {
+    for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "mwapi", "eventgate", "legacy"] {
         sets.push((name, scalar(values, &format!("/backends/{name}"))?));
     }
     let sidecar = if truthy(values, "/ratelimit/enabled") { format!("127.0.0.1:{}", scalar(values, "/ports/ratelimitApi")?) } else { String::new() };
@@ -144,7 +144,8 @@ pub fn release(values: &Value) -> Result<Release, String> {
 /// `settings` (the filter's settings, src/config.rs) as template variables; the cluster names
 /// are the templates' own.
 fn settings(values: &Value) -> Result<Vec<(&'static str, String)>, String> {
-    const KNOWN: &[&str] = &["internal_cidrs", "trusted_proxies", "timeouts_ms", "event_stream", "max_body_bytes", "event_base_path", "ratelimit"];
+    const KNOWN: &[&str] =
+        &["internal_cidrs", "trusted_proxies", "timeouts_ms", "event_stream", "max_body_bytes", "event_base_path", "ratelimit", "mwapi_path", "siteinfo_ttl_s", "redirect_cache_control"];
     if let Some(unknown) = values.get("settings").and_then(Value::as_object).and_then(|m| m.keys().find(|k| !KNOWN.contains(&k.as_str()))) {
         return Err(format!("settings.{unknown}: not a setting (src/config.rs; cluster names are set by the templates)"));
     }
@@ -167,6 +168,10 @@ fn settings(values: &Value) -> Result<Vec<(&'static str, String)>, String> {
         ("backend_timeout_ms", "timeouts_ms/backend"),
         ("event_timeout_ms", "timeouts_ms/event"),
         ("sidecar_timeout_ms", "timeouts_ms/sidecar"),
+        ("mwapi_timeout_ms", "timeouts_ms/mwapi"),
+        ("mwapi_path", "mwapi_path"),
+        ("siteinfo_ttl_s", "siteinfo_ttl_s"),
+        ("redirect_cache_control", "redirect_cache_control"),
     ];
     for (name, key) in scalars {
         let pointer = format!("/settings/{key}");
@@ -197,7 +202,7 @@ mod tests {
             "ports": {"http": 7231, "https": 7443, "metrics": 9102, "ratelimitApi": 7235},
             "envoy": {"adminPort": 9901, "xffTrustedHops": 1},
             "image": {"wasmPath": "/w.wasm"},
-            "backends": {"storage": "s:1", "parsoid": "p:2", "mobileapps": "m:3", "wikifeeds": "w:4", "aqs": "a:5", "eventgate": ""},
+            "backends": {"storage": "s:1", "parsoid": "p:2", "mobileapps": "m:3", "wikifeeds": "w:4", "aqs": "a:5", "mwapi": "mw:6", "eventgate": ""},
             "ratelimit": {"enabled": true},
             "tls": {"enabled": true},
             "settings": {"internal_cidrs": ["10.0.0.0/8", "::1/128"], "timeouts_ms": {"storage": 1000}},

@@ -24,6 +24,8 @@ const VARS: &[(&str, &str, &str)] = &[
     ("mobileapps", "127.0.0.1:8888", "mobileapps (PCS) host:port"),
     ("wikifeeds", "127.0.0.1:8888", "wikifeeds host:port"),
     ("aqs", "127.0.0.1:8888", "AQS (pageviews) host:port"),
+    ("mwapi", "127.0.0.1:8888", "MediaWiki action API host:port (siteinfo for title normalization)"),
+    ("mwapi_path", "/w/api.php", "path of the action API on mwapi"),
     ("eventgate", "127.0.0.1:8888", "event service host:port; empty disables events"),
     ("ratelimit_sidecar", "", "rate-limit sidecar host:port; empty limits per Envoy only"),
     ("legacy", "127.0.0.1:7232", "legacy RESTBase host:port (rollout config)"),
@@ -42,6 +44,9 @@ const VARS: &[(&str, &str, &str)] = &[
     ("backend_timeout_ms", "10000", "timeout of each back-end call"),
     ("event_timeout_ms", "2000", "timeout of each event delivery"),
     ("sidecar_timeout_ms", "500", "timeout of each rate-limit sync"),
+    ("mwapi_timeout_ms", "2000", "timeout of each action API call"),
+    ("siteinfo_ttl_s", "3600", "seconds a wiki's siteinfo is used before it is fetched again"),
+    ("redirect_cache_control", "s-maxage=1209600, max-age=0, must-revalidate", "cache-control of title-normalization redirects"),
     ("event_stream", "resource_change", "stream name of resource_change events"),
     ("event_base_path", "/api/rest_v1", "path prefix of the public URIs in resource_change events"),
     ("max_body_bytes", "1048576", "largest request body accepted"),
@@ -97,7 +102,7 @@ impl Vars {
             ctx.insert(name.clone(), Value::String(value.clone()));
         }
         let mut addr = Map::new();
-        for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "eventgate", "ratelimit_sidecar", "legacy"] {
+        for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "mwapi", "eventgate", "ratelimit_sidecar", "legacy"] {
             let value = self.get(name);
             if value.is_empty() {
                 continue;

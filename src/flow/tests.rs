@@ -16,6 +16,8 @@ fn flow(api: &Api, path: &str, rerender: bool) -> StoredFlow {
         method: "GET".into(),
         uri: path.into(),
         rerender,
+        bypass_storage: false,
+        wanted_profile: None,
         storage_cluster: "storage".into(),
         storage_timeout_ms: 1000,
         backend_timeout_ms: 5000,

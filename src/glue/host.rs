@@ -80,6 +80,10 @@ impl Host for Hostcalls {
         let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, usize::MAX, body);
     }
 
+    fn resume_request(&self) {
+        let _ = hostcalls::resume_http_request();
+    }
+
     fn send_reply(&self, status: u16, headers: &[(String, String)], body: &[u8]) -> bool {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         hostcalls::send_http_response(u32::from(status), headers, Some(body)).is_ok()

@@ -7,6 +7,7 @@
 //! ```text
 //! Start ──(body to validate)──▶ AwaitingBody ─┐
 //!   │ invalid, 404, 403, 429 … ─▶ Replied      │
+//!   │ (a title, siteinfo not cached) ─▶ Siteinfo ─▶ 301 / 400 / 503 ─▶ Replied, or on as below
 //!   ├──pass-through──▶ Forwarded ──answer──▶ Proxied (policy; errors rewritten)
 //!   └──stored──▶ StorageRead ──hit──▶ Proxied
 //!        │ (forced re-render)     └─miss/error─▶ Callout (replacing) ─▶ … ─▶ Replied (replacing)
@@ -25,12 +26,14 @@ use crate::config::{self, Settings};
 use crate::flow::{failure_counter, Begin, Callout, Failure, FlowInput, Step, StoredFlow, Upstream};
 use crate::host::{header, Headers, Host};
 use crate::metrics::{Counter, Metrics};
+use crate::pages::{self, SiteCache, TitleCheck, TitleRequest};
 use crate::paths::split_query;
 use crate::policy::{self, Edit, RoutePolicy};
 use crate::problem::{self, Problem};
 use crate::ratelimit::Decision;
 use crate::reply::Reply;
 use crate::router::{self, Matched, Target};
+use crate::siteinfo::SiteInfo;
 use crate::spec::Api;
 use ratelimit::RateLimitState;
 use std::cell::Cell;
@@ -64,6 +67,7 @@ pub struct Filter {
     /// Resolved on first use: the singleton may start after the workers.
     events_queue: Cell<Option<u32>>,
     ratelimit: RateLimitState,
+    sites: SiteCache,
 }
 
 impl Filter {
@@ -75,7 +79,7 @@ impl Filter {
         let api = Api::compile(spec).map_err(|e| format!("spec: {e}"))?;
         let metrics = Metrics::define(host, Some(&api));
         let settings = config.settings;
-        Ok(Filter { trust: settings.trust(), ratelimit: RateLimitState::new(&settings), api, settings, metrics, vm_id, events_queue: Cell::new(None) })
+        Ok(Filter { trust: settings.trust(), ratelimit: RateLimitState::new(&settings), api, settings, metrics, vm_id, events_queue: Cell::new(None), sites: SiteCache::default() })
     }
 
     /// Workers ship their rate counts and pick up verdicts on a tick, when anything is limited.
@@ -95,6 +99,8 @@ enum Phase {
     Start,
     /// Path, query and headers are valid; the body is awaited (headers held).
     AwaitingBody(Matched),
+    /// A page route waits for the wiki's siteinfo (headers held).
+    Siteinfo { m: Matched, token: u32 },
     /// Pass-through: Envoy's router forwards the request to the back-end.
     Forwarded(RoutePolicy),
     /// A stored route's read, sent to storage by Envoy's router.
@@ -126,11 +132,57 @@ pub struct Request {
     op_index: Option<usize>,
     /// Status of the answer, for per-route metrics.
     status: u16,
+    /// What page semantics add to the answer, whoever gives it.
+    page: PageHeaders,
+}
+
+/// Headers page semantics set on an answer (RESTBase's route filters did, after the handler).
+#[derive(Debug, Default)]
+struct PageHeaders {
+    /// The title was normalized without a redirect: the answer is not for caches.
+    no_cache: bool,
+    /// `content-location` of a GET answer other than a redirect.
+    content_location: Option<String>,
+    /// The wiki converts between language variants: `vary: accept-language`.
+    vary_language: bool,
+}
+
+impl PageHeaders {
+    /// Header edits for an answer with `status` and `headers`.
+    /// The headers an answer with `status` and `headers` must carry.
+    fn wanted(&self, status: u16, headers: &[(String, String)]) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.no_cache {
+            out.push(("cache-control", "no-cache".to_string()));
+        }
+        if let Some(location) = self.content_location.as_ref().filter(|_| !matches!(status, 301 | 302)) {
+            out.push(("content-location", location.clone()));
+        }
+        if self.vary_language && status < 400 {
+            let vary = header(headers, "vary").unwrap_or_default();
+            if !vary.to_ascii_lowercase().contains("accept-language") {
+                out.push(("vary", if vary.is_empty() { "accept-language".to_string() } else { format!("{vary}, accept-language") }));
+            }
+        }
+        out
+    }
 }
 
 impl Request {
     pub fn new(filter: Rc<Filter>) -> Request {
-        Request { filter, phase: Phase::Start, start_ms: 0, method: String::new(), uri: String::new(), domain: String::new(), client: None, headers: Vec::new(), op_index: None, status: 0 }
+        Request {
+            filter,
+            phase: Phase::Start,
+            start_ms: 0,
+            method: String::new(),
+            uri: String::new(),
+            domain: String::new(),
+            client: None,
+            headers: Vec::new(),
+            op_index: None,
+            status: 0,
+            page: PageHeaders::default(),
+        }
     }
 
     pub fn on_request_headers(&mut self, host: &impl Host, end_of_stream: bool) -> Action {
@@ -195,6 +247,10 @@ impl Request {
 
     /// The answer of a callout (`Upstream::callout`) with this token.
     pub fn on_callout(&mut self, host: &impl Host, token: u32, resp: Upstream) {
+        if matches!(self.phase, Phase::Siteinfo { token: t, .. } if t == token) {
+            let Phase::Siteinfo { m, .. } = std::mem::take(&mut self.phase) else { return };
+            return self.on_siteinfo(host, m, resp);
+        }
         if !matches!(self.phase, Phase::Callout { token: t, .. } if t == token) {
             return;
         }
@@ -294,7 +350,14 @@ impl Request {
 
     /// Applies the response policy to the answer on its way out.
     fn shape(&mut self, host: &impl Host, route: &RoutePolicy, headers: &[(String, String)]) -> Action {
-        let shaping = policy::shape(route, self.status, headers, &self.domain);
+        let mut shaping = policy::shape(route, self.status, headers, &self.domain);
+        for (name, value) in self.page.wanted(self.status, headers) {
+            // Page semantics have the last word on the headers they set.
+            shaping.edits.retain(|e| edit_name(e) != name);
+            if header(headers, name) != Some(value.as_str()) {
+                shaping.edits.push(Edit::Set(name, value));
+            }
+        }
         for edit in &shaping.edits {
             match edit {
                 Edit::Add(n, v) => host.add_response_header(n, v),
@@ -311,8 +374,11 @@ impl Request {
         self.reply_with(host, reply, route, false)
     }
 
-    fn reply_with(&mut self, host: &impl Host, reply: Reply, route: RoutePolicy, replacing: bool) -> Action {
+    fn reply_with(&mut self, host: &impl Host, mut reply: Reply, route: RoutePolicy, replacing: bool) -> Action {
         self.status = reply.status;
+        for (name, value) in self.page.wanted(reply.status, &reply.headers) {
+            reply = reply.setting(name, &value);
+        }
         self.phase = Phase::Replied { route, replacing };
         // Always with the body: Envoy derives content-length (and keeps content-type) from it,
         // then leaves it out itself when the request was a HEAD.
@@ -353,6 +419,16 @@ impl Request {
                 }
             }
         }
+        if m.op.method.eq_ignore_ascii_case("get") {
+            self.page.content_location = Some(pages::content_location(&m.domain, &self.uri));
+        }
+        if m.op.title {
+            return self.page_route(host, m);
+        }
+        self.serve(host, m)
+    }
+
+    fn serve(&mut self, host: &impl Host, m: Matched) -> Action {
         if m.op.storage.is_some() {
             self.start_flow(host, m)
         } else {
@@ -360,11 +436,89 @@ impl Request {
         }
     }
 
+    /// A route with a title: the wiki's siteinfo first (cached, else fetched).
+    fn page_route(&mut self, host: &impl Host, m: Matched) -> Action {
+        let s = &self.filter.settings;
+        if let Some(site) = self.filter.sites.get(host, &m.domain, s.siteinfo_ttl_s.saturating_mul(1000)) {
+            return self.with_site(host, m, &site);
+        }
+        let mut callout = pages::siteinfo_callout(&s.mwapi_cluster, &s.mwapi_path, &m.domain, s.timeouts_ms.mwapi);
+        match self.dispatch(host, &mut callout) {
+            Some(token) => {
+                self.phase = Phase::Siteinfo { m, token };
+                Action::Pause
+            }
+            None => {
+                self.filter.metrics.count(host, Counter::CalloutFailed);
+                self.filter.metrics.count(host, Counter::MwapiError);
+                self.problem(host, &pages::siteinfo_unavailable("The action API could not be called."))
+            }
+        }
+    }
+
+    fn on_siteinfo(&mut self, host: &impl Host, m: Matched, resp: Upstream) {
+        let site = match (resp.failure, resp.status) {
+            (None, 200) => self.filter.sites.put(host, &m.domain, &resp.body),
+            (Some(crate::flow::Failure::Timeout), _) => Err("The action API did not answer in time.".into()),
+            (Some(_), _) | (None, 0) => Err("The action API is unavailable.".into()),
+            (None, s) => Err(format!("The action API answered {s}.")),
+        };
+        match site {
+            Ok(site) => {
+                if self.with_site(host, m, &site) == Action::Continue {
+                    host.resume_request();
+                }
+            }
+            Err(why) => {
+                log::warn!("restrouter: siteinfo of {}: {why}", m.domain);
+                self.filter.metrics.count(host, Counter::MwapiError);
+                let _ = self.problem(host, &pages::siteinfo_unavailable(&why));
+            }
+        }
+    }
+
+    /// Title normalization (301 / 400 / serve the normal form), then language variants.
+    fn with_site(&mut self, host: &impl Host, mut m: Matched, site: &SiteInfo) -> Action {
+        let raw = m.params.get("title").cloned().unwrap_or_default();
+        let no_cache = self.header("cache-control").is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+        let check = pages::check_title(
+            site,
+            &raw,
+            &TitleRequest {
+                method: &self.method,
+                no_cache,
+                cross_origin: self.header("origin").is_some_and(|o| o != m.domain),
+                template: &m.op.template,
+                params: &m.params,
+                query: split_query(&self.uri).1,
+            },
+        );
+        match check {
+            TitleCheck::AsIs => {}
+            TitleCheck::Continue(normal) => {
+                m.params.insert("title".into(), normal);
+                self.page.no_cache = true;
+            }
+            TitleCheck::Redirect(location) => {
+                let route = RoutePolicy { cache_control: Some(self.filter.settings.redirect_cache_control.clone()), ..RoutePolicy::default() };
+                let reply = Reply::redirect(301, &location, &route, &self.domain);
+                return self.reply(host, reply, route);
+            }
+            TitleCheck::Invalid(p) => return self.problem(host, &p),
+        }
+        self.page.vary_language = site.has_variants();
+        self.serve(host, m)
+    }
+
     fn start_flow(&mut self, host: &impl Host, m: Matched) -> Action {
         let cache_control = self.header("cache-control").map(str::to_string);
         let no_cache = cache_control.as_deref().is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
         // Re-renders are for trusted internal clients only; others' no-cache is ignored.
         let rerender = no_cache && self.client(host).class == Class::Internal;
+        // A variant is rendered for the request alone: the stored copy is the default variant.
+        let bypass_storage = self.page.vary_language && self.header("accept-language").is_some();
+        // Content negotiation on the HTML routes (RESTBase's: ignored for no-cache requests).
+        let wanted_profile = if m.op.template.starts_with("/page/html/") && !no_cache { self.header("accept").and_then(pages::html_profile) } else { None };
         let s = &self.filter.settings;
         let input = FlowInput {
             op: m.op,
@@ -373,6 +527,8 @@ impl Request {
             method: self.method.clone(),
             uri: self.uri.clone(),
             rerender,
+            bypass_storage,
+            wanted_profile,
             storage_cluster: s.storage_cluster.clone(),
             storage_timeout_ms: s.timeouts_ms.storage,
             backend_timeout_ms: s.timeouts_ms.backend,
@@ -480,4 +636,10 @@ impl Request {
 /// The client, worked out once into `cache`.
 fn client(host: &impl Host, cache: &mut Option<Client>, trust: &Trust, x_client_ip: Option<&str>) -> Client {
     *cache.get_or_insert_with(|| trust.client(host.source_address().as_deref(), x_client_ip))
+}
+
+fn edit_name(edit: &Edit) -> &'static str {
+    match edit {
+        Edit::Add(n, _) | Edit::Set(n, _) | Edit::Remove(n) => n,
+    }
 }

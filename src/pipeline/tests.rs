@@ -24,6 +24,10 @@ fn setup(settings: serde_json::Value) -> (FakeHost, Rc<Filter>) {
     let h = FakeHost::default();
     let config = json!({"spec": crate::spec::tests::shipped(), "settings": settings});
     let f = Filter::configure(&h, &serde_json::to_vec(&config).unwrap(), "restrouter".into()).unwrap();
+    // The wikis' siteinfo, as if another worker had fetched it (page_tests fetch it).
+    for (domain, body) in [("en.wikipedia.org", crate::pages::tests::EN), ("sr.wikipedia.org", crate::pages::tests::SR)] {
+        crate::pages::SiteCache::default().put(&h, domain, body).unwrap();
+    }
     (h, Rc::new(f))
 }
 
@@ -421,3 +425,7 @@ fn configuration_without_a_working_spec_is_refused() {
     let e = Filter::configure(&h, b"{not json", "vm".into()).err().unwrap();
     assert!(e.starts_with("configuration: "), "{e}");
 }
+
+/// Page semantics: siteinfo, title normalization, content-location, variants, negotiation.
+#[path = "page_tests.rs"]
+mod page;

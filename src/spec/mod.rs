@@ -31,6 +31,9 @@ pub struct Op {
     pub rate_limit: Option<RateLimitExt>,
     pub events: Vec<String>,
     pub internal_only: bool,
+    /// The path has a `{title}`: a page title, normalized with the wiki's siteinfo before
+    /// anything else (RESTBase's normalize_title_filter ran on every route with one).
+    pub title: bool,
     pub validator: Validator,
     /// Index of this operation among all operations (dense: metric tables are indexed by it).
     pub index: usize,
@@ -299,6 +302,7 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         rate_limit: ext.rate_limit,
         events: ext.events,
         internal_only: ext.internal_only,
+        title: path.contains("{title}"),
         validator,
         index,
     })

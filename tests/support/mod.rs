@@ -104,15 +104,27 @@ pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// The siteinfo the development back-end's action API answers for en.wikipedia.org.
+pub const EN_SITEINFO: &[u8] = include_bytes!("../fixtures/siteinfo/en.wikipedia.org.json");
+
+/// An action API that answers en.wikipedia.org's siteinfo (for every wiki) on `/w/api.php`.
+pub fn siteinfo_upstream() -> Upstream {
+    let mwapi = Upstream::start();
+    mwapi.on("/w/api.php", Reply::ok("application/json; charset=utf-8", EN_SITEINFO));
+    mwapi
+}
+
 /// The usual set-up: the storage service, one [`Upstream`] for every back-end cluster
 /// (parsoid, mobileapps, wikifeeds, aqs), one for the event service (answering `POST
-/// /v1/events` with 201), and Envoy with `xff_trusted_hops=1` so requests sending [`EXTERNAL`]
+/// /v1/events` with 201), one for the action API (answering en.wikipedia.org's siteinfo for
+/// every wiki), and Envoy with `xff_trusted_hops=1` so requests sending [`EXTERNAL`]
 /// are external while plain loopback requests are internal.
 pub struct Stack {
     // Field order is drop order: Envoy goes first, so nothing it calls disappears under it.
     pub envoy: Envoy,
     pub backend: Upstream,
     pub events: Upstream,
+    pub mwapi: Upstream,
     pub storage: Storage,
 }
 
@@ -133,12 +145,13 @@ impl Stack {
         let backend = Upstream::start();
         let events = Upstream::start();
         events.on("/v1/events", Reply::status(201));
-        let mut defaults = vec![("storage", storage.addr()), ("eventgate", events.addr()), ("xff_trusted_hops", "1".to_string())];
+        let mwapi = siteinfo_upstream();
+        let mut defaults = vec![("storage", storage.addr()), ("eventgate", events.addr()), ("mwapi", mwapi.addr()), ("xff_trusted_hops", "1".to_string())];
         for cluster in ["parsoid", "mobileapps", "wikifeeds", "aqs"] {
             defaults.push((cluster, backend.addr()));
         }
         let envoy = builder.defaults(&defaults).start();
-        Stack { envoy, backend, events, storage }
+        Stack { envoy, backend, events, mwapi, storage }
     }
 
     /// The `resource_change` events the event service received so far (all batches, flattened).

@@ -1,0 +1,225 @@
+//! Page semantics RESTBase applied to every route with a `{title}` (research §2.2, §2.4): the
+//! wiki's siteinfo, title normalization with its redirect, `content-location`, and the HTML
+//! profile a client may ask for. Pure logic and the siteinfo cache; the pipeline calls it.
+
+use crate::flow::Callout;
+use crate::host::Host;
+use crate::paths;
+use crate::problem::Problem;
+use crate::siteinfo::SiteInfo;
+use crate::title::{self, Title};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Shared-data key prefix of a wiki's siteinfo: the workers share one fetch per TTL.
+const SHARED_PREFIX: &str = "restrouter.siteinfo.";
+/// Most wikis whose siteinfo a worker keeps parsed (Wikimedia has about 1000).
+const MAX_CACHED: usize = 2048;
+
+const NS_USER: i64 = 2;
+const NS_USER_TALK: i64 = 3;
+
+/// Each worker's parsed siteinfo, by domain, with the time it was fetched. The bytes live in
+/// shared data, so a wiki is fetched once per TTL whichever worker asks first.
+#[derive(Default)]
+pub struct SiteCache {
+    parsed: RefCell<HashMap<String, (Rc<SiteInfo>, u64)>>,
+}
+
+impl SiteCache {
+    /// The wiki's siteinfo if one fetched within `ttl_ms` is known to this worker or in shared
+    /// data; `None`: fetch it ([`siteinfo_callout`]).
+    pub fn get(&self, host: &impl Host, domain: &str, ttl_ms: u64) -> Option<Rc<SiteInfo>> {
+        let now = host.now_ms();
+        let fresh = |fetched: u64| now.saturating_sub(fetched) < ttl_ms;
+        if let Some((site, fetched)) = self.parsed.borrow().get(domain) {
+            if fresh(*fetched) {
+                return Some(site.clone());
+            }
+        }
+        let (bytes, _) = host.shared_data(&shared_key(domain));
+        let bytes = bytes?;
+        let (stamp, body) = bytes.split_first_chunk::<8>()?;
+        let fetched = u64::from_be_bytes(*stamp);
+        if !fresh(fetched) {
+            return None;
+        }
+        let site = Rc::new(SiteInfo::from_json(body).ok()?);
+        self.remember(domain, site.clone(), fetched);
+        Some(site)
+    }
+
+    /// Reads a fetched siteinfo answer; on success keeps it here and in shared data.
+    pub fn put(&self, host: &impl Host, domain: &str, body: &[u8]) -> Result<Rc<SiteInfo>, String> {
+        let site = Rc::new(SiteInfo::from_json(body)?);
+        let now = host.now_ms();
+        let mut value = now.to_be_bytes().to_vec();
+        value.extend_from_slice(body);
+        if !host.set_shared_data(&shared_key(domain), &value) {
+            log::warn!("restrouter: siteinfo of {domain} not shared (shared data refused it)");
+        }
+        self.remember(domain, site.clone(), now);
+        Ok(site)
+    }
+
+    fn remember(&self, domain: &str, site: Rc<SiteInfo>, fetched: u64) {
+        let mut parsed = self.parsed.borrow_mut();
+        if parsed.len() >= MAX_CACHED && !parsed.contains_key(domain) {
+            // Domains come only from the spec's projects; this bounds a worker all the same.
+            parsed.clear();
+        }
+        parsed.insert(domain.to_string(), (site, fetched));
+    }
+}
+
+fn shared_key(domain: &str) -> String {
+    format!("{SHARED_PREFIX}{domain}")
+}
+
+/// The action API request RESTBase made for siteinfo: a form POST with the wiki as `Host`.
+pub fn siteinfo_callout(cluster: &str, path: &str, domain: &str, timeout_ms: u64) -> Callout {
+    Callout {
+        cluster: cluster.to_string(),
+        method: "POST",
+        path: path.to_string(),
+        authority: domain.to_string(),
+        headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+        body: Some(crate::siteinfo::QUERY.as_bytes().to_vec()),
+        timeout_ms,
+        forward_client: false,
+    }
+}
+
+/// The answer when siteinfo could not be had: RESTBase's 500 "Site info fetch failed.", as a
+/// 503 a client may retry (the wiki is fine; a dependency of ours is not).
+pub fn siteinfo_unavailable(why: &str) -> Problem {
+    let mut p = Problem::siteinfo_unavailable(why);
+    p.headers.push(("retry-after".into(), "5".into()));
+    p
+}
+
+/// What title normalization decided for a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TitleCheck {
+    /// The title is already in its normal form.
+    AsIs,
+    /// Serve the normalized title without redirecting (POST, `no-cache`, cross-origin, User
+    /// pages); the answer gets `cache-control: no-cache`.
+    Continue(String),
+    /// `301` to this relative location.
+    Redirect(String),
+    /// Not a title: `400`.
+    Invalid(Problem),
+}
+
+/// What of the request decides between a redirect and serving in place.
+pub struct TitleRequest<'a> {
+    pub method: &'a str,
+    pub no_cache: bool,
+    /// RESTBase's `isCrossOrigin`: an `Origin` header other than the domain.
+    pub cross_origin: bool,
+    /// The operation's path template, e.g. `/page/html/{title}/{revision}`.
+    pub template: &'a str,
+    pub params: &'a HashMap<String, String>,
+    /// The raw query string (without `?`).
+    pub query: &'a str,
+}
+
+/// RESTBase's normalize_title_filter.
+pub fn check_title(site: &SiteInfo, raw: &str, req: &TitleRequest) -> TitleCheck {
+    let parsed = Title::new_from_text(site, raw).and_then(|t| if t.key.is_empty() { Err(title::TitleError::Empty) } else { Ok(t) });
+    let t = match parsed {
+        Ok(t) => t,
+        Err(e) => return TitleCheck::Invalid(Problem::bad_request(e.to_string())),
+    };
+    let normal = t.prefixed_db_key();
+    if normal == raw {
+        return TitleCheck::AsIs;
+    }
+    let user_page = t.namespace == NS_USER || t.namespace == NS_USER_TALK;
+    if req.method == "POST" || user_page || req.no_cache || req.cross_origin {
+        return TitleCheck::Continue(normal);
+    }
+    let mut params = req.params.clone();
+    params.insert("title".into(), normal);
+    TitleCheck::Redirect(relative_location(req.template, &params, req.query))
+}
+
+/// mwUtil.createRelativeTitleRedirect: `../` for each segment after the title's, then the
+/// template from the title on, values encoded as `encodeURIComponent` does, then the query.
+/// From `/page/html/main%20Page/1`: `../Main_Page/1`.
+pub fn relative_location(template: &str, params: &HashMap<String, String>, query: &str) -> String {
+    let suffix = template.find("{title}").and_then(|at| template.get(at..)).unwrap_or("{title}");
+    let mut location = "../".repeat(suffix.matches('/').count());
+    location.push_str(&expand_component(suffix, params));
+    if !query.is_empty() {
+        location.push('?');
+        location.push_str(query);
+    }
+    location
+}
+
+/// The `content-location` RESTBase's content_location_filter set on GET answers:
+/// `https://{domain}/api/rest_v1` and the path after `/{domain}/v1`, each segment encoded as
+/// `encodeURIComponent` does, then the query.
+pub fn content_location(domain: &str, uri: &str) -> String {
+    let (path, query) = paths::split_query(uri);
+    let rest = path.splitn(4, '/').nth(3).unwrap_or_default();
+    let mut out = format!("https://{domain}/api/rest_v1");
+    for segment in rest.split('/') {
+        out.push('/');
+        let decoded = paths::decode(segment).unwrap_or_else(|_| segment.to_string());
+        out.push_str(&paths::encode_component(&decoded));
+    }
+    if !query.is_empty() {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+fn expand_component(template: &str, params: &HashMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest.get(open..).and_then(|r| r.find('}')).map(|c| open + c) else { break };
+        out.push_str(rest.get(..open).unwrap_or_default());
+        let name = rest.get(open + 1..close).unwrap_or_default();
+        out.push_str(&paths::encode_component(params.get(name).map(String::as_str).unwrap_or_default()));
+        rest = rest.get(close + 1..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An HTML profile version, `major.minor` (RESTBase ignored the patch level).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(pub u64, pub u64);
+
+/// The version of `…/Specs/HTML/x.y.z` in a `text/html` content type or Accept header.
+pub fn html_profile(header: &str) -> Option<Version> {
+    let lower = header.to_ascii_lowercase();
+    if !lower.trim_start().starts_with("text/html") {
+        return None;
+    }
+    let at = lower.find("/specs/html/")? + "/specs/html/".len();
+    let digits: String = lower.get(at..)?.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let mut parts = digits.split('.').map(|p| p.parse::<u64>().ok());
+    Some(Version(parts.next()??, parts.next().flatten().unwrap_or(0)))
+}
+
+/// RESTBase's content_negotiation_filter verdict on content of version `have` for a client
+/// asking for `wanted`: `semver.satisfies(have, ^wanted)`.
+pub fn satisfies(have: Version, wanted: Version) -> bool {
+    have.0 == wanted.0 && have >= wanted
+}
+
+/// The 406 of a version that cannot be produced.
+pub fn not_acceptable(wanted: Version, have: Option<Version>) -> Problem {
+    let have = have.map(|v| format!("{}.{}.0", v.0, v.1)).unwrap_or_else(|| "none".into());
+    Problem::not_acceptable(format!("Failed to provide requested major version: expected {}.{}.0, received {have}", wanted.0, wanted.1))
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
