@@ -220,7 +220,8 @@ class Bench:
     # --- services -------------------------------------------------------------------------
     def start_services(self):
         self.procs.start([os.path.join(BIN, "restrouter-storage"), "--listen", f"127.0.0.1:{STORAGE}",
-                          "--db", self.path("storage.sqlite3")], cpus=self.load_cpu, log=self.path("storage.log"))
+                          "--db", self.path("storage.sqlite3"), "--mwapi", f"http://127.0.0.1:{BACKEND}/w/api.php"],
+                         cpus=self.load_cpu, log=self.path("storage.log"))
         self.procs.start([os.path.join(BIN, "restrouter-devbackend"), "--listen", f"127.0.0.1:{BACKEND}"],
                          cpus=self.load_cpu, log=self.path("devbackend.log"))
         for port in (STORAGE, BACKEND):

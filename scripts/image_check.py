@@ -156,7 +156,7 @@ def smoke(runtime, work):
     devlog = open(work / "devbackend.log", "w+")
     procs["devbackend"] = (subprocess.Popen([str(DEVBACKEND), "--listen", backend], stdout=devlog, stderr=devlog), devlog)
     try:
-        procs["storage"] = runtime.start("storage", ["restrouter-storage", "--listen", storage, "--db", ":memory:"], user)
+        procs["storage"] = runtime.start("storage", ["restrouter-storage", "--listen", storage, "--db", ":memory:", "--mwapi", f"http://{backend}/w/api.php"], user)
         procs["ratelimit"] = runtime.start("ratelimit", kube_args(containers["ratelimit"], env), user,
                                            env=[f"POD_IP={env['POD_IP']}", "RUST_LOG=info"])
         procs["envoy"] = runtime.start("envoy", kube_args(containers["envoy"], env), user, mounts=[("/etc/envoy", work / "envoy-config")])

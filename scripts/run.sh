@@ -35,7 +35,9 @@ fi
 
 storage=${RESTROUTER_STORAGE:-127.0.0.1:7233}
 if [ "$storage" = "127.0.0.1:7233" ]; then
-  "$BIN/restrouter-storage" --listen "$storage" --db "$STATE/storage.sqlite3" &
+  # page_revisions reads the same action API the filter asks for siteinfo.
+  mwapi="http://${RESTROUTER_MWAPI:-127.0.0.1:8888}${RESTROUTER_MWAPI_PATH:-/w/api.php}"
+  "$BIN/restrouter-storage" --listen "$storage" --db "$STATE/storage.sqlite3" --mwapi "$mwapi" &
   pids+=($!)
 fi
 backend=127.0.0.1:8888

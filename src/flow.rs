@@ -161,6 +161,9 @@ pub struct FlowInput {
     pub bypass_storage: bool,
     /// The HTML profile version the client asked for (`Accept`), if any.
     pub wanted_profile: Option<Version>,
+    /// The revision page_revisions named for a request without one (the latest): a stored
+    /// copy of another revision is not served, and the back-end is asked for this one.
+    pub resolved_revision: Option<String>,
     pub storage_cluster: String,
     pub storage_timeout_ms: u64,
     pub backend_timeout_ms: u64,
@@ -169,9 +172,17 @@ pub struct FlowInput {
 #[derive(Debug)]
 enum State {
     Read,
-    Fetch { store: bool },
-    Store { reply: Reply },
-    FallbackRead { problem: Problem },
+    /// `redirected`: the back-end's redirect to the revision was already followed once.
+    Fetch {
+        store: bool,
+        redirected: bool,
+    },
+    Store {
+        reply: Reply,
+    },
+    FallbackRead {
+        problem: Problem,
+    },
     Done,
 }
 
@@ -182,6 +193,15 @@ pub struct StoredFlow {
     notes: Vec<Counter>,
     /// Set when stored content changed: the public URIs to purge.
     changed: bool,
+}
+
+/// The path (and query) of a back-end's redirect `location`, absolute or not.
+fn redirect_path(location: &str) -> Option<String> {
+    let path = match location.split_once("://") {
+        Some((_, rest)) => rest.find('/').and_then(|at| rest.get(at..))?,
+        None => location,
+    };
+    path.starts_with('/').then(|| path.to_string())
 }
 
 /// The revision part of an ETag `"<revision>/<tid>"`.
@@ -241,9 +261,10 @@ impl StoredFlow {
                 Profile::Impossible(p) => Some(self.respond(self.problem_reply(&p))),
             },
             200 => {
-                // Another revision is stored: render this one, keep the stored latest.
+                // Another revision is stored: render the one asked for. The latest (the page
+                // was edited since) replaces it; an explicit older one is not stored.
                 self.notes.push(Counter::StorageMiss);
-                Some(self.fetch(false))
+                Some(self.fetch(self.requested_revision().is_none()))
             }
             404 if resp.failure.is_none() => {
                 self.notes.push(Counter::StorageMiss);
@@ -262,7 +283,7 @@ impl StoredFlow {
     /// The answer to the last callout.
     pub fn on_response(&mut self, resp: Upstream) -> Step {
         match std::mem::replace(&mut self.state, State::Done) {
-            State::Fetch { store } => self.after_fetch(resp, store),
+            State::Fetch { store, redirected } => self.after_fetch(resp, store, redirected),
             State::Store { reply } => self.after_store(resp, reply),
             State::FallbackRead { problem } => {
                 if resp.status == 200 {
@@ -301,9 +322,22 @@ impl StoredFlow {
     }
 
     fn fetch(&mut self, store: bool) -> Step {
-        self.state = State::Fetch { store };
         let i = &self.input;
-        let path = crate::paths::expand(&i.op.backend.path, &i.params);
+        let template = match (&i.resolved_revision, i.op.revisions.as_ref().and_then(|r| r.backend_path.as_ref())) {
+            (Some(_), Some(at_revision)) => at_revision,
+            _ => &i.op.backend.path,
+        };
+        let mut params = i.params.clone();
+        if let Some(rev) = &i.resolved_revision {
+            params.entry("revision".into()).or_insert_with(|| rev.clone());
+        }
+        let path = crate::paths::expand(template, &params);
+        self.backend_get(path, store, false)
+    }
+
+    fn backend_get(&mut self, path: String, store: bool, redirected: bool) -> Step {
+        self.state = State::Fetch { store, redirected };
+        let i = &self.input;
         Step::Call(Callout {
             cluster: i.op.backend.cluster.clone(),
             method: "GET",
@@ -360,13 +394,22 @@ impl StoredFlow {
         self.input.params.get(name).map(String::as_str)
     }
 
-    /// A stored answer is for the request when it holds the revision asked for (if any).
+    /// A stored answer is for the request when it holds the revision asked for, or the latest
+    /// one page_revisions named (if any).
     fn holds_requested_revision(&self, resp: &Upstream) -> bool {
-        self.requested_revision().is_none_or(|wanted| resp.header("etag").and_then(etag_revision) == Some(wanted))
+        let wanted = self.requested_revision().or(self.input.resolved_revision.as_deref());
+        wanted.is_none_or(|wanted| resp.header("etag").and_then(etag_revision) == Some(wanted))
     }
 
-    fn after_fetch(&mut self, resp: Upstream, store: bool) -> Step {
+    fn after_fetch(&mut self, resp: Upstream, store: bool, redirected: bool) -> Step {
         let cluster = &self.input.op.backend.cluster;
+        if let (false, None, 301 | 302 | 303 | 307 | 308) = (redirected, resp.failure, resp.status) {
+            // Parsoid answers a page without a revision with a redirect to its latest
+            // revision: followed once, on the same back-end.
+            if let Some(path) = resp.header("location").and_then(redirect_path) {
+                return self.backend_get(path, store, true);
+            }
+        }
         let failure = match (resp.failure, resp.status) {
             (None, 200..=299) => {
                 if let Profile::Impossible(p) = self.profile_verdict(&resp, false) {

@@ -46,6 +46,7 @@ fn logic_cost_per_request() {
             rerender: false,
             bypass_storage: false,
             wanted_profile: None,
+            resolved_revision: None,
             storage_cluster: "storage".into(),
             storage_timeout_ms: 1000,
             backend_timeout_ms: 1000,

@@ -29,6 +29,7 @@ pub enum Counter {
     SyncFailed,
     CalloutFailed,
     MwapiError,
+    RevisionsError,
 }
 
 impl Counter {
@@ -51,6 +52,7 @@ impl Counter {
         Counter::SyncFailed,
         Counter::CalloutFailed,
         Counter::MwapiError,
+        Counter::RevisionsError,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +75,7 @@ impl Counter {
             Counter::SyncFailed => "restrouter.ratelimit.sync_failed",
             Counter::CalloutFailed => "restrouter.callout.dispatch_failed",
             Counter::MwapiError => "restrouter.mwapi.error",
+            Counter::RevisionsError => "restrouter.page_revisions.error",
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::paths;
 use crate::problem::Problem;
 use crate::siteinfo::SiteInfo;
 use crate::title::{self, Title};
+use restrouter_proto::problem::ProblemBody;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -191,6 +192,110 @@ fn expand_component(template: &str, params: &HashMap<String, String>) -> String 
     }
     out.push_str(rest);
     out
+}
+
+/// Redirects followed for a cross-origin request before giving up (RESTBase's limit).
+pub const MAX_REDIRECTS: u8 = 10;
+
+/// Storage's `page_revisions` read of a title (or one revision of it). `refresh` asks storage
+/// to read the action API again (RESTBase forwarded a re-render's `no-cache`).
+pub fn revision_callout(cluster: &str, domain: &str, title: &str, revision: Option<&str>, refresh: bool, timeout_ms: u64) -> Callout {
+    let mut path = format!("/{}/v1/page_revisions/page/{}", paths::encode_segment(domain), paths::encode_segment(title));
+    if let Some(rev) = revision {
+        path.push('/');
+        path.push_str(&paths::encode_segment(rev));
+    }
+    let headers = if refresh { vec![("cache-control".to_string(), "no-cache".to_string())] } else { Vec::new() };
+    Callout { cluster: cluster.to_string(), method: "GET", path, authority: domain.to_string(), headers, body: None, timeout_ms, forward_client: false }
+}
+
+/// What the router reads of a page_revisions row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct RevisionRow {
+    pub rev: u64,
+    #[serde(default)]
+    pub redirect: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct Rows {
+    items: Vec<RevisionRow>,
+}
+
+impl RevisionRow {
+    /// The first row of a `{items: [row]}` answer.
+    pub fn from_json(body: &[u8]) -> Option<RevisionRow> {
+        serde_json::from_slice::<Rows>(body).ok()?.items.into_iter().next()
+    }
+}
+
+/// Storage's 403 or 404 for a page or revision, as the answer to this request: its type,
+/// title and detail, with the client's method and URI.
+pub fn storage_problem(status: u16, body: &[u8], method: &str, uri: &str, domain: &str) -> crate::reply::Reply {
+    let theirs: Option<ProblemBody> = serde_json::from_slice(body).ok();
+    let (kind, title, detail) = match (&theirs, status) {
+        (Some(p), _) => (p.kind().unwrap_or("not_found").to_string(), p.title.clone(), p.detail.clone()),
+        (None, 403) => ("access_denied#revision".into(), "Access to resource denied".into(), "Access is restricted for this revision".into()),
+        (None, _) => ("not_found".into(), "Not found.".into(), "Page or revision not found.".into()),
+    };
+    let bytes = ProblemBody::new(&kind, &title, method, &detail, uri).to_vec();
+    crate::reply::Reply::content(status, crate::problem::CONTENT_TYPE, bytes, &crate::policy::RoutePolicy::default(), None, domain)
+}
+
+/// The action API request for a redirect page's target (`redirects=1` resolves it).
+pub fn redirect_target_callout(cluster: &str, path: &str, domain: &str, title: &str, timeout_ms: u64) -> Callout {
+    let form = format!("action=query&format=json&formatversion=2&redirects=1&titles={}", paths::encode_component(title));
+    Callout {
+        cluster: cluster.to_string(),
+        method: "POST",
+        path: path.to_string(),
+        authority: domain.to_string(),
+        headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+        body: Some(form.into_bytes()),
+        timeout_ms,
+        forward_client: false,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RedirectAnswer {
+    query: RedirectQuery,
+}
+
+#[derive(serde::Deserialize)]
+struct RedirectQuery {
+    #[serde(default)]
+    redirects: Vec<Redirect>,
+}
+
+#[derive(serde::Deserialize)]
+struct Redirect {
+    to: String,
+    tofragment: Option<String>,
+}
+
+/// The target of a redirect (as a database key) and its fragment, from the action API's answer.
+pub fn redirect_target(body: &[u8]) -> Option<(String, Option<String>)> {
+    let answer: RedirectAnswer = serde_json::from_slice(body).ok()?;
+    let r = answer.query.redirects.into_iter().last()?;
+    Some((r.to.replace(' ', "_"), r.tofragment.filter(|f| !f.is_empty())))
+}
+
+/// mwUtil.createRelativeTitleRedirect with `dropPathAfterTitle`: `../` for each segment after
+/// the title's, the target, the query, then the fragment. From `/page/html/A/5`: `../B`.
+pub fn redirect_location(template: &str, target: &str, fragment: Option<&str>, query: &str) -> String {
+    let suffix = template.find("{title}").and_then(|at| template.get(at..)).unwrap_or("{title}");
+    let mut location = "../".repeat(suffix.matches('/').count());
+    location.push_str(&paths::encode_component(target));
+    if !query.is_empty() {
+        location.push('?');
+        location.push_str(query);
+    }
+    if let Some(f) = fragment {
+        location.push('#');
+        location.push_str(&paths::encode_component(f));
+    }
+    location
 }
 
 /// An HTML profile version, `major.minor` (RESTBase ignored the patch level).

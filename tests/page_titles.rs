@@ -8,9 +8,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-use support::{binary, client, free_port, wait_until, Reply, Stack, DEAD_ADDRESS};
+use support::{DevBackend, Reply, Stack, DEAD_ADDRESS};
 
 const PAGE: &str = "/en.wikipedia.org/v1/page/html/Earth";
 const PARSOID: &str = "/en.wikipedia.org/v3/page/html/Earth";
@@ -113,29 +111,10 @@ fn html_profile_negotiation() {
     assert_eq!(s.backend.count(PARSOID), 1);
 }
 
-/// The development back-end, for its action API (siteinfo of every wiki as the real one has it).
-struct DevBackend(std::process::Child, String);
-
-impl DevBackend {
-    fn start() -> DevBackend {
-        let addr = format!("127.0.0.1:{}", free_port());
-        let child = Command::new(binary("restrouter-devbackend")).args(["--listen", &addr]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("devbackend");
-        assert!(wait_until(Duration::from_secs(15), || client::try_send("GET", &format!("http://{addr}/healthz"), &[], None).is_ok()));
-        DevBackend(child, addr)
-    }
-}
-
-impl Drop for DevBackend {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn language_variants_never_reach_storage() {
     let dev = DevBackend::start();
-    let s = Stack::with(&[("mwapi", &dev.1)]);
+    let s = Stack::with(&[("mwapi", dev.addr())]);
     let page = "/sr.wikipedia.org/v1/page/html/Zemlja";
     let parsoid = "/sr.wikipedia.org/v3/page/html/Zemlja";
     s.backend.on(parsoid, Reply::ok(HTML, "<p>Земља</p>").header("etag", "\"7/bbb\"").header("content-language", "sr"));

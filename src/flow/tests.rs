@@ -18,6 +18,7 @@ fn flow(api: &Api, path: &str, rerender: bool) -> StoredFlow {
         rerender,
         bypass_storage: false,
         wanted_profile: None,
+        resolved_revision: None,
         storage_cluster: "storage".into(),
         storage_timeout_ms: 1000,
         backend_timeout_ms: 5000,

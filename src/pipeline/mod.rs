@@ -101,6 +101,11 @@ enum Phase {
     AwaitingBody(Matched),
     /// A page route waits for the wiki's siteinfo (headers held).
     Siteinfo { m: Matched, token: u32 },
+    /// A page route waits for its revision's metadata from storage (headers held). `hops`:
+    /// redirects followed so far for a cross-origin request.
+    Revision { m: Matched, token: u32, hops: u8 },
+    /// A redirect page waits for its target from the action API (headers held).
+    RedirectTarget { m: Matched, token: u32, hops: u8 },
     /// Pass-through: Envoy's router forwards the request to the back-end.
     Forwarded(RoutePolicy),
     /// A stored route's read, sent to storage by Envoy's router.
@@ -134,6 +139,8 @@ pub struct Request {
     status: u16,
     /// What page semantics add to the answer, whoever gives it.
     page: PageHeaders,
+    /// The latest revision, as page_revisions named it for a request without one.
+    resolved_revision: Option<String>,
 }
 
 /// Headers page semantics set on an answer (RESTBase's route filters did, after the handler).
@@ -145,6 +152,8 @@ struct PageHeaders {
     content_location: Option<String>,
     /// The wiki converts between language variants: `vary: accept-language`.
     vary_language: bool,
+    /// Content of a redirect's target, served in its place: `vary: origin`.
+    vary_origin: bool,
 }
 
 impl PageHeaders {
@@ -152,16 +161,18 @@ impl PageHeaders {
     /// The headers an answer with `status` and `headers` must carry.
     fn wanted(&self, status: u16, headers: &[(String, String)]) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        if self.no_cache {
+        if self.no_cache && status < 400 {
             out.push(("cache-control", "no-cache".to_string()));
         }
         if let Some(location) = self.content_location.as_ref().filter(|_| !matches!(status, 301 | 302)) {
             out.push(("content-location", location.clone()));
         }
-        if self.vary_language && status < 400 {
-            let vary = header(headers, "vary").unwrap_or_default();
-            if !vary.to_ascii_lowercase().contains("accept-language") {
-                out.push(("vary", if vary.is_empty() { "accept-language".to_string() } else { format!("{vary}, accept-language") }));
+        let mut vary = header(headers, "vary").unwrap_or_default().to_string();
+        for (wanted, name) in [(self.vary_language, "accept-language"), (self.vary_origin, "origin")] {
+            if wanted && status < 400 && !vary.to_ascii_lowercase().split(',').any(|v| v.trim() == name) {
+                vary = if vary.is_empty() { name.to_string() } else { format!("{vary}, {name}") };
+                out.retain(|(n, _)| *n != "vary");
+                out.push(("vary", vary.clone()));
             }
         }
         out
@@ -182,6 +193,7 @@ impl Request {
             op_index: None,
             status: 0,
             page: PageHeaders::default(),
+            resolved_revision: None,
         }
     }
 
@@ -247,9 +259,17 @@ impl Request {
 
     /// The answer of a callout (`Upstream::callout`) with this token.
     pub fn on_callout(&mut self, host: &impl Host, token: u32, resp: Upstream) {
-        if matches!(self.phase, Phase::Siteinfo { token: t, .. } if t == token) {
-            let Phase::Siteinfo { m, .. } = std::mem::take(&mut self.phase) else { return };
-            return self.on_siteinfo(host, m, resp);
+        match std::mem::take(&mut self.phase) {
+            Phase::Siteinfo { m, token: t } if t == token => return self.on_siteinfo(host, m, resp),
+            Phase::Revision { m, token: t, hops } if t == token => {
+                let action = self.on_revision(host, m, hops, resp);
+                return self.resume_if(host, action);
+            }
+            Phase::RedirectTarget { m, token: t, hops } if t == token => {
+                let action = self.on_redirect_target(host, m, hops, resp);
+                return self.resume_if(host, action);
+            }
+            other => self.phase = other,
         }
         if !matches!(self.phase, Phase::Callout { token: t, .. } if t == token) {
             return;
@@ -428,7 +448,110 @@ impl Request {
         self.serve(host, m)
     }
 
+    /// A request held for a callout goes on if the step after it lets it.
+    fn resume_if(&self, host: &impl Host, action: Action) {
+        if action == Action::Continue {
+            host.resume_request();
+        }
+    }
+
     fn serve(&mut self, host: &impl Host, m: Matched) -> Action {
+        if m.op.revisions.is_some() {
+            return self.check_revision(host, m, 0);
+        }
+        self.serve_content(host, m)
+    }
+
+    /// An internal client's `cache-control: no-cache`: re-render, and refresh the revision.
+    fn rerender(&mut self, host: &impl Host) -> bool {
+        let no_cache = self.header("cache-control").is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+        // Re-renders are for trusted internal clients only; others' no-cache is ignored.
+        no_cache && self.client(host).class == Class::Internal
+    }
+
+    /// Storage's page_revisions for the title (and revision, if asked for): access checks,
+    /// redirects and the latest revision (RESTBase's access_check_filter). A re-render asks it
+    /// to refresh the row from the action API: that is how a suppression becomes known.
+    fn check_revision(&mut self, host: &impl Host, m: Matched, hops: u8) -> Action {
+        let revision = explicit_revision(&m).map(str::to_string);
+        let title = m.params.get("title").map(String::as_str).unwrap_or_default();
+        let rerender = self.rerender(host);
+        let s = &self.filter.settings;
+        let mut callout = pages::revision_callout(&s.storage_cluster, &m.domain, title, revision.as_deref(), rerender, s.timeouts_ms.storage);
+        match self.dispatch(host, &mut callout) {
+            Some(token) => {
+                self.phase = Phase::Revision { m, token, hops };
+                Action::Pause
+            }
+            None => {
+                self.filter.metrics.count(host, Counter::CalloutFailed);
+                self.filter.metrics.count(host, Counter::RevisionsError);
+                self.serve_content(host, m)
+            }
+        }
+    }
+
+    fn on_revision(&mut self, host: &impl Host, m: Matched, hops: u8, resp: Upstream) -> Action {
+        let row = match (resp.failure, resp.status) {
+            (None, 200) => pages::RevisionRow::from_json(&resp.body),
+            (None, 403 | 404) => {
+                // Deleted, missing or suppressed: storage's verdict, for this request.
+                let reply = pages::storage_problem(resp.status, &resp.body, &self.method, &self.uri, &self.domain);
+                return self.reply(host, reply, RoutePolicy::default());
+            }
+            _ => None,
+        };
+        let Some(row) = row else {
+            // page_revisions unavailable: the content as without it (storage's copy, else the
+            // back-end's latest), counted.
+            log::warn!("restrouter: page_revisions for {} answered {}", self.uri, resp.status);
+            self.filter.metrics.count(host, Counter::RevisionsError);
+            return self.serve_content(host, m);
+        };
+        let redirect_false = m.query.get("redirect").is_some_and(|v| v == "false");
+        if row.redirect && !redirect_false && !self.rerender(host) {
+            let s = &self.filter.settings;
+            let title = m.params.get("title").map(String::as_str).unwrap_or_default();
+            let mut callout = pages::redirect_target_callout(&s.mwapi_cluster, &s.mwapi_path, &m.domain, title, s.timeouts_ms.mwapi);
+            if let Some(token) = self.dispatch(host, &mut callout) {
+                self.phase = Phase::RedirectTarget { m, token, hops };
+                return Action::Pause;
+            }
+            self.filter.metrics.count(host, Counter::CalloutFailed);
+        }
+        if explicit_revision(&m).is_none() {
+            self.resolved_revision = Some(row.rev.to_string());
+        }
+        self.serve_content(host, m)
+    }
+
+    /// A redirect page: `302` to its target (relative), or for a cross-origin request the
+    /// target's content in its place (CORS does not follow redirects), at most 10 hops.
+    fn on_redirect_target(&mut self, host: &impl Host, mut m: Matched, hops: u8, resp: Upstream) -> Action {
+        let target = if (resp.failure, resp.status) == (None, 200) { pages::redirect_target(&resp.body) } else { None };
+        let Some((target, fragment)) = target else {
+            // No target to be had: the redirect page itself, counted.
+            self.filter.metrics.count(host, Counter::MwapiError);
+            return self.serve_content(host, m);
+        };
+        // A revision route's redirect is answered as one: its target is another operation.
+        if self.header("origin").is_some_and(|o| o != m.domain) && explicit_revision(&m).is_none() {
+            if hops >= pages::MAX_REDIRECTS {
+                return self.problem(host, &Problem::gateway_timeout("Exceeded max redirects"));
+            }
+            self.page.no_cache = true;
+            self.page.vary_origin = true;
+            m.params.insert("title".into(), target);
+            return self.check_revision(host, m, hops + 1);
+        }
+        let location = pages::redirect_location(&m.op.template, &target, fragment.as_deref(), split_query(&self.uri).1);
+        let route = RoutePolicy { cache_control: Some(self.filter.settings.redirect_cache_control.clone()), ..RoutePolicy::default() };
+        self.page.vary_origin = true;
+        let reply = Reply::redirect(302, &location, &route, &self.domain);
+        self.reply(host, reply, route)
+    }
+
+    fn serve_content(&mut self, host: &impl Host, m: Matched) -> Action {
         if m.op.storage.is_some() {
             self.start_flow(host, m)
         } else {
@@ -465,9 +588,8 @@ impl Request {
         };
         match site {
             Ok(site) => {
-                if self.with_site(host, m, &site) == Action::Continue {
-                    host.resume_request();
-                }
+                let action = self.with_site(host, m, &site);
+                self.resume_if(host, action);
             }
             Err(why) => {
                 log::warn!("restrouter: siteinfo of {}: {why}", m.domain);
@@ -513,8 +635,7 @@ impl Request {
     fn start_flow(&mut self, host: &impl Host, m: Matched) -> Action {
         let cache_control = self.header("cache-control").map(str::to_string);
         let no_cache = cache_control.as_deref().is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
-        // Re-renders are for trusted internal clients only; others' no-cache is ignored.
-        let rerender = no_cache && self.client(host).class == Class::Internal;
+        let rerender = self.rerender(host);
         // A variant is rendered for the request alone: the stored copy is the default variant.
         let bypass_storage = self.page.vary_language && self.header("accept-language").is_some();
         // Content negotiation on the HTML routes (RESTBase's: ignored for no-cache requests).
@@ -529,6 +650,7 @@ impl Request {
             rerender,
             bypass_storage,
             wanted_profile,
+            resolved_revision: self.resolved_revision.take(),
             storage_cluster: s.storage_cluster.clone(),
             storage_timeout_ms: s.timeouts_ms.storage,
             backend_timeout_ms: s.timeouts_ms.backend,
@@ -642,4 +764,9 @@ fn edit_name(edit: &Edit) -> &'static str {
     match edit {
         Edit::Add(n, _) | Edit::Set(n, _) | Edit::Remove(n) => n,
     }
+}
+
+/// The revision a request names in its path, if its route has one.
+fn explicit_revision(m: &Matched) -> Option<&str> {
+    m.op.storage.as_ref().and_then(|s| s.revision_param.as_ref()).and_then(|p| m.params.get(p)).map(String::as_str)
 }

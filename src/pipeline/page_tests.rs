@@ -7,7 +7,7 @@ const PROFILE_22: &str = r#"text/html; charset=utf-8; profile="https://www.media
 /// A filter whose wikis' siteinfo nobody fetched yet.
 fn cold() -> (FakeHost, Rc<Filter>) {
     let h = FakeHost::default();
-    let config = json!({"spec": crate::spec::tests::shipped(), "settings": {}});
+    let config = json!({"spec": without_revisions(), "settings": {}});
     let f = Filter::configure(&h, &serde_json::to_vec(&config).unwrap(), "restrouter".into()).unwrap();
     (h, Rc::new(f))
 }
@@ -193,4 +193,153 @@ fn html_profile_negotiation() {
         l => unexpected(l),
     });
     s.problem(406, "not_acceptable");
+}
+
+/// Page revisions: the shipped spec as it is.
+fn revised() -> (FakeHost, Rc<Filter>) {
+    with_spec(crate::spec::tests::shipped(), json!({}))
+}
+
+const REVISION: &str = "storage GET /en.wikipedia.org/v1/page_revisions/page/Earth";
+const FETCH_6: &str = "parsoid GET /en.wikipedia.org/v3/page/html/Earth/6";
+const REDIRECT_TARGET: &str = "mwapi POST /w/api.php";
+
+fn row(rev: u64, redirect: bool) -> Answer {
+    Answer::new(200, "application/json", &json!({"items": [{"title": "Earth", "rev": rev, "tid": "t", "redirect": redirect}]}).to_string())
+}
+
+fn storage_problem(status: u16, kind: &str, detail: &str) -> Answer {
+    let body = json!({"type": format!("{}{kind}", crate::problem::TYPE_PREFIX), "title": "Storage title", "method": "get", "detail": detail, "uri": "/en.wikipedia.org/v1/page_revisions/page/Earth"});
+    Answer::new(status, crate::problem::CONTENT_TYPE, &body.to_string())
+}
+
+#[test]
+fn the_latest_revision_is_resolved_and_a_stale_copy_replaced() {
+    let (h, f) = revised();
+    // Stored holds revision 5; the page is at 6 now: rendered at 6, stored.
+    let s = serve(&h, &f, Req::get(PAGE), &|l| match l {
+        REVISION => row(6, false),
+        READ => stored(),
+        FETCH_6 => fresh(),
+        STORE => created(),
+        l => unexpected(l),
+    });
+    assert_eq!((s.status, s.text().as_str()), (200, "fresh earth"));
+    assert_eq!(s.lines(), [REVISION, READ, FETCH_6, STORE]);
+    // At 5: the stored copy, one extra round trip.
+    let s = serve(&h, &f, Req::get(PAGE), &|l| match l {
+        REVISION => row(5, false),
+        READ => stored(),
+        l => unexpected(l),
+    });
+    assert_eq!((s.status, s.text().as_str()), (200, "stored earth"));
+    assert_eq!(s.lines(), [REVISION, READ]);
+}
+
+#[test]
+fn deleted_and_suppressed_pages_are_storages_verdict() {
+    let (h, f) = revised();
+    for (status, kind, detail) in [(404, "not_found#page_revisions", "Page was deleted"), (404, "not_found", "Page or revision not found."), (403, "access_denied#revision", "Access is restricted for revision 6")] {
+        let s = serve(&h, &f, Req::get(PAGE), &|l| match l {
+            REVISION => storage_problem(status, kind, detail),
+            l => unexpected(l),
+        });
+        let p = s.problem(status, kind);
+        assert_eq!((p["detail"].as_str(), p["uri"].as_str(), p["title"].as_str()), (Some(detail), Some(PAGE), Some("Storage title")));
+        assert_eq!(s.lines(), [REVISION], "neither storage's copy nor the back-end");
+    }
+    // An explicit revision is checked as itself.
+    let path = "/en.wikipedia.org/v1/page/html/Earth/6";
+    let s = serve(&h, &f, Req::get(path), &|l| match l {
+        "storage GET /en.wikipedia.org/v1/page_revisions/page/Earth/6" => storage_problem(403, "access_denied#revision", "Access is restricted for revision 6"),
+        l => unexpected(l),
+    });
+    s.problem(403, "access_denied#revision");
+}
+
+#[test]
+fn a_rerender_refreshes_the_revision_first() {
+    let (h, f) = revised();
+    // change-propagation's no-cache: storage asks the action API again, and learns of a
+    // suppression (403) before anything is rendered.
+    let s = serve(&h, &f, Req::get(PAGE).header("cache-control", "no-cache").internal(), &|l| match l {
+        REVISION => storage_problem(403, "access_denied#revision", "Access is restricted for revision 6"),
+        l => unexpected(l),
+    });
+    s.problem(403, "access_denied#revision");
+    assert!(s.seen[0].headers.contains(&("cache-control".into(), "no-cache".into())));
+    // An external client's no-cache refreshes nothing.
+    let s = serve(&h, &f, Req::get(PAGE).header("cache-control", "no-cache"), &|l| match l {
+        REVISION => row(5, false),
+        READ => stored(),
+        l => unexpected(l),
+    });
+    assert_eq!(s.status, 200);
+    assert!(!s.seen[0].headers.iter().any(|(n, _)| n == "cache-control"));
+}
+
+#[test]
+fn page_revisions_down_serves_as_before_and_follows_parsoids_redirect() {
+    let (h, f) = revised();
+    let s = serve(&h, &f, Req::get(PAGE), &|l| match l {
+        REVISION => Answer::envoy(503, 0, "no healthy upstream"),
+        READ => missing(),
+        // Parsoid's answer for a page without a revision: its latest.
+        FETCH => Answer::new(302, "text/plain", "").header("location", "/en.wikipedia.org/v3/page/html/Earth/6"),
+        FETCH_6 => fresh(),
+        STORE => created(),
+        l => unexpected(l),
+    });
+    assert_eq!((s.status, s.text().as_str()), (200, "fresh earth"));
+    assert_eq!(s.lines(), [REVISION, READ, FETCH, FETCH_6, STORE]);
+    assert_eq!(h.counter("restrouter.page_revisions.error"), 1);
+    // A second redirect is not followed.
+    let s = serve(&h, &f, Req::get(PAGE), &|l| match l {
+        REVISION => Answer::envoy(503, 0, "no healthy upstream"),
+        READ => missing(),
+        FETCH | FETCH_6 => Answer::new(302, "text/plain", "").header("location", "/en.wikipedia.org/v3/page/html/Earth/6"),
+        l => unexpected(l),
+    });
+    s.problem(502, "bad_gateway");
+}
+
+#[test]
+fn redirect_pages_redirect_unless_asked_not_to() {
+    let (h, f) = revised();
+    let target = || Answer::new(200, "application/json", r#"{"batchcomplete":true,"query":{"redirects":[{"from":"Earth","to":"Terra Firma","tofragment":"Soil"}]}}"#);
+    let s = serve(&h, &f, Req::get("/en.wikipedia.org/v1/page/html/Earth?x=1"), &|l| match l {
+        "storage GET /en.wikipedia.org/v1/page_revisions/page/Earth" => row(5, true),
+        REDIRECT_TARGET => target(),
+        l => unexpected(l),
+    });
+    assert_eq!(s.status, 302);
+    assert_eq!(s.header("location"), Some("Terra_Firma?x=1#Soil"));
+    assert_eq!(s.header("vary"), Some("origin"));
+    assert_eq!(s.header("cache-control"), Some(PAGE_CC));
+    assert_eq!(String::from_utf8_lossy(s.seen[1].body.as_deref().unwrap()), "action=query&format=json&formatversion=2&redirects=1&titles=Earth");
+    // redirect=false: the redirect page itself.
+    let s = serve(&h, &f, Req::get("/en.wikipedia.org/v1/page/html/Earth?redirect=false"), &|l| match l {
+        REVISION => row(5, true),
+        READ => stored(),
+        l => unexpected(l),
+    });
+    assert_eq!((s.status, s.text().as_str()), (200, "stored earth"));
+    // Cross-origin: the target's content in its place, uncached, varying on origin.
+    let s = serve(&h, &f, Req::get(PAGE).header("origin", "https://example.org"), &|l| match l {
+        REVISION => row(5, true),
+        REDIRECT_TARGET => target(),
+        "storage GET /en.wikipedia.org/v1/page_revisions/page/Terra_Firma" => row(9, false),
+        "storage GET /en.wikipedia.org/v1/key_value/parsoidphp/Terra_Firma" => Answer::new(200, HTML, "firma").header("etag", "\"9/x\""),
+        l => unexpected(l),
+    });
+    assert_eq!((s.status, s.text().as_str()), (200, "firma"));
+    assert_eq!(s.header("cache-control"), Some("no-cache"));
+    assert_eq!(s.header("vary"), Some("origin"));
+    // A loop ends.
+    let s = serve(&h, &f, Req::get(PAGE).header("origin", "https://example.org"), &|l| match l {
+        l if l.contains("page_revisions") => row(5, true),
+        REDIRECT_TARGET => Answer::new(200, "application/json", r#"{"query":{"redirects":[{"from":"Earth","to":"Earth"}]}}"#),
+        l => unexpected(l),
+    });
+    s.problem(504, "gateway_timeout");
 }

@@ -20,9 +20,25 @@ const CSP_STRICT: &str = "default-src 'none'; frame-ancestors 'none'";
 /// Envoy's response flag for a failed upstream connection (`UF`).
 const UF: u64 = 0x20;
 
+/// The shipped spec without page_revisions lookups: these tests are about the flow around
+/// them (page_tests has the lookups).
 fn setup(settings: serde_json::Value) -> (FakeHost, Rc<Filter>) {
+    with_spec(without_revisions(), settings)
+}
+
+fn without_revisions() -> serde_json::Value {
+    let mut spec = crate::spec::tests::shipped();
+    for methods in spec["paths"].as_object_mut().unwrap().values_mut() {
+        for op in methods.as_object_mut().unwrap().values_mut() {
+            op["x-restrouter"].as_object_mut().unwrap().remove("revisions");
+        }
+    }
+    spec
+}
+
+fn with_spec(spec: serde_json::Value, settings: serde_json::Value) -> (FakeHost, Rc<Filter>) {
     let h = FakeHost::default();
-    let config = json!({"spec": crate::spec::tests::shipped(), "settings": settings});
+    let config = json!({"spec": spec, "settings": settings});
     let f = Filter::configure(&h, &serde_json::to_vec(&config).unwrap(), "restrouter".into()).unwrap();
     // The wikis' siteinfo, as if another worker had fetched it (page_tests fetch it).
     for (domain, body) in [("en.wikipedia.org", crate::pages::tests::EN), ("sr.wikipedia.org", crate::pages::tests::SR)] {

@@ -7,7 +7,7 @@ pub mod public;
 
 use crate::paths::placeholders;
 use crate::validate::Validator;
-use model::{CspProfile, Document, Location, Operation, Parameter, RateLimitExt};
+use model::{CspProfile, Document, Location, Operation, Parameter, RateLimitExt, RevisionsExt};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
@@ -31,6 +31,8 @@ pub struct Op {
     pub rate_limit: Option<RateLimitExt>,
     pub events: Vec<String>,
     pub internal_only: bool,
+    /// Looked up in page_revisions first (see [`model::RevisionsExt`]).
+    pub revisions: Option<RevisionsExt>,
     /// The path has a `{title}`: a page title, normalized with the wiki's siteinfo before
     /// anything else (RESTBase's normalize_title_filter ran on every route with one).
     pub title: bool,
@@ -284,6 +286,18 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
     for e in &ext.events {
         check("events", e)?;
     }
+    if let Some(r) = &ext.revisions {
+        if !in_path.contains("title") || ext.storage.is_none() {
+            return Err("x-restrouter.revisions: only stored routes with a {title} have revisions".into());
+        }
+        if let Some(p) = &r.backend_path {
+            let mut with_revision = known.clone();
+            with_revision.insert("revision".into());
+            if let Some(n) = placeholders(p).into_iter().find(|n| !with_revision.contains(n)) {
+                return Err(format!("x-restrouter.revisions.backend_path: '{{{n}}}' is neither a path parameter of {path} nor the revision"));
+            }
+        }
+    }
     if let Some(rl) = &ext.rate_limit {
         if [rl.internal, rl.external].iter().flatten().any(|l| !(l.is_finite() && *l > 0.0)) {
             return Err("x-restrouter.rate_limit: limits must be positive numbers".into());
@@ -303,6 +317,7 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         events: ext.events,
         internal_only: ext.internal_only,
         title: path.contains("{title}"),
+        revisions: ext.revisions,
         validator,
         index,
     })

@@ -103,6 +103,17 @@ pub struct OperationExt {
     /// Only internal clients may call this operation.
     #[serde(default)]
     pub internal_only: bool,
+    /// A page's content: its revision is looked up in storage's `page_revisions` first (access
+    /// checks, redirects, the latest revision).
+    pub revisions: Option<RevisionsExt>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionsExt {
+    /// The back-end path once the revision is known (may use `{revision}`), when the back-end
+    /// should be asked for that revision rather than at `backend.path`.
+    pub backend_path: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

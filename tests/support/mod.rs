@@ -20,6 +20,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod devbackend;
 pub mod envoy;
 pub mod keepalive;
 pub mod storage;
@@ -27,6 +28,8 @@ pub mod upstream;
 
 #[allow(unused_imports)]
 pub use client::{Response, EXTERNAL};
+#[allow(unused_imports)]
+pub use devbackend::DevBackend;
 pub use envoy::Envoy;
 pub use storage::Storage;
 #[allow(unused_imports)]
@@ -141,7 +144,12 @@ impl Stack {
     /// With an Envoy builder of the caller's (template, concurrency, variables); the stack's
     /// addresses are set first, so the builder's own values win.
     pub fn with_builder(builder: envoy::EnvoyBuilder) -> Stack {
-        let storage = Storage::start();
+        Stack::with_storage(Storage::start(), builder)
+    }
+
+    /// With a storage service of the caller's (e.g. one whose page_revisions reads an action
+    /// API).
+    pub fn with_storage(storage: Storage, builder: envoy::EnvoyBuilder) -> Stack {
         let backend = Upstream::start();
         let events = Upstream::start();
         events.on("/v1/events", Reply::status(201));

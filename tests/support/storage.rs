@@ -12,12 +12,19 @@ pub struct Storage {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    /// The action API page_revisions reads on a miss (`--mwapi`), if any.
+    mwapi: Option<String>,
 }
 
 impl Storage {
     pub fn start() -> Storage {
+        Storage::with_mwapi(None)
+    }
+
+    /// With page_revisions reading this action API URL (`http://host:port/w/api.php`).
+    pub fn with_mwapi(mwapi: Option<String>) -> Storage {
         let dir = tempfile::Builder::new().prefix("restrouter-storage-").tempdir().expect("temp dir");
-        let mut s = Storage { child: None, port: 0, dir };
+        let mut s = Storage { child: None, port: 0, dir, mwapi };
         // A port from `free_port` can be taken before the service binds it: then another one.
         for _ in 0..3 {
             s.port = free_port();
@@ -72,6 +79,7 @@ impl Storage {
             .arg(self.addr())
             .arg("--db")
             .arg(self.dir.path().join("storage.sqlite3"))
+            .args(self.mwapi.iter().flat_map(|url| ["--mwapi", url.as_str()]))
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("storage log"))
