@@ -16,7 +16,8 @@
 //! revisions are.
 //!
 //! Test controls under `/_dev/action/{domain}/…` change a wiki after the fact: hide a revision
-//! (suppression), delete a page, make a new edit.
+//! (suppression), delete a page, make a new edit. The Parsoid stand-in reads the same state
+//! ([`Wikis::revision`]), so both services agree on latest revisions, deletions and hidden text.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -61,6 +62,18 @@ struct Wiki {
     deleted: Vec<String>,
 }
 
+/// What a wiki holds for a title at one revision, as the action API would report it.
+pub enum RevisionState {
+    /// The page does not exist (never created, `Missing…`, or deleted).
+    NoPage,
+    /// The page exists but never had this revision.
+    NoRevision,
+    /// The revision exists but its text is hidden from the public (revision deletion).
+    TextHidden,
+    /// The revision is readable.
+    Visible(Page),
+}
+
 impl Wikis {
     fn with<T>(&self, domain: &str, f: impl FnOnce(&mut Wiki) -> T) -> T {
         let mut wikis = self
@@ -69,6 +82,75 @@ impl Wikis {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(wikis.entry(domain.to_owned()).or_default())
     }
+
+    /// The state of `title` at `revision` (its latest if `None`).
+    pub fn revision(&self, domain: &str, title: &str, revision: Option<u64>) -> RevisionState {
+        let key = page_key(title);
+        self.with(domain, |wiki| {
+            let Some(latest) = wiki.latest(&key) else {
+                return RevisionState::NoPage;
+            };
+            let revision = revision.unwrap_or(latest);
+            // Generated histories run up to the latest revision; ids reported for another page
+            // were never this page's.
+            let other_page = wiki.revisions.get(&revision).is_some_and(|k| *k != key);
+            if revision > latest || other_page {
+                return RevisionState::NoRevision;
+            }
+            let Some(page) = Page::lookup(&key, Some(revision)) else {
+                return RevisionState::NoPage;
+            };
+            wiki.revisions.insert(revision, key);
+            if wiki.text_hidden(&page) {
+                RevisionState::TextHidden
+            } else {
+                RevisionState::Visible(page)
+            }
+        })
+    }
+}
+
+impl Wiki {
+    /// The one place the latest revision of a page is decided: edits through the control move
+    /// it on; deleted and never-created pages have none.
+    fn latest(&self, key: &str) -> Option<u64> {
+        if self.deleted.iter().any(|k| k == key) {
+            return None;
+        }
+        let generated = Page::lookup(key, None)?.revision;
+        Some(self.edited.get(key).copied().unwrap_or(generated))
+    }
+
+    /// Hidden fields of a revision: by title prefix, then by the hide control.
+    fn hidden_fields<'a>(&'a self, page: &Page) -> Vec<&'a str> {
+        let mut hidden: Vec<&str> = Vec::new();
+        if page.key.starts_with(SUPPRESSED_PREFIX) {
+            hidden.extend(["texthidden", "sha1hidden", "suppressed"]);
+        }
+        if page.key.starts_with(USERHIDDEN_PREFIX) {
+            hidden.extend(["userhidden", "commenthidden"]);
+        }
+        if let Some(set) = self.hidden.get(&page.revision) {
+            hidden.extend(set.iter().map(String::as_str));
+        }
+        hidden
+    }
+
+    fn text_hidden(&self, page: &Page) -> bool {
+        self.hidden_fields(page).contains(&"texthidden")
+    }
+}
+
+/// The key (DB form) MediaWiki stores a title under: first letter upper-case, underscores.
+pub fn page_key(title: &str) -> String {
+    display(title).replace(' ', "_")
+}
+
+/// The target of a redirect page (`Redirect_to_<Target>`), in key form.
+pub fn redirect_target(key: &str) -> Option<String> {
+    key.strip_prefix(REDIRECT_PREFIX)
+        .filter(|t| !t.is_empty())
+        .map(page_key)
 }
 
 pub fn routes() -> Router<Shared> {
@@ -426,18 +508,12 @@ fn pages(
         }
     }
     for (key, revision) in wanted {
-        let latest = wiki.edited.get(&key).copied();
-        let page = if wiki.deleted.contains(&key) {
-            None
-        } else {
-            Page::lookup(&key, revision.or(latest))
-        };
-        let Some(page) = page else {
+        let latest = wiki.latest(&key);
+        let page = latest.and_then(|latest| Page::lookup(&key, Some(revision.unwrap_or(latest))));
+        let (Some(page), Some(latest_rev)) = (page, latest) else {
             found.push(json!({"ns": 0, "title": key.replace('_', " "), "missing": true}));
             continue;
         };
-        let latest_rev = latest
-            .unwrap_or_else(|| Page::lookup(&key, None).map_or(page.revision, |p| p.revision));
         wiki.revisions.insert(page.revision, page.key.clone());
         let mut entry = json!({"pageid": page.page_id, "ns": 0, "title": page.text});
         if request.info {
@@ -477,16 +553,7 @@ fn page_size(page: &Page) -> u64 {
 }
 
 fn revision_json(wiki: &Wiki, page: &Page) -> Value {
-    let mut hidden: Vec<&str> = Vec::new();
-    if page.key.starts_with(SUPPRESSED_PREFIX) {
-        hidden.extend(["texthidden", "sha1hidden", "suppressed"]);
-    }
-    if page.key.starts_with(USERHIDDEN_PREFIX) {
-        hidden.extend(["userhidden", "commenthidden"]);
-    }
-    if let Some(set) = wiki.hidden.get(&page.revision) {
-        hidden.extend(set.iter().map(String::as_str));
-    }
+    let hidden = wiki.hidden_fields(page);
     let mut rev = json!({
         "revid": page.revision,
         "parentid": page.revision.saturating_sub(1),

@@ -1,8 +1,10 @@
-//! Error bodies in the HyperSwitch problem format the real services share.
+//! Error bodies: the HyperSwitch problem format most of the real services share, and
+//! MediaWiki's REST format for the services MediaWiki itself now serves.
 
 use axum::http::{header, Method, StatusCode};
 use axum::response::Response;
 use restrouter_proto::problem::{ProblemBody, CONTENT_TYPE};
+use serde_json::json;
 
 use crate::respond::with_headers;
 
@@ -41,5 +43,22 @@ pub fn bad_request(method: &Method, uri: &str, detail: &str) -> Response {
         method,
         uri,
         detail,
+    )
+}
+
+/// A MediaWiki REST error as `ResponseFactory::createFromException` writes it for a
+/// `LocalizedHttpException`: `errorKey`, the message in the wiki's languages (English here),
+/// `httpCode` and `httpReason`, as `application/json`.
+pub fn rest(status: StatusCode, error_key: &str, message: &str) -> Response {
+    let body = json!({
+        "errorKey": error_key,
+        "messageTranslations": {"en": message},
+        "httpCode": status.as_u16(),
+        "httpReason": status.canonical_reason().unwrap_or_default(),
+    });
+    with_headers(
+        status,
+        &[(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
     )
 }

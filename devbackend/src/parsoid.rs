@@ -3,13 +3,15 @@
 use std::fmt::Write as _;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
+use crate::action_api::{redirect_target, RevisionState};
 use crate::error;
 use crate::markup::{escape, url_title};
 use crate::metrics::Service;
@@ -41,10 +43,27 @@ pub fn routes() -> Router<Shared> {
         )
 }
 
-async fn page_html(State(state): State<Shared>, params: Params<(String, String)>) -> Response {
+/// `GET /{domain}/v3/page/html/{title}`: as Parsoid's page endpoint (MediaWiki's
+/// `ParsoidHandler::tryToCreatePageConfig` and the Parsoid extension's
+/// `createRedirectToOldidResponse` / `EndpointRedirectTrait::createRedirectResponse`), a `302` to
+/// the latest revision's URL with `Cache-Control: private,no-cache,s-maxage=0` and the query
+/// string kept (without `title`), its body the small link document MediaWiki's `ResponseFactory`
+/// writes for redirects. The title in the target is the page's prefixed text, `rawurlencode`d.
+/// The target is a path on this service, where the real one is the same path under the wiki's
+/// REST base URL. Missing and unreadable pages answer as [`respond_page`] does.
+async fn page_html(
+    State(state): State<Shared>,
+    params: Params<(String, String)>,
+    query: RawQuery,
+) -> Response {
     state.metrics.count(Service::Parsoid);
     let (domain, title) = &params.values;
-    respond_page(&state, domain, title, None, &params)
+    match state.action.revision(domain, title, None) {
+        RevisionState::Visible(page) => {
+            redirect_to_revision(domain, &page, query.0.as_deref().unwrap_or_default())
+        }
+        other => unavailable(other),
+    }
 }
 
 async fn page_html_at_revision(
@@ -60,22 +79,70 @@ async fn page_html_at_revision(
             "revision must be a positive integer",
         );
     };
-    respond_page(&state, domain, title, Some(revision), &params)
+    match state.action.revision(domain, title, Some(revision)) {
+        RevisionState::Visible(page) => respond_page(&state, domain, &page),
+        other => unavailable(other),
+    }
 }
 
-fn respond_page<T>(
-    state: &Shared,
-    domain: &str,
-    title: &str,
-    revision: Option<u64>,
-    params: &Params<T>,
-) -> Response {
-    let Some(page) = Page::lookup(title, revision) else {
-        return error::not_found(&params.method, &params.path);
-    };
+/// PHP's `rawurlencode`: everything but unreserved characters.
+const RAWURLENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+fn redirect_to_revision(domain: &str, page: &Page, query: &str) -> Response {
+    let mut location = format!(
+        "/{}/v3/page/html/{}/{}",
+        utf8_percent_encode(domain, RAWURLENCODE),
+        utf8_percent_encode(&page.text, RAWURLENCODE),
+        page.revision
+    );
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && *pair != "title" && !pair.starts_with("title="))
+        .collect();
+    if !kept.is_empty() {
+        location.push('?');
+        location.push_str(&kept.join("&"));
+    }
+    let link = escape(&location);
+    let body = format!("<!doctype html><title>Redirect</title><a href=\"{link}\">{link}</a>");
+    with_headers(
+        StatusCode::FOUND,
+        &[
+            (header::LOCATION, &location),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "private,no-cache,s-maxage=0"),
+        ],
+        body,
+    )
+}
+
+/// Pages and revisions that cannot be rendered, as `ParsoidHandler::tryToCreatePageConfig`
+/// answers them: a revision MediaWiki cannot load (no such page, a deleted page, an id the page
+/// never had) is a `RevisionAccessException`, 404; text hidden by revision deletion is a
+/// `SuppressedDataException` (`PageConfigFactory` checks `DELETED_TEXT` for the public), 403.
+fn unavailable(state: RevisionState) -> Response {
+    match state {
+        RevisionState::TextHidden => error::rest(
+            StatusCode::FORBIDDEN,
+            "rest-permission-denied-revision",
+            "User doesn't have access to the requested revision (Not an available content version.).",
+        ),
+        _ => error::rest(
+            StatusCode::NOT_FOUND,
+            "rest-specified-revision-unavailable",
+            "The specified revision is deleted or suppressed.",
+        ),
+    }
+}
+
+fn respond_page(state: &Shared, domain: &str, page: &Page) -> Response {
     let site = Site::new(domain);
     let tid = state.tids.next();
-    let body = render_page(&site, &page, &tid);
+    let body = render_page(&site, page, &tid);
     with_headers(
         StatusCode::OK,
         &[
@@ -112,7 +179,19 @@ about=\"https://{domain}/wiki/Special:Redirect/revision/{rev}\"><head prefix=\"m
         url_title = escape(&url_title(&page.key)),
     );
     write_head_tail_and_body_open(&mut out, site);
-    write_sections(&mut out, &page.sections());
+    match redirect_target(&page.key) {
+        // A redirect page's content is the redirect alone, which Parsoid renders as a page
+        // property link in the lead section.
+        Some(target) => {
+            let _ = write!(
+                out,
+                "<section data-mw-section-id=\"0\" id=\"mwAQ\"><link rel=\"mw:PageProp/redirect\" \
+href=\"./{}\" id=\"mwAg\"/></section>",
+                escape(&url_title(&target))
+            );
+        }
+        None => write_sections(&mut out, &page.sections()),
+    }
     out.push_str("</body></html>");
     out
 }

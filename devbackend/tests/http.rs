@@ -56,10 +56,12 @@ impl Reply {
     }
 }
 
+/// Redirects are answers to check, so they are not followed.
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .proxy(None)
+        .max_redirects(0)
         .build()
         .into()
 }
@@ -78,6 +80,13 @@ fn get_from(base: &str, path: &str) -> Reply {
 
 fn get(path: &str) -> Reply {
     get_from(base(), path)
+}
+
+/// Parsoid's latest-revision HTML: the `302` to the revision's URL, then that URL.
+fn get_latest_html(path: &str) -> Reply {
+    let redirect = get(path);
+    assert_eq!(redirect.status, 302, "{path}: {}", redirect.body);
+    get(redirect.header("location"))
 }
 
 fn post_from(base: &str, path: &str, content_type: &str, body: &str) -> Reply {
@@ -128,7 +137,7 @@ fn health() {
 
 #[test]
 fn parsoid_html_for_earth() {
-    let reply = get("/en.wikipedia.org/v3/page/html/Earth");
+    let reply = get_latest_html("/en.wikipedia.org/v3/page/html/Earth");
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), HTML_TYPE);
     let (rev, tid) = etag_parts(reply.header("etag"));
@@ -150,8 +159,8 @@ fn parsoid_html_for_earth() {
 
 #[test]
 fn parsoid_rerender_differs_only_in_tid() {
-    let first = get("/en.wikipedia.org/v3/page/html/Some_article");
-    let second = get("/en.wikipedia.org/v3/page/html/Some_article");
+    let first = get_latest_html("/en.wikipedia.org/v3/page/html/Some_article");
+    let second = get_latest_html("/en.wikipedia.org/v3/page/html/Some_article");
     let (rev1, tid1) = etag_parts(first.header("etag"));
     let (rev2, tid2) = etag_parts(second.header("etag"));
     assert_eq!(rev1, rev2);
@@ -182,14 +191,15 @@ fn parsoid_html_at_revision() {
 
 #[test]
 fn titles_are_decoded_and_escaped() {
-    let slash = get("/en.wikipedia.org/v3/page/html/AC%2FDC");
+    let slash = get_latest_html("/en.wikipedia.org/v3/page/html/AC%2FDC");
     assert_eq!(slash.status, 200);
     assert!(slash.body.contains("<title>AC/DC</title>"));
     assert!(slash
         .body
         .contains("href=\"//en.wikipedia.org/wiki/AC/DC\""));
 
-    let hostile = get("/en.wikipedia.org/v3/page/html/%3Cscript%3Ealert(1)%3C%2Fscript%3E%22");
+    let hostile =
+        get_latest_html("/en.wikipedia.org/v3/page/html/%3Cscript%3Ealert(1)%3C%2Fscript%3E%22");
     assert_eq!(hostile.status, 200);
     assert!(!hostile.body.contains("<script>"));
     assert!(hostile
@@ -211,6 +221,17 @@ fn missing_pages_are_404_everywhere() {
         "/en.wikipedia.org/v3/page/html/Missing_page",
         "/en.wikipedia.org/v3/page/html/Missing_page/123",
         "/en.wikipedia.org/v3/page/html/Missing%20thing",
+    ] {
+        // Parsoid is served by MediaWiki and answers in its REST error format.
+        let reply = get(path);
+        assert_eq!(reply.status, 404, "{path}");
+        assert_eq!(reply.header("content-type"), "application/json");
+        assert_eq!(
+            reply.json()["errorKey"],
+            "rest-specified-revision-unavailable"
+        );
+    }
+    for path in [
         "/en.wikipedia.org/v1/page/summary/Missing_page",
         "/en.wikipedia.org/v1/page/mobile-html/Missing_page",
         "/en.wikipedia.org/v1/page/media-list/Missing_page",
