@@ -125,3 +125,21 @@ fn redirect_pages() {
     assert_eq!(r.header("cache-control"), Some("no-cache"));
     assert!(r.header("vary").unwrap_or_default().contains("origin"), "{r}");
 }
+
+#[test]
+fn page_revisions_unavailable_serves_the_latest_parsoid_redirects_to() {
+    let dev = DevBackend::start();
+    // A storage service without an action API: its page_revisions answers 503.
+    let s = Stack::with_builder(Envoy::builder().sets(&[("parsoid", dev.addr()), ("mwapi", dev.addr())]));
+    let r = s.envoy.get(&page("Earth"));
+    assert_eq!(r.status, 200, "{r}");
+    assert!(r.text().contains("<html"), "{r}");
+    // Parsoid's 302 to the latest revision was followed: its render, with its revision's ETag.
+    let latest = support::client::get(&format!("http://{}/{DOMAIN}/v3/page/html/Earth", dev.addr()));
+    assert_eq!(latest.status, 302, "{latest}");
+    let location = latest.header("location").unwrap().to_string();
+    let rev: u64 = location.rsplit('/').next().unwrap().parse().unwrap();
+    assert_eq!(etag_revision(&r), rev);
+    assert_eq!(s.storage.get(DOMAIN, "parsoidphp", "Earth").status, 200);
+    assert!(s.envoy.wait_counter("restrouter_page_revisions_error", &[], 1.0) >= 1.0);
+}
