@@ -40,6 +40,7 @@ RL_OFF = (27251, 27921)    # same spec, limiter off
 BASE = (27331, 27931)      # plain Envoy
 SCRATCH = (27261, 27941)   # start-up and memory runs
 VARIANT = (27271, 27951)   # restrouter built another way (--variant), shipped spec
+NOREV = (27281, 27961)     # restrouter, shipped spec without page_revisions lookups
 
 HIT = "/en.wikipedia.org/v1/page/html/Earth"
 STORED = "/en.wikipedia.org/v1/key_value/parsoidphp/Earth"
@@ -167,6 +168,18 @@ def bench_spec(src, dst):
     return dst
 
 
+def no_revisions_spec(src, dst):
+    """The shipped spec without page_revisions lookups: the hit path as it was before them."""
+    with open(src) as f:
+        text = f.read()
+    stripped = re.sub(r"^ +revisions: .*\n", "", text, flags=re.M)
+    if stripped == text:
+        sys.exit("bench: the shipped spec changed: no page_revisions lookups to leave out")
+    with open(dst, "w") as f:
+        f.write(stripped)
+    return dst
+
+
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 
@@ -261,8 +274,10 @@ class Bench:
         on = self.start_envoy(render(tpl, self.path("rl-on.yaml"), *RL_ON, spec=spec, wasm=self.wasm), RL_ON[1])
         off = self.start_envoy(render(tpl, self.path("rl-off.yaml"), *RL_OFF, spec=spec, wasm=self.wasm,
                                       extra=["ratelimit=off"]), RL_OFF[1])
+        norev_spec = no_revisions_spec(os.path.join(ROOT, "spec", "wikimedia.yaml"), self.path("norev-spec.yaml"))
+        norev = self.start_envoy(render(tpl, self.path("norev.yaml"), *NOREV, spec=norev_spec, wasm=self.wasm), NOREV[1])
         base = self.start_envoy(render("envoy/baseline.yaml.j2", self.path("base.yaml"), *BASE), BASE[1])
-        ready = [RR[0], RL_ON[0], RL_OFF[0]]
+        ready = [RR[0], RL_ON[0], RL_OFF[0], NOREV[0]]
         if a.variant:
             vname, vpath = a.variant.split("=", 1)
             var = self.start_envoy(render(tpl, self.path("variant.yaml"), *VARIANT, wasm=os.path.abspath(vpath)), VARIANT[1])
@@ -280,6 +295,8 @@ class Bench:
              ("envoy proxy → storage", base, BASE[0], STORED, None)),
             ("storage hit", ("restrouter", rr, RR[0], HIT, None),
              ("envoy proxy → storage", base, BASE[0], STORED, None)),
+            ("page_revisions lookup, hit path", ("with the lookup", rr, RR[0], HIT, None),
+             ("without (spec minus revisions)", norev, NOREV[0], HIT, None)),
             ("miss (back-end + store + event)", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/page/html/", miss),
              ("envoy proxy → back-end", base, BASE[0], "/en.wikipedia.org/v3/page/html/", miss)),
             ("pass-through (feed)", ("restrouter", rr, RR[0], FEED, None),

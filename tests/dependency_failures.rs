@@ -44,6 +44,9 @@ fn a_failed_storage_write_still_serves_the_fresh_content() {
     // A storage service that reads (a miss) but fails every write.
     let storage = Upstream::start();
     let key = "/en.wikipedia.org/v1/key_value/parsoidphp/Earth";
+    // page_revisions without an action API behind it: the page is served as without it.
+    let revisions = "/en.wikipedia.org/v1/page_revisions/page/Earth";
+    storage.on_method("GET", revisions, Reply::status(503).header("content-type", "application/problem+json").body(r#"{"type":"service_unavailable"}"#));
     storage.on_method("GET", key, Reply::status(404).header("content-type", "application/problem+json").body(r#"{"type":"not_found"}"#));
     storage.on_method("PUT", key, Reply::status(500).header("content-type", "application/problem+json").body(r#"{"type":"internal_error","detail":"disk full"}"#));
     let s = Stack::with(&[("storage", storage.addr().as_str())]);
@@ -51,7 +54,7 @@ fn a_failed_storage_write_still_serves_the_fresh_content() {
     let r = s.envoy.get(PAGE);
     assert_eq!((r.status, r.text().as_str(), r.header("etag")), (200, "fresh earth", Some("\"5/x\"")), "{r}");
     let methods: Vec<String> = storage.requests().iter().map(|q| format!("{} {}", q.method, q.path_only())).collect();
-    assert_eq!(methods, [format!("GET {key}"), format!("PUT {key}")]);
+    assert_eq!(methods, [format!("GET {revisions}"), format!("GET {key}"), format!("PUT {key}")]);
     assert_eq!(storage.last(key).unwrap().body, b"fresh earth");
     assert_eq!(s.envoy.wait_counter("restrouter_storage_write_error", &[], 1.0), 1.0);
     assert_eq!(s.envoy.counter("restrouter_storage_write_ok", &[]), 0.0);

@@ -135,9 +135,12 @@ fn invalid_utf8_and_control_bytes() {
     let s = Stack::start();
     s.backend.on_any(Reply::html("fallback"));
 
-    // Raw non-UTF-8 and control bytes in the request target: Envoy's codec refuses them itself (400, its own plain-text body); the filter never runs.
-    // (Should one pass, the router refuses a path that is not UTF-8 with a problem.)
-    let raw_cases: [(&[u8], &[u8]); 4] = [
+    // Raw non-UTF-8 and control bytes in the request target: Envoy's codec refuses them itself
+    // (400, the filter never runs), with a problem body like every error (its local reply
+    // mapping). Should one pass, the router refuses a path that is not UTF-8 with a problem.
+    let raw_cases: [(&[u8], &[u8]); 5] = [
+        // A header name with characters HTTP does not allow.
+        (b"/en.wikipedia.org/v1/page/html/Earth", b"ba\"d`name: x\r\n"),
         (b"/en.wikipedia.org/v1/page/html/\xff\xfe", b""),
         (b"/en.wikipedia.org/v1/page/html/Earth?x=\xc3", b""),
         (b"/en.wikipedia.org/v1/page/html/a\x01b", b""),
@@ -146,7 +149,11 @@ fn invalid_utf8_and_control_bytes() {
     for (target, headers) in raw_cases {
         let (status, h, body) = raw_get(&s.envoy, target, headers);
         let what = String::from_utf8_lossy(target);
-        assert_eq!((status, header(&h, "content-type")), (400, Some("text/plain")), "{what}: {:?}", String::from_utf8_lossy(&body));
+        assert_eq!((status, header(&h, "content-type")), (400, Some("application/problem+json")), "{what}: {:?}", String::from_utf8_lossy(&body));
+        let p: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{what}: {e}: {:?}", String::from_utf8_lossy(&body)));
+        assert_eq!(p["type"], "https://mediawiki.org/wiki/HyperSwitch/errors/bad_request", "{what}: {p}");
+        assert_eq!(p.as_object().map(|o| o.len()), Some(5), "{what}: {p}");
+        assert!(["type", "title", "method", "detail", "uri"].iter().all(|f| p[f].is_string()), "{what}: {p}");
     }
     assert_eq!(s.backend.total(), 0);
 

@@ -10,7 +10,8 @@ mod support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{binary, client, free_port, repo_root, wait_until, Stack};
+use support::envoy::Envoy;
+use support::{repo_root, DevBackend, Stack, Storage};
 
 /// Examples per operation and phase (`SCHEMATHESIS_EXAMPLES` to change).
 const EXAMPLES: &str = "8";
@@ -30,11 +31,10 @@ fn responses_conform_to_the_served_spec() {
     let schemathesis = repo_root().join(".venv/bin/schemathesis");
     assert!(schemathesis.is_file(), "schemathesis not installed: run `make setup`");
 
-    let dev_addr = format!("127.0.0.1:{}", free_port());
-    let dev = Child(Command::new(binary("restrouter-devbackend")).args(["--listen", &dev_addr]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("devbackend"));
-    assert!(wait_until(Duration::from_secs(15), || client::try_send("GET", &format!("http://{dev_addr}/healthz"), &[], None).is_ok()));
-    let sets: Vec<(&str, &str)> = ["parsoid", "mobileapps", "wikifeeds", "aqs", "mwapi", "eventgate"].iter().map(|c| (*c, dev_addr.as_str())).collect();
-    let s = Stack::with(&sets);
+    // Every service real (development stand-ins), storage's page_revisions included.
+    let dev = DevBackend::start();
+    let sets: Vec<(&str, &str)> = ["parsoid", "mobileapps", "wikifeeds", "aqs", "mwapi", "eventgate"].iter().map(|c| (*c, dev.addr())).collect();
+    let s = Stack::with_storage(Storage::with_mwapi(Some(dev.mwapi_url())), Envoy::builder().sets(&sets));
 
     let base = s.envoy.url("/en.wikipedia.org/v1");
     let examples = std::env::var("SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| EXAMPLES.into());

@@ -14,6 +14,7 @@
 //!        └──────────────────────────────────────▶ Callout ─▶ … ─▶ Replied
 //! ```
 
+mod page;
 pub mod ratelimit;
 
 #[cfg(test)]
@@ -26,15 +27,15 @@ use crate::config::{self, Settings};
 use crate::flow::{failure_counter, Begin, Callout, Failure, FlowInput, Step, StoredFlow, Upstream};
 use crate::host::{header, Headers, Host};
 use crate::metrics::{Counter, Metrics};
-use crate::pages::{self, SiteCache, TitleCheck, TitleRequest};
+use crate::pages::{self, SiteCache};
 use crate::paths::split_query;
 use crate::policy::{self, Edit, RoutePolicy};
 use crate::problem::{self, Problem};
 use crate::ratelimit::Decision;
 use crate::reply::Reply;
 use crate::router::{self, Matched, Target};
-use crate::siteinfo::SiteInfo;
 use crate::spec::Api;
+use page::PageHeaders;
 use ratelimit::RateLimitState;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -141,42 +142,6 @@ pub struct Request {
     page: PageHeaders,
     /// The latest revision, as page_revisions named it for a request without one.
     resolved_revision: Option<String>,
-}
-
-/// Headers page semantics set on an answer (RESTBase's route filters did, after the handler).
-#[derive(Debug, Default)]
-struct PageHeaders {
-    /// The title was normalized without a redirect: the answer is not for caches.
-    no_cache: bool,
-    /// `content-location` of a GET answer other than a redirect.
-    content_location: Option<String>,
-    /// The wiki converts between language variants: `vary: accept-language`.
-    vary_language: bool,
-    /// Content of a redirect's target, served in its place: `vary: origin`.
-    vary_origin: bool,
-}
-
-impl PageHeaders {
-    /// Header edits for an answer with `status` and `headers`.
-    /// The headers an answer with `status` and `headers` must carry.
-    fn wanted(&self, status: u16, headers: &[(String, String)]) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        if self.no_cache && status < 400 {
-            out.push(("cache-control", "no-cache".to_string()));
-        }
-        if let Some(location) = self.content_location.as_ref().filter(|_| !matches!(status, 301 | 302)) {
-            out.push(("content-location", location.clone()));
-        }
-        let mut vary = header(headers, "vary").unwrap_or_default().to_string();
-        for (wanted, name) in [(self.vary_language, "accept-language"), (self.vary_origin, "origin")] {
-            if wanted && status < 400 && !vary.to_ascii_lowercase().split(',').any(|v| v.trim() == name) {
-                vary = if vary.is_empty() { name.to_string() } else { format!("{vary}, {name}") };
-                out.retain(|(n, _)| *n != "vary");
-                out.push(("vary", vary.clone()));
-            }
-        }
-        out
-    }
 }
 
 impl Request {
@@ -462,95 +427,6 @@ impl Request {
         self.serve_content(host, m)
     }
 
-    /// An internal client's `cache-control: no-cache`: re-render, and refresh the revision.
-    fn rerender(&mut self, host: &impl Host) -> bool {
-        let no_cache = self.header("cache-control").is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
-        // Re-renders are for trusted internal clients only; others' no-cache is ignored.
-        no_cache && self.client(host).class == Class::Internal
-    }
-
-    /// Storage's page_revisions for the title (and revision, if asked for): access checks,
-    /// redirects and the latest revision (RESTBase's access_check_filter). A re-render asks it
-    /// to refresh the row from the action API: that is how a suppression becomes known.
-    fn check_revision(&mut self, host: &impl Host, m: Matched, hops: u8) -> Action {
-        let revision = explicit_revision(&m).map(str::to_string);
-        let title = m.params.get("title").map(String::as_str).unwrap_or_default();
-        let rerender = self.rerender(host);
-        let s = &self.filter.settings;
-        let mut callout = pages::revision_callout(&s.storage_cluster, &m.domain, title, revision.as_deref(), rerender, s.timeouts_ms.storage);
-        match self.dispatch(host, &mut callout) {
-            Some(token) => {
-                self.phase = Phase::Revision { m, token, hops };
-                Action::Pause
-            }
-            None => {
-                self.filter.metrics.count(host, Counter::CalloutFailed);
-                self.filter.metrics.count(host, Counter::RevisionsError);
-                self.serve_content(host, m)
-            }
-        }
-    }
-
-    fn on_revision(&mut self, host: &impl Host, m: Matched, hops: u8, resp: Upstream) -> Action {
-        let row = match (resp.failure, resp.status) {
-            (None, 200) => pages::RevisionRow::from_json(&resp.body),
-            (None, 403 | 404) => {
-                // Deleted, missing or suppressed: storage's verdict, for this request.
-                let reply = pages::storage_problem(resp.status, &resp.body, &self.method, &self.uri, &self.domain);
-                return self.reply(host, reply, RoutePolicy::default());
-            }
-            _ => None,
-        };
-        let Some(row) = row else {
-            // page_revisions unavailable: the content as without it (storage's copy, else the
-            // back-end's latest), counted.
-            log::warn!("restrouter: page_revisions for {} answered {}", self.uri, resp.status);
-            self.filter.metrics.count(host, Counter::RevisionsError);
-            return self.serve_content(host, m);
-        };
-        let redirect_false = m.query.get("redirect").is_some_and(|v| v == "false");
-        if row.redirect && !redirect_false && !self.rerender(host) {
-            let s = &self.filter.settings;
-            let title = m.params.get("title").map(String::as_str).unwrap_or_default();
-            let mut callout = pages::redirect_target_callout(&s.mwapi_cluster, &s.mwapi_path, &m.domain, title, s.timeouts_ms.mwapi);
-            if let Some(token) = self.dispatch(host, &mut callout) {
-                self.phase = Phase::RedirectTarget { m, token, hops };
-                return Action::Pause;
-            }
-            self.filter.metrics.count(host, Counter::CalloutFailed);
-        }
-        if explicit_revision(&m).is_none() {
-            self.resolved_revision = Some(row.rev.to_string());
-        }
-        self.serve_content(host, m)
-    }
-
-    /// A redirect page: `302` to its target (relative), or for a cross-origin request the
-    /// target's content in its place (CORS does not follow redirects), at most 10 hops.
-    fn on_redirect_target(&mut self, host: &impl Host, mut m: Matched, hops: u8, resp: Upstream) -> Action {
-        let target = if (resp.failure, resp.status) == (None, 200) { pages::redirect_target(&resp.body) } else { None };
-        let Some((target, fragment)) = target else {
-            // No target to be had: the redirect page itself, counted.
-            self.filter.metrics.count(host, Counter::MwapiError);
-            return self.serve_content(host, m);
-        };
-        // A revision route's redirect is answered as one: its target is another operation.
-        if self.header("origin").is_some_and(|o| o != m.domain) && explicit_revision(&m).is_none() {
-            if hops >= pages::MAX_REDIRECTS {
-                return self.problem(host, &Problem::gateway_timeout("Exceeded max redirects"));
-            }
-            self.page.no_cache = true;
-            self.page.vary_origin = true;
-            m.params.insert("title".into(), target);
-            return self.check_revision(host, m, hops + 1);
-        }
-        let location = pages::redirect_location(&m.op.template, &target, fragment.as_deref(), split_query(&self.uri).1);
-        let route = RoutePolicy { cache_control: Some(self.filter.settings.redirect_cache_control.clone()), ..RoutePolicy::default() };
-        self.page.vary_origin = true;
-        let reply = Reply::redirect(302, &location, &route, &self.domain);
-        self.reply(host, reply, route)
-    }
-
     fn serve_content(&mut self, host: &impl Host, m: Matched) -> Action {
         if m.op.storage.is_some() {
             self.start_flow(host, m)
@@ -559,82 +435,9 @@ impl Request {
         }
     }
 
-    /// A route with a title: the wiki's siteinfo first (cached, else fetched).
-    fn page_route(&mut self, host: &impl Host, m: Matched) -> Action {
-        let s = &self.filter.settings;
-        if let Some(site) = self.filter.sites.get(host, &m.domain, s.siteinfo_ttl_s.saturating_mul(1000)) {
-            return self.with_site(host, m, &site);
-        }
-        let mut callout = pages::siteinfo_callout(&s.mwapi_cluster, &s.mwapi_path, &m.domain, s.timeouts_ms.mwapi);
-        match self.dispatch(host, &mut callout) {
-            Some(token) => {
-                self.phase = Phase::Siteinfo { m, token };
-                Action::Pause
-            }
-            None => {
-                self.filter.metrics.count(host, Counter::CalloutFailed);
-                self.filter.metrics.count(host, Counter::MwapiError);
-                self.problem(host, &pages::siteinfo_unavailable("The action API could not be called."))
-            }
-        }
-    }
-
-    fn on_siteinfo(&mut self, host: &impl Host, m: Matched, resp: Upstream) {
-        let site = match (resp.failure, resp.status) {
-            (None, 200) => self.filter.sites.put(host, &m.domain, &resp.body),
-            (Some(crate::flow::Failure::Timeout), _) => Err("The action API did not answer in time.".into()),
-            (Some(_), _) | (None, 0) => Err("The action API is unavailable.".into()),
-            (None, s) => Err(format!("The action API answered {s}.")),
-        };
-        match site {
-            Ok(site) => {
-                let action = self.with_site(host, m, &site);
-                self.resume_if(host, action);
-            }
-            Err(why) => {
-                log::warn!("restrouter: siteinfo of {}: {why}", m.domain);
-                self.filter.metrics.count(host, Counter::MwapiError);
-                let _ = self.problem(host, &pages::siteinfo_unavailable(&why));
-            }
-        }
-    }
-
-    /// Title normalization (301 / 400 / serve the normal form), then language variants.
-    fn with_site(&mut self, host: &impl Host, mut m: Matched, site: &SiteInfo) -> Action {
-        let raw = m.params.get("title").cloned().unwrap_or_default();
-        let no_cache = self.header("cache-control").is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
-        let check = pages::check_title(
-            site,
-            &raw,
-            &TitleRequest {
-                method: &self.method,
-                no_cache,
-                cross_origin: self.header("origin").is_some_and(|o| o != m.domain),
-                template: &m.op.template,
-                params: &m.params,
-                query: split_query(&self.uri).1,
-            },
-        );
-        match check {
-            TitleCheck::AsIs => {}
-            TitleCheck::Continue(normal) => {
-                m.params.insert("title".into(), normal);
-                self.page.no_cache = true;
-            }
-            TitleCheck::Redirect(location) => {
-                let route = RoutePolicy { cache_control: Some(self.filter.settings.redirect_cache_control.clone()), ..RoutePolicy::default() };
-                let reply = Reply::redirect(301, &location, &route, &self.domain);
-                return self.reply(host, reply, route);
-            }
-            TitleCheck::Invalid(p) => return self.problem(host, &p),
-        }
-        self.page.vary_language = site.has_variants();
-        self.serve(host, m)
-    }
-
     fn start_flow(&mut self, host: &impl Host, m: Matched) -> Action {
         let cache_control = self.header("cache-control").map(str::to_string);
-        let no_cache = cache_control.as_deref().is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+        let no_cache = self.no_cache();
         let rerender = self.rerender(host);
         // A variant is rendered for the request alone: the stored copy is the default variant.
         let bypass_storage = self.page.vary_language && self.header("accept-language").is_some();
@@ -764,9 +567,4 @@ fn edit_name(edit: &Edit) -> &'static str {
     match edit {
         Edit::Add(n, _) | Edit::Set(n, _) | Edit::Remove(n) => n,
     }
-}
-
-/// The revision a request names in its path, if its route has one.
-fn explicit_revision(m: &Matched) -> Option<&str> {
-    m.op.storage.as_ref().and_then(|s| s.revision_param.as_ref()).and_then(|p| m.params.get(p)).map(String::as_str)
 }

@@ -239,7 +239,9 @@ fn the_latest_revision_is_resolved_and_a_stale_copy_replaced() {
 #[test]
 fn deleted_and_suppressed_pages_are_storages_verdict() {
     let (h, f) = revised();
-    for (status, kind, detail) in [(404, "not_found#page_revisions", "Page was deleted"), (404, "not_found", "Page or revision not found."), (403, "access_denied#revision", "Access is restricted for revision 6")] {
+    for (status, kind, detail) in
+        [(404, "not_found#page_revisions", "Page was deleted"), (404, "not_found", "Page or revision not found."), (403, "access_denied#revision", "Access is restricted for revision 6")]
+    {
         let s = serve(&h, &f, Req::get(PAGE), &|l| match l {
             REVISION => storage_problem(status, kind, detail),
             l => unexpected(l),

@@ -15,7 +15,13 @@ pub struct DevBackend {
 impl DevBackend {
     pub fn start() -> DevBackend {
         let addr = format!("127.0.0.1:{}", free_port());
-        let child = Command::new(binary("restrouter-devbackend")).args(["--listen", &addr]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("cannot start restrouter-devbackend");
+        let child = Command::new(binary("restrouter-devbackend"))
+            .args(["--listen", &addr])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start restrouter-devbackend");
         assert!(wait_until(Duration::from_secs(15), || client::try_send("GET", &format!("http://{addr}/healthz"), &[], None).is_ok()), "restrouter-devbackend did not come up on {addr}");
         DevBackend { child, addr }
     }
