@@ -78,18 +78,23 @@ fn shared_key(domain: &str) -> String {
     format!("{SHARED_PREFIX}{domain}")
 }
 
-/// The action API request RESTBase made for siteinfo: a form POST with the wiki as `Host`.
-pub fn siteinfo_callout(cluster: &str, path: &str, domain: &str, timeout_ms: u64) -> Callout {
+/// An action API request as RESTBase made them: a form POST with the wiki as `Host`.
+fn action_api_post(cluster: &str, path: &str, domain: &str, form: String, timeout_ms: u64) -> Callout {
     Callout {
         cluster: cluster.to_string(),
         method: "POST",
         path: path.to_string(),
         authority: domain.to_string(),
         headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
-        body: Some(crate::siteinfo::QUERY.as_bytes().to_vec()),
+        body: Some(form.into_bytes()),
         timeout_ms,
         forward_client: false,
     }
+}
+
+/// The wiki's siteinfo from the action API.
+pub fn siteinfo_callout(cluster: &str, path: &str, domain: &str, timeout_ms: u64) -> Callout {
+    action_api_post(cluster, path, domain, crate::siteinfo::QUERY.to_string(), timeout_ms)
 }
 
 /// The answer when siteinfo could not be had: RESTBase's 500 "Site info fetch failed.", as a
@@ -245,16 +250,7 @@ pub fn storage_problem(status: u16, body: &[u8], method: &str, uri: &str, domain
 /// The action API request for a redirect page's target (`redirects=1` resolves it).
 pub fn redirect_target_callout(cluster: &str, path: &str, domain: &str, title: &str, timeout_ms: u64) -> Callout {
     let form = format!("action=query&format=json&formatversion=2&redirects=1&titles={}", paths::encode_component(title));
-    Callout {
-        cluster: cluster.to_string(),
-        method: "POST",
-        path: path.to_string(),
-        authority: domain.to_string(),
-        headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
-        body: Some(form.into_bytes()),
-        timeout_ms,
-        forward_client: false,
-    }
+    action_api_post(cluster, path, domain, form, timeout_ms)
 }
 
 #[derive(serde::Deserialize)]

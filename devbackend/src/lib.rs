@@ -104,6 +104,31 @@ where
         .await
 }
 
+/// Serves `router(config)` on a free loopback port, on a thread with a runtime of its own, for
+/// the rest of the process; answers its base URL (`http://127.0.0.1:port`). For tests: of the
+/// stand-ins, and of the services that call them.
+pub fn spawn(config: Config) -> std::io::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    listener.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let served = match TcpListener::from_std(listener) {
+                Ok(listener) => serve(listener, &config, std::future::pending()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = served {
+                tracing::error!(error = %e, "development back-end stopped");
+            }
+        });
+    });
+    Ok(format!("http://{addr}"))
+}
+
 async fn health() -> &'static str {
     "ok\n"
 }

@@ -3,41 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::sync::OnceLock;
+mod common;
 
-use restrouter_devbackend::{serve, Config};
+use common::{agent, base};
 use serde_json::Value;
-
-fn base() -> &'static str {
-    static BASE: OnceLock<String> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                serve(listener, &Config::default(), std::future::pending())
-                    .await
-                    .unwrap();
-            });
-        });
-        format!("http://{addr}")
-    })
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .build()
-        .into()
-}
 
 /// POSTs `form` to the API as the wiki `domain` (its Host header), as RESTBase did.
 fn api(domain: &str, form: &str) -> Value {

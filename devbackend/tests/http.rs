@@ -3,105 +3,14 @@
 // Helpers shared by the tests may fail loudly; the clippy test exemptions only cover test fns.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::sync::OnceLock;
+mod common;
 
-use restrouter_devbackend::{serve, Config};
-use serde_json::{json, Value};
+use common::{agent, base, collect, get, get_from, get_latest_html, post, post_from, start, Reply};
+use restrouter_devbackend::Config;
+use serde_json::json;
 
 const HTML_TYPE: &str =
     "text/html; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/HTML/2.1.0\"";
-
-/// Starts a server on its own thread; it lives as long as the test process.
-fn start(config: Config) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            serve(listener, &config, std::future::pending())
-                .await
-                .unwrap();
-        });
-    });
-    format!("http://{addr}")
-}
-
-fn base() -> &'static str {
-    static BASE: OnceLock<String> = OnceLock::new();
-    BASE.get_or_init(|| start(Config::default()))
-}
-
-struct Reply {
-    status: u16,
-    headers: ureq::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-/// Redirects are answers to check, so they are not followed.
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .max_redirects(0)
-        .build()
-        .into()
-}
-
-fn collect(mut response: ureq::http::Response<ureq::Body>) -> Reply {
-    Reply {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        body: response.body_mut().read_to_string().unwrap(),
-    }
-}
-
-fn get_from(base: &str, path: &str) -> Reply {
-    collect(agent().get(format!("{base}{path}")).call().unwrap())
-}
-
-fn get(path: &str) -> Reply {
-    get_from(base(), path)
-}
-
-/// Parsoid's latest-revision HTML: the `302` to the revision's URL, then that URL.
-fn get_latest_html(path: &str) -> Reply {
-    let redirect = get(path);
-    assert_eq!(redirect.status, 302, "{path}: {}", redirect.body);
-    get(redirect.header("location"))
-}
-
-fn post_from(base: &str, path: &str, content_type: &str, body: &str) -> Reply {
-    collect(
-        agent()
-            .post(format!("{base}{path}"))
-            .header("content-type", content_type)
-            .send(body)
-            .unwrap(),
-    )
-}
-
-fn post(path: &str, content_type: &str, body: &str) -> Reply {
-    post_from(base(), path, content_type, body)
-}
 
 /// Splits `"<revision>/<tid>"`.
 fn etag_parts(etag: &str) -> (String, String) {

@@ -27,29 +27,7 @@ fn devbackend() -> &'static str {
 
 /// A development back-end of its own, for tests that count its requests.
 fn start_devbackend() -> String {
-    {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                restrouter_devbackend::serve(
-                    listener,
-                    &restrouter_devbackend::Config::default(),
-                    std::future::pending(),
-                )
-                .await
-                .unwrap();
-            });
-        });
-        format!("http://{addr}")
-    }
+    restrouter_devbackend::spawn(restrouter_devbackend::Config::default()).unwrap()
 }
 
 /// A storage service with an in-memory store reading from `mwapi`; stops when dropped.
