@@ -11,7 +11,7 @@ fn api() -> Api {
 }
 
 fn op(api: &Api, method: &str, path: &str) -> crate::router::Matched {
-    match route(api, method, path, || Class::External) {
+    match route(api, method, path, "", || Class::External) {
         Ok(Target::Op(m)) => m,
         other => panic!("{path}: {other:?}"),
     }
@@ -37,7 +37,7 @@ fn shipped_spec_compiles_and_routes() {
 #[test]
 fn routing_errors() {
     let api = api();
-    let err = |m: &str, p: &str, c: Class| route(&api, m, p, || c).err().unwrap();
+    let err = |m: &str, p: &str, c: Class| route(&api, m, p, "", || c).err().unwrap();
     assert_eq!(err("GET", "/en.wikipedia.org/v1/page/nothing/X", Class::External).kind, "not_found#route");
     assert_eq!(err("GET", "/en.wikipedia.org/v2/page/html/X", Class::External).kind, "not_found#route");
     assert_eq!(err("GET", "/unknown.example.org/v1/page/html/X", Class::External).kind, "not_found");
@@ -71,7 +71,7 @@ fn validation_through_routes() {
 #[test]
 fn spec_and_listing() {
     let api = api();
-    match route(&api, "GET", "/en.wikipedia.org/v1/?spec", || Class::External).unwrap() {
+    match route(&api, "GET", "/en.wikipedia.org/v1/?spec", "", || Class::External).unwrap() {
         Target::Spec(bytes) => {
             let v: Value = serde_json::from_slice(&bytes).unwrap();
             assert_eq!(v["servers"][0]["url"], "/en.wikipedia.org/v1");
@@ -81,10 +81,41 @@ fn spec_and_listing() {
         }
         other => panic!("{other:?}"),
     }
-    match route(&api, "GET", "/en.wikipedia.org/v1/", || Class::External).unwrap() {
+    match route(&api, "GET", "/en.wikipedia.org/v1/", "", || Class::External).unwrap() {
         Target::Listing(bytes) => assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["items"], serde_json::json!(["data", "feed", "page", "transform"])),
         other => panic!("{other:?}"),
     }
+}
+
+fn listing(api: &Api, method: &str, path: &str) -> Value {
+    match route(api, method, path, "en.wikipedia.org", || Class::External) {
+        Ok(Target::Listing(bytes)) => serde_json::from_slice::<Value>(&bytes).unwrap()["items"].clone(),
+        other => panic!("{path}: {other:?}"),
+    }
+}
+
+/// `/api/rest_v1/...` on the wiki's own host routes as `/{host}/v1/...`.
+#[test]
+fn host_form_routes_as_the_domain_form() {
+    let api = api();
+    let host = |path: &str, authority: &str| route(&api, "GET", path, authority, || Class::External);
+    let Ok(Target::Op(m)) = host("/api/rest_v1/page/html/AC%2FDC/123", "De.Wikipedia.ORG:443") else { panic!() };
+    assert_eq!((m.op.id.as_str(), m.domain.as_str()), ("getPageHtmlRevision", "de.wikipedia.org"));
+    assert_eq!((m.params["title"].as_str(), m.params["domain"].as_str()), ("AC/DC", "de.wikipedia.org"));
+    let Ok(Target::Op(m)) = host("/api/rest_v1/metrics/pageviews/per-article/en.wikipedia/all-access/user/Earth/daily/20200101/20200110", "wikimedia.org") else { panic!() };
+    assert_eq!(m.op.id, "pageviewsPerArticle");
+    // `?spec` addresses the API as the client did.
+    let Ok(Target::Spec(bytes)) = host("/api/rest_v1/?spec", "en.wikipedia.org") else { panic!() };
+    assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["servers"][0]["url"], "/api/rest_v1");
+    assert_eq!(listing(&api, "GET", "/api/rest_v1/"), serde_json::json!(["data", "feed", "page", "transform"]));
+    assert_eq!(host("/api/rest_v1/page/html/X", "example.org").err().unwrap().detail, "Unknown domain: example.org");
+    assert_eq!(host("/api/rest_v1/page/html/X", "").err().unwrap().kind, "not_found");
+    assert_eq!(host("/api/rest_v1/page/html/X", "wikimedia.org").err().unwrap().kind, "not_found#route");
+    // The domain form ignores the host; no `sys` under the host form.
+    assert!(matches!(route(&api, "GET", "/en.wikipedia.org/v1/page/html/X", "example.org", || Class::External), Ok(Target::Op(_))));
+    assert_eq!(route(&api, "GET", "/api/rest_v1/sys/key_value/x", "en.wikipedia.org", || Class::Internal).err().unwrap().kind, "not_found#route");
+    assert_eq!(crate::router::domain_of("/api/rest_v1/page/html/X?a=b", "EN.wikipedia.org:80"), "en.wikipedia.org");
+    assert_eq!(crate::router::domain_of("/En.wikipedia.org/v1/page/html/X", "example.org"), "en.wikipedia.org");
 }
 
 fn broken(edit: impl FnOnce(&mut Value)) -> String {
