@@ -4,7 +4,8 @@
 use crate::client::Class;
 use crate::paths::{self, canonical, split_query};
 use crate::problem::Problem;
-use crate::spec::{public, Api, Op};
+use crate::spec::tree::PathTree;
+use crate::spec::{public, Api, Op, Project};
 use crate::validate::{Input, Invalid};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -25,7 +26,7 @@ pub enum Target {
     Op(Matched),
     /// `GET /{domain}/v1/?spec`: the project's OpenAPI document.
     Spec(Vec<u8>),
-    /// `GET /{domain}/v1/`: `{"items": [...]}`.
+    /// `GET /{domain}/v1/`, or a prefix ending in `/` (`/{domain}/v1/page/`): `{"items": [...]}`.
     Listing(Vec<u8>),
     /// CORS preflight.
     Preflight,
@@ -105,15 +106,16 @@ pub fn route(api: &Api, method: &str, raw_path: &str, authority: &str, class: im
 
     let rest = rest.unwrap_or_default();
     if rest.is_empty() {
-        return match method {
-            "GET" | "HEAD" if query.contains_key("spec") => Ok(Target::Spec(public::for_base(&project.public_spec, &base))),
-            "GET" | "HEAD" => Ok(Target::Listing(serde_json::to_vec(&serde_json::json!({ "items": project.listing })).unwrap_or_default())),
-            "OPTIONS" => Ok(Target::Preflight),
-            m => Err(Problem::method_not_allowed(m, "GET, HEAD, OPTIONS", None)),
-        };
+        return directory(project, &project.tree, method, query.contains_key("spec").then_some(base.as_str()));
     }
     let lookup = format!("/{rest}");
-    let found = project.router.at(&lookup).map_err(|_| Problem::not_found_route(&path))?;
+    let Ok(found) = project.router.at(&lookup) else {
+        // A prefix ending in `/` that no operation serves is listed, as RESTBase did.
+        return match rest.strip_suffix('/').and_then(|prefix| project.tree.at(prefix)) {
+            Some(node) => directory(project, node, method, None),
+            None => Err(Problem::not_found_route(&path)),
+        };
+    };
     let entry = project.routes.get(*found.value).ok_or_else(|| Problem::not_found_route(&path))?;
     if method == "OPTIONS" {
         return Ok(Target::Preflight);
@@ -139,6 +141,17 @@ pub fn route(api: &Api, method: &str, raw_path: &str, authority: &str, class: im
     }
     params.insert("domain".to_string(), domain.clone());
     Ok(Target::Op(Matched { op: op.clone(), domain, params, query, head }))
+}
+
+/// What a directory of the API's path tree answers: its listing, or at the top with `?spec`
+/// the project's OpenAPI document addressed at `spec_base`.
+fn directory(project: &Project, node: &PathTree, method: &str, spec_base: Option<&str>) -> Result<Target, Problem> {
+    match (method, spec_base) {
+        ("GET" | "HEAD", Some(base)) => Ok(Target::Spec(public::for_base(&project.public_spec, base))),
+        ("GET" | "HEAD", None) => Ok(Target::Listing(serde_json::to_vec(&serde_json::json!({ "items": node.items() })).unwrap_or_default())),
+        ("OPTIONS", _) => Ok(Target::Preflight),
+        (m, _) => Err(Problem::method_not_allowed(m, "GET, HEAD, OPTIONS", None)),
+    }
 }
 
 impl Matched {

@@ -94,6 +94,33 @@ fn listing(api: &Api, method: &str, path: &str) -> Value {
     }
 }
 
+/// RESTBase listed every prefix ending in `/` that no operation serves: the next segments,
+/// sorted; none where a parameter comes next.
+#[test]
+fn prefixes_are_listed_like_restbase() {
+    let api = api();
+    use serde_json::json;
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/"), json!(["html", "media-list", "mobile-html", "summary"]));
+    assert_eq!(listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"), json!(["html", "media-list", "mobile-html", "summary"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/"), json!([]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/Earth/"), json!([]));
+    // A prefix's listing is not the project's document.
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"), json!(["html", "media-list", "mobile-html", "summary"]));
+    // Each project lists its own paths.
+    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["metrics"]));
+    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/metrics/"), json!(["pageviews"]));
+    assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["html", "media-list", "mobile-html", "summary"]));
+    assert!(matches!(route(&api, "OPTIONS", "/en.wikipedia.org/v1/page/", "", || Class::External), Ok(Target::Preflight)));
+    let err = |m: &str, p: &str| route(&api, m, p, "", || Class::External).err().unwrap();
+    assert_eq!(err("POST", "/en.wikipedia.org/v1/page/").status, 405);
+    // Neither a prefix of a path nor a path's end: no listing.
+    assert_eq!(err("GET", "/en.wikipedia.org/v1/nothing/").kind, "not_found#route");
+    assert_eq!(err("GET", "/en.wikipedia.org/v1/page//").kind, "not_found#route");
+    assert_eq!(err("GET", "/en.wikipedia.org/v1/page/summary/Earth/").kind, "not_found#route");
+    assert_eq!(err("GET", "/wikimedia.org/v1/page/").kind, "not_found#route");
+}
+
 /// `/api/rest_v1/...` on the wiki's own host routes as `/{host}/v1/...`.
 #[test]
 fn host_form_routes_as_the_domain_form() {
