@@ -59,8 +59,8 @@ struct Parts<'a> {
     /// `v1` for both forms.
     api_name: Option<&'a str>,
     rest: Option<&'a str>,
-    /// Where the API's paths start, as the client addresses them (`servers` of `?spec`).
-    base: String,
+    /// Addressed as [`HOST_API`].
+    host_form: bool,
 }
 
 fn parts<'a>(path: &'a str, authority: &str) -> Parts<'a> {
@@ -70,10 +70,9 @@ fn parts<'a>(path: &'a str, authority: &str) -> Parts<'a> {
     let rest = segments.next();
     let host_form = api_name.is_some_and(|a| HOST_API.strip_prefix('/').and_then(|h| h.split_once('/')) == Some((first, a)));
     if host_form {
-        return Parts { domain: host_domain(authority), api_name: Some("v1"), rest, base: HOST_API.to_string() };
+        return Parts { domain: host_domain(authority), api_name: Some("v1"), rest, host_form };
     }
-    let domain = first.to_ascii_lowercase();
-    Parts { base: format!("/{domain}/v1"), domain, api_name, rest }
+    Parts { domain: first.to_ascii_lowercase(), api_name, rest, host_form }
 }
 
 /// `domain` of a request, for error answers that come before a route is known.
@@ -91,7 +90,7 @@ pub fn route(api: &Api, method: &str, raw_path: &str, authority: &str, class: im
     }
     let (path, query) = split_query(raw_path);
     let path = canonical(path).map_err(|e| Problem::bad_request(e.to_string()))?;
-    let Parts { domain, api_name, rest, base } = parts(&path, authority);
+    let Parts { domain, api_name, rest, host_form } = parts(&path, authority);
     if api_name == Some("sys") {
         return Err(match class() {
             Class::External => Problem::forbidden_sys(),
@@ -106,7 +105,9 @@ pub fn route(api: &Api, method: &str, raw_path: &str, authority: &str, class: im
 
     let rest = rest.unwrap_or_default();
     if rest.is_empty() {
-        return directory(project, &project.tree, method, query.contains_key("spec").then_some(base.as_str()));
+        // `?spec` names the API's base as the client addressed it.
+        let spec_base = query.contains_key("spec").then(|| if host_form { HOST_API.to_string() } else { format!("/{domain}/v1") });
+        return directory(project, &project.tree, method, spec_base.as_deref());
     }
     let lookup = format!("/{rest}");
     let Ok(found) = project.router.at(&lookup) else {
