@@ -8,7 +8,7 @@ BINS := restrouter-storage restrouter-devbackend restrouter-render restrouter-ra
 IMAGE_TAG := $(shell git describe --always --dirty 2>/dev/null)
 IMAGE := target/image/restrouter-$(IMAGE_TAG).oci.tar
 
-.PHONY: setup build wasm bins run test chart-test image image-test unit integration lint wasm-test fuzz fuzz-replay bench clean
+.PHONY: setup build wasm bins spec run test chart-test image image-test unit integration lint wasm-test fuzz fuzz-replay bench clean
 
 setup:
 	@scripts/setup.sh
@@ -20,6 +20,11 @@ bins:
 	$(CARGO) build --release $(addprefix -p ,$(BINS))
 
 build: wasm bins
+
+# spec/wikimedia.yaml, joined from spec/root.yaml and one file per API area in spec/areas/ (a
+# render test fails while the committed file is stale).
+spec:
+	$(CARGO) run --release -q -p restrouter-render -- spec --dir spec
 
 run: build
 	scripts/run.sh

@@ -278,7 +278,7 @@ def smoke_envoy(label, local_config, rollout, wanted_metrics, runtime):
                 "POST /ready": (get(ports["metrics"], "/ready", "POST"), lambda r: r[0] == 404),
                 # Served by the filter, or by legacy RESTBase (unreachable here) under rollout.
                 "GET /en.wikipedia.org/v1/?spec": (get(ports["http"], "/en.wikipedia.org/v1/?spec"), lambda r: r[0] == (503 if rollout else 200)),
-                "GET /en.wikipedia.org/v1/page/html/ (bad title)": (get(ports["http"], "/en.wikipedia.org/v1/page/html/"), lambda r: r[0] in (400, 404, 503)),
+                "GET /en.wikipedia.org/v1/page/html/Earth/abc (bad revision)": (get(ports["http"], "/en.wikipedia.org/v1/page/html/Earth/abc"), lambda r: r[0] in (400, 404, 503)),
                 # A forged routing header selects nothing: the write is a problem, not storage's
                 # 503 (unreachable here); under rollout it is RESTBase's path (unreachable too).
                 "PUT key_value with x-restrouter-cluster: storage": (

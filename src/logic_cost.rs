@@ -35,7 +35,7 @@ fn logic_cost_per_request() {
     let external = || Class::External;
     let no_headers = HashMap::new();
     per_call("hit: route + validate + flow", || {
-        let Ok(Target::Op(m)) = route(&api, "GET", HIT, external) else { panic!("{HIT} routes") };
+        let Ok(Target::Op(m)) = route(&api, "GET", HIT, "", external) else { panic!("{HIT} routes") };
         m.validate(&no_headers, None, None).expect("valid");
         let input = FlowInput {
             op: m.op,
@@ -57,11 +57,11 @@ fn logic_cost_per_request() {
         let _ = crate::policy::security("text/html; charset=utf-8", CspProfile::Auto, "en.wikipedia.org");
     });
     per_call("404: route + problem reply", || {
-        let Err(p) = route(&api, "GET", NOT_FOUND, external) else { panic!("{NOT_FOUND} is unknown") };
+        let Err(p) = route(&api, "GET", NOT_FOUND, "", external) else { panic!("{NOT_FOUND} is unknown") };
         let _ = crate::reply::Reply::problem(&p, "GET", NOT_FOUND, "en.wikipedia.org");
     });
     per_call("400: route + validate + reply", || {
-        let Ok(Target::Op(m)) = route(&api, "GET", INVALID, external) else { panic!("{INVALID} routes") };
+        let Ok(Target::Op(m)) = route(&api, "GET", INVALID, "", external) else { panic!("{INVALID} routes") };
         let p = m.validate(&no_headers, None, None).expect_err("invalid revision");
         let _ = crate::reply::Reply::problem(&p, "GET", INVALID, "en.wikipedia.org");
     });

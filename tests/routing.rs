@@ -73,6 +73,53 @@ fn shipped_routes_reach_their_back_ends() {
     assert_eq!((seen.method.as_str(), seen.body.as_slice()), ("POST", &body[..]));
 }
 
+/// The public URL form, `https://en.wikipedia.org/api/rest_v1/...`: the wiki is the Host header,
+/// and the answer is the one `/en.wikipedia.org/v1/...` gives (Envoy's edge routes leave it to
+/// the filter), from the same storage.
+#[test]
+fn host_form_is_served_as_the_domain_form() {
+    let s = Stack::start();
+    let host = [("host", "en.wikipedia.org")];
+    s.backend.on("/en.wikipedia.org/v3/page/html/Earth", Reply::html("<p>Earth</p>").header("etag", "\"42/abc\""));
+    let by_domain = s.envoy.get("/en.wikipedia.org/v1/page/html/Earth");
+    assert_eq!(by_domain.status, 200, "{by_domain}");
+    for r in [s.envoy.get_with("/api/rest_v1/page/html/Earth", &host), s.envoy.get_with("/api/rest_v1/page/html/Earth", &[("host", "EN.wikipedia.org:7231")])] {
+        assert_eq!((r.status, r.text()), (by_domain.status, by_domain.text()), "{r}");
+        for h in ["content-type", "etag", "cache-control", "content-security-policy", "access-control-allow-origin"] {
+            assert_eq!(r.header(h), by_domain.header(h), "{h}");
+        }
+    }
+    assert_eq!(s.backend.count("/en.wikipedia.org/v3/page/html/Earth"), 1, "the host form read what the domain form stored");
+
+    // A miss through the host form is stored under the domain.
+    s.backend.on("/en.wikipedia.org/v3/page/html/Moon", Reply::html("<p>Moon</p>").header("etag", "\"7/def\""));
+    let r = s.envoy.get_with("/api/rest_v1/page/html/Moon", &host);
+    assert_eq!((r.status, r.text().as_str()), (200, "<p>Moon</p>"), "{r}");
+    let kept = s.storage.get("en.wikipedia.org", "parsoidphp", "Moon");
+    assert_eq!((kept.status, kept.text().as_str()), (200, "<p>Moon</p>"));
+
+    // Pass-through, on another project's host.
+    let backend = "/analytics.wikimedia.org/v1/pageviews/per-article/en.wikipedia/all-access/user/Earth/daily/20240101/20240131";
+    s.backend.on(backend, Reply::json(&json!({ "from": backend })));
+    let r = s.envoy.get_with("/api/rest_v1/metrics/pageviews/per-article/en.wikipedia/all-access/user/Earth/daily/20240101/20240131", &[("host", "wikimedia.org")]);
+    assert_eq!((r.status, r.json()["from"].as_str()), (200, Some(backend)), "{r}");
+
+    // Errors name the path as the client sent it; an unknown host is an unknown domain.
+    let uri = "/api/rest_v1/page/html/Earth/abc";
+    assert_bad_param(&s.envoy.get_with(uri, &host), "GET", uri, "revision");
+    let uri = "/api/rest_v1/page/html/Earth";
+    let p = s.envoy.get_with(uri, &[("host", "unknown.example.org")]).assert_problem(404, "not_found", "GET", uri);
+    assert!(p["detail"].as_str().unwrap().contains("unknown.example.org"), "{p}");
+
+    // The document and the listings address the API as the client did.
+    let r = s.envoy.get_with("/api/rest_v1/?spec", &host);
+    assert_eq!((r.status, r.json()["servers"][0]["url"].as_str()), (200, Some("/api/rest_v1")), "{r}");
+    let listing = s.envoy.get("/en.wikipedia.org/v1/page/");
+    assert_eq!((listing.status, listing.json()["items"].clone()), (200, json!(["html", "media-list", "mobile-html", "summary"])), "{listing}");
+    let r = s.envoy.get_with("/api/rest_v1/page/", &host);
+    assert_eq!((r.status, r.text()), (200, listing.text()), "{r}");
+}
+
 #[test]
 fn encoded_slash_stays_in_the_title() {
     let s = Stack::start();

@@ -146,7 +146,7 @@ fn https_answers_like_http() {
     let base = format!("https://127.0.0.1:{}", s.envoy.https_port());
     // Stored, pass-through, an error and the spec document: same status, body and the headers
     // the filter sets.
-    for path in ["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/feed/featured/2024/01/15", "/en.wikipedia.org/v1/page/html/", "/en.wikipedia.org/v1/?spec"] {
+    for path in ["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/feed/featured/2024/01/15", "/en.wikipedia.org/v1/no/such/route", "/en.wikipedia.org/v1/?spec"] {
         let plain = s.envoy.get(path);
         let secure = get(&https, &format!("{base}{path}")).unwrap_or_else(|e| panic!("https {path}: {e}"));
         assert_eq!((secure.status, secure.text()), (plain.status, plain.text()), "{path}");

@@ -116,8 +116,10 @@ fn flow_input(m: &Matched, rerender: bool) -> FlowInput {
 pub fn route(data: &[u8]) {
     let req = request(data);
     let api = api();
-    let _ = router::domain_of(&req.path);
-    match router::route(&api, &req.method, &req.path, || req.class) {
+    // The host form (`/api/rest_v1/...`) takes the wiki from the Host header.
+    let authority = req.headers.get("host").map(String::as_str).unwrap_or_default();
+    let _ = router::domain_of(&req.path, authority);
+    match router::route(&api, &req.method, &req.path, authority, || req.class) {
         Ok(Target::Op(m)) => {
             check_matched(&m);
             if let Err(p) = m.validate_without_body(&req.headers) {
@@ -147,7 +149,8 @@ pub fn validate(data: &[u8]) {
         assert_eq!(client, trust.client(req.headers.get("source").map(String::as_str), None), "x-client-ip believed from an untrusted peer");
     }
     let api = api();
-    match router::route(&api, &req.method, &req.path, || client.class) {
+    let authority = req.headers.get("host").map(String::as_str).unwrap_or_default();
+    match router::route(&api, &req.method, &req.path, authority, || client.class) {
         Ok(Target::Op(m)) => {
             check_matched(&m);
             let ct = req.headers.get("content-type").map(String::as_str);
@@ -216,7 +219,7 @@ pub fn spec(data: &[u8]) {
     };
     if let Ok(api) = Api::compile(&doc) {
         for path in ["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/page/html/Earth/1", "/en.wikipedia.org/v1/", "/wikimedia.org/v1/metrics/x"] {
-            if let Ok(Target::Op(m)) = router::route(&api, "GET", path, || Class::External) {
+            if let Ok(Target::Op(m)) = router::route(&api, "GET", path, "", || Class::External) {
                 let _ = m.validate(&HashMap::new(), Some(b"{}"), Some("application/json"));
             }
         }
@@ -284,7 +287,7 @@ pub fn flow(data: &[u8]) {
     let rerender = first & 1 != 0;
     let path = FLOW_PATHS[usize::from(first >> 1) % FLOW_PATHS.len()];
     let api = api();
-    let Ok(Target::Op(m)) = router::route(&api, "GET", path, || Class::Internal) else { panic!("{path} routes") };
+    let Ok(Target::Op(m)) = router::route(&api, "GET", path, "", || Class::Internal) else { panic!("{path} routes") };
     let has_revision = m.op.storage.as_ref().is_some_and(|s| s.revision_param.is_some());
     let mut flow = StoredFlow::new(flow_input(&m, rerender));
     let mut storage_key: Option<String> = None;

@@ -7,7 +7,8 @@
 //!   own canonical form and needs no JSON escaping in the body;
 //! - a path whose second segment is not `v1` or `sys`: `not_found#route`;
 //! - `/{domain}/v1…` with a lower-case domain no project serves: `not_found` (unknown domain).
-//!   Served domains (and `sys`, `?spec`, listings, operations) stay the filter's.
+//!   Served domains (and `sys`, `?spec`, listings, operations) stay the filter's, and so does
+//!   the host form `/api/rest_v1…`, whose domain is the Host header.
 
 use restrouter::problem::Problem;
 use restrouter::reply::Reply;
@@ -67,6 +68,7 @@ pub fn edge(api: &Api) -> Value {
         "any_domain_v1": ANY_DOMAIN_V1,
         "served_exact": served_exact,
         "served_suffix": served_suffix,
+        "host_api": restrouter::router::HOST_API,
         "route_status": route.status,
         "domain_status": domain.status,
         "route_body": body_format(&route),

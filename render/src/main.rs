@@ -2,10 +2,12 @@
 //! by the filter's own compiler, so a bad spec fails here with the route and field named), and
 //! renders Envoy configs from the templates in `envoy/` with every address settable from the
 //! environment (`RESTROUTER_<NAME>`) or `--set name=value`, or from the Helm chart's values
-//! (`chart`: the config the chart deploys).
+//! (`chart`: the config the chart deploys). `spec` joins the spec's root and area files into
+//! the one document the rest reads.
 
 mod chart;
 mod edge;
+mod join;
 mod vars;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +48,17 @@ enum Command {
         /// The directory of the Envoy templates.
         #[arg(long, default_value = "envoy")]
         templates: PathBuf,
+    },
+    /// Join the spec's `root.yaml` and `areas/*.yaml` into `wikimedia.yaml` in the same
+    /// directory (refused if a path or component is defined twice, or the result does not
+    /// compile).
+    Spec {
+        /// The spec directory.
+        #[arg(long, default_value = "spec")]
+        dir: PathBuf,
+        /// Write nothing; fail if `wikimedia.yaml` is not what joining gives.
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -157,6 +170,16 @@ fn run(cli: Cli) -> Result<String, String> {
             };
             let recorded = serde_json::to_string(&release.recorded).map_err(|e| e.to_string())?;
             render(&templates.join(release.template), &v, compile(spec)?, &recorded)
+        }
+        Command::Spec { dir, check } => {
+            let text = join::render(&dir)?;
+            let out = dir.join(join::OUT);
+            if check {
+                let current = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+                return if current == text { Ok(format!("{}: current", out.display())) } else { Err(format!("{}: stale: run `make spec`", out.display())) };
+            }
+            std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+            Ok(format!("{}: written", out.display()))
         }
     }
 }

@@ -8,7 +8,7 @@ fn api() -> Api {
 }
 
 fn flow(api: &Api, path: &str, rerender: bool) -> StoredFlow {
-    let Ok(Target::Op(m)) = route(api, "GET", path, || Class::External) else { panic!("{path}") };
+    let Ok(Target::Op(m)) = route(api, "GET", path, "", || Class::External) else { panic!("{path}") };
     StoredFlow::new(FlowInput {
         op: m.op,
         domain: m.domain,

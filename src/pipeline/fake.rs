@@ -276,7 +276,10 @@ impl<'a> Req<'a> {
 pub fn serve(h: &FakeHost, filter: &Rc<Filter>, req: Req<'_>, upstream: &dyn Fn(&str) -> Answer) -> Served {
     h.clear_request();
     *h.source.borrow_mut() = Some(req.source.to_string());
-    let mut headers = vec![(":method".to_string(), req.method.to_string()), (":path".to_string(), req.path.to_string()), (":authority".to_string(), "localhost".to_string())];
+    let mut headers = vec![(":method".to_string(), req.method.to_string()), (":path".to_string(), req.path.to_string())];
+    if !req.headers.iter().any(|(n, _)| *n == ":authority") {
+        headers.push((":authority".to_string(), "localhost".to_string()));
+    }
     headers.extend(req.headers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
     *h.request_headers.borrow_mut() = headers;
     let mut seen = Vec::new();

@@ -171,11 +171,12 @@ impl Request {
         }
         self.method = self.header(":method").unwrap_or_default().to_string();
         self.uri = self.header(":path").unwrap_or_default().to_string();
-        self.domain = router::domain_of(&self.uri).chars().take(256).collect();
+        let authority = self.header(":authority").unwrap_or_default().to_string();
+        self.domain = router::domain_of(&self.uri, &authority).chars().take(256).collect();
 
         let filter = self.filter.clone();
         let (cache, x_client_ip) = (&mut self.client, header(&self.headers, "x-client-ip"));
-        let target = router::route(&filter.api, &self.method, &self.uri, || client(host, cache, &filter.trust, x_client_ip).class);
+        let target = router::route(&filter.api, &self.method, &self.uri, &authority, || client(host, cache, &filter.trust, x_client_ip).class);
         let m = match target {
             Ok(Target::Op(m)) => m,
             Ok(Target::Spec(body) | Target::Listing(body)) => return self.reply(host, Reply::document("application/json", body, &self.domain), RoutePolicy::default()),

@@ -188,6 +188,46 @@ fn unknown_route_and_domain_are_404s() {
     assert_eq!(h.counter("restrouter.unrouted"), 2);
 }
 
+/// The public URL form, `https://en.wikipedia.org/api/rest_v1/...`: the wiki is the host (port
+/// dropped, case folded), and everything else is as for `/en.wikipedia.org/v1/...`.
+#[test]
+fn host_form_is_served_as_the_domain_form() {
+    let (h, f) = setup(json!({}));
+    let upstream = |l: &str| match l {
+        READ => missing(),
+        FETCH => fresh(),
+        STORE => created(),
+        l => unexpected(l),
+    };
+    let by_domain = serve(&h, &f, Req::get(PAGE).header("x-request-id", "r1"), &upstream);
+    let req = Req::get("/api/rest_v1/page/html/Earth").header(":authority", "EN.Wikipedia.org:8443").header("x-request-id", "r1");
+    let by_host = serve(&h, &f, req, &upstream);
+    assert_eq!((by_host.status, by_host.text()), (by_domain.status, by_domain.text()));
+    assert_eq!(by_host.headers, by_domain.headers);
+    assert_eq!(by_host.lines(), [READ, FETCH, STORE]);
+    assert!(by_host.seen[1].headers.contains(&(":authority".into(), "en.wikipedia.org".into())), "{:?}", by_host.seen[1].headers);
+    let events = h.enqueued.borrow();
+    let uris = |i: usize| serde_json::from_slice::<crate::events::Change>(&events[i]).unwrap().uris;
+    assert_eq!(uris(1), uris(0));
+    assert_eq!(h.counter("restrouter.route.getPageHtml.rq_2xx"), 2);
+}
+
+#[test]
+fn host_form_errors_name_the_path_as_sent_and_unknown_hosts_are_unknown_domains() {
+    let (h, f) = setup(json!({}));
+    let path = "/api/rest_v1/page/html/Earth/abc";
+    let p = serve(&h, &f, Req::get(path).header(":authority", "en.wikipedia.org"), &unexpected).problem(400, "bad_request");
+    assert_eq!((p["detail"].as_str(), p["uri"].as_str()), (Some("data.params.revision should be an integer"), Some(path)));
+    let p = serve(&h, &f, Req::get("/api/rest_v1/page/html/Earth").header(":authority", "example.org:80"), &unexpected).problem(404, "not_found");
+    assert_eq!(p["detail"], "Unknown domain: example.org");
+    // Not a host name: no wiki, whatever the suffix.
+    let p = serve(&h, &f, Req::get("/api/rest_v1/page/html/Earth").header(":authority", "a_b.wikipedia.org"), &unexpected).problem(404, "not_found");
+    assert_eq!(p["detail"], "Unknown domain: ");
+    // The host form is only `/api/rest_v1`.
+    serve(&h, &f, Req::get("/api/v1/page/html/Earth").header(":authority", "en.wikipedia.org"), &unexpected).problem(404, "not_found");
+    serve(&h, &f, Req::get("/api/rest_v2/page/html/Earth").header(":authority", "en.wikipedia.org"), &unexpected).problem(404, "not_found#route");
+}
+
 #[test]
 fn wrong_method_is_a_405_with_allow() {
     let (h, f) = setup(json!({}));

@@ -4,6 +4,7 @@
 
 pub mod model;
 pub mod public;
+pub mod tree;
 
 use crate::paths::placeholders;
 use crate::validate::Validator;
@@ -76,8 +77,8 @@ pub struct Project {
     pub routes: Vec<RouteEntry>,
     /// The public OpenAPI document of this project (extensions stripped), without `servers`.
     pub public_spec: Value,
-    /// First path segments under `/v1/`, for the listing.
-    pub listing: Vec<String>,
+    /// The project's paths segment by segment, for the listings.
+    pub tree: tree::PathTree,
 }
 
 pub struct Api {
@@ -158,7 +159,7 @@ impl Api {
                 routes.push(RouteEntry { ops });
             }
             let paths: BTreeSet<&str> = routes.iter().flat_map(|r| r.ops.iter().map(|o| o.template.as_str())).collect();
-            let listing = paths.iter().filter_map(|p| p.split('/').nth(1)).map(str::to_string).collect::<BTreeSet<_>>().into_iter().collect();
+            let tree = tree::PathTree::of(paths.iter().copied());
             let idx = api.projects.len();
             for d in &project.domains {
                 let d = d.to_ascii_lowercase();
@@ -180,7 +181,7 @@ impl Api {
                 }
             }
             let public_spec = public::document(doc, &paths);
-            api.projects.push(Project { name: project.name.clone(), router, routes, public_spec, listing });
+            api.projects.push(Project { name: project.name.clone(), router, routes, public_spec, tree });
         }
         Ok(api)
     }

@@ -25,11 +25,12 @@ pub fn document(doc: &Value, paths: &BTreeSet<&str>) -> Value {
     Value::Object(out)
 }
 
-/// The document for one domain: `servers` points at the domain's API base.
-pub fn for_domain(project_doc: &Value, domain: &str) -> Vec<u8> {
+/// The document for one domain: `servers` points at the API's base as the client addressed
+/// it (`/{domain}/v1`, or `/api/rest_v1` on the wiki's own host).
+pub fn for_base(project_doc: &Value, base: &str) -> Vec<u8> {
     let mut doc = project_doc.clone();
     if let Some(obj) = doc.as_object_mut() {
-        obj.insert("servers".into(), serde_json::json!([{ "url": format!("/{domain}/v1") }]));
+        obj.insert("servers".into(), serde_json::json!([{ "url": base }]));
     }
     serde_json::to_vec(&doc).unwrap_or_default()
 }

@@ -11,7 +11,7 @@ fn api() -> Api {
 }
 
 fn op(api: &Api, method: &str, path: &str) -> crate::router::Matched {
-    match route(api, method, path, || Class::External) {
+    match route(api, method, path, "", || Class::External) {
         Ok(Target::Op(m)) => m,
         other => panic!("{path}: {other:?}"),
     }
@@ -37,7 +37,7 @@ fn shipped_spec_compiles_and_routes() {
 #[test]
 fn routing_errors() {
     let api = api();
-    let err = |m: &str, p: &str, c: Class| route(&api, m, p, || c).err().unwrap();
+    let err = |m: &str, p: &str, c: Class| route(&api, m, p, "", || c).err().unwrap();
     assert_eq!(err("GET", "/en.wikipedia.org/v1/page/nothing/X", Class::External).kind, "not_found#route");
     assert_eq!(err("GET", "/en.wikipedia.org/v2/page/html/X", Class::External).kind, "not_found#route");
     assert_eq!(err("GET", "/unknown.example.org/v1/page/html/X", Class::External).kind, "not_found");
@@ -71,7 +71,7 @@ fn validation_through_routes() {
 #[test]
 fn spec_and_listing() {
     let api = api();
-    match route(&api, "GET", "/en.wikipedia.org/v1/?spec", || Class::External).unwrap() {
+    match route(&api, "GET", "/en.wikipedia.org/v1/?spec", "", || Class::External).unwrap() {
         Target::Spec(bytes) => {
             let v: Value = serde_json::from_slice(&bytes).unwrap();
             assert_eq!(v["servers"][0]["url"], "/en.wikipedia.org/v1");
@@ -81,10 +81,68 @@ fn spec_and_listing() {
         }
         other => panic!("{other:?}"),
     }
-    match route(&api, "GET", "/en.wikipedia.org/v1/", || Class::External).unwrap() {
+    match route(&api, "GET", "/en.wikipedia.org/v1/", "", || Class::External).unwrap() {
         Target::Listing(bytes) => assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["items"], serde_json::json!(["data", "feed", "page", "transform"])),
         other => panic!("{other:?}"),
     }
+}
+
+fn listing(api: &Api, method: &str, path: &str) -> Value {
+    match route(api, method, path, "en.wikipedia.org", || Class::External) {
+        Ok(Target::Listing(bytes)) => serde_json::from_slice::<Value>(&bytes).unwrap()["items"].clone(),
+        other => panic!("{path}: {other:?}"),
+    }
+}
+
+/// RESTBase listed every prefix ending in `/` that no operation serves: the next segments,
+/// sorted; none where a parameter comes next.
+#[test]
+fn prefixes_are_listed_like_restbase() {
+    let api = api();
+    use serde_json::json;
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/"), json!(["html", "media-list", "mobile-html", "summary"]));
+    assert_eq!(listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"), json!(["html", "media-list", "mobile-html", "summary"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/"), json!([]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/Earth/"), json!([]));
+    // A prefix's listing is not the project's document.
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"), json!(["html", "media-list", "mobile-html", "summary"]));
+    // Each project lists its own paths.
+    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["metrics"]));
+    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/metrics/"), json!(["pageviews"]));
+    assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["html", "media-list", "mobile-html", "summary"]));
+    assert!(matches!(route(&api, "OPTIONS", "/en.wikipedia.org/v1/page/", "", || Class::External), Ok(Target::Preflight)));
+    let err = |m: &str, p: &str| route(&api, m, p, "", || Class::External).err().unwrap();
+    assert_eq!(err("POST", "/en.wikipedia.org/v1/page/").status, 405);
+    // Neither a prefix of a path nor a path's end: no listing.
+    assert_eq!(err("GET", "/en.wikipedia.org/v1/nothing/").kind, "not_found#route");
+    assert_eq!(err("GET", "/en.wikipedia.org/v1/page//").kind, "not_found#route");
+    assert_eq!(err("GET", "/en.wikipedia.org/v1/page/summary/Earth/").kind, "not_found#route");
+    assert_eq!(err("GET", "/wikimedia.org/v1/page/").kind, "not_found#route");
+}
+
+/// `/api/rest_v1/...` on the wiki's own host routes as `/{host}/v1/...`.
+#[test]
+fn host_form_routes_as_the_domain_form() {
+    let api = api();
+    let host = |path: &str, authority: &str| route(&api, "GET", path, authority, || Class::External);
+    let Ok(Target::Op(m)) = host("/api/rest_v1/page/html/AC%2FDC/123", "De.Wikipedia.ORG:443") else { panic!() };
+    assert_eq!((m.op.id.as_str(), m.domain.as_str()), ("getPageHtmlRevision", "de.wikipedia.org"));
+    assert_eq!((m.params["title"].as_str(), m.params["domain"].as_str()), ("AC/DC", "de.wikipedia.org"));
+    let Ok(Target::Op(m)) = host("/api/rest_v1/metrics/pageviews/per-article/en.wikipedia/all-access/user/Earth/daily/20200101/20200110", "wikimedia.org") else { panic!() };
+    assert_eq!(m.op.id, "pageviewsPerArticle");
+    // `?spec` addresses the API as the client did.
+    let Ok(Target::Spec(bytes)) = host("/api/rest_v1/?spec", "en.wikipedia.org") else { panic!() };
+    assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["servers"][0]["url"], "/api/rest_v1");
+    assert_eq!(listing(&api, "GET", "/api/rest_v1/"), serde_json::json!(["data", "feed", "page", "transform"]));
+    assert_eq!(host("/api/rest_v1/page/html/X", "example.org").err().unwrap().detail, "Unknown domain: example.org");
+    assert_eq!(host("/api/rest_v1/page/html/X", "").err().unwrap().kind, "not_found");
+    assert_eq!(host("/api/rest_v1/page/html/X", "wikimedia.org").err().unwrap().kind, "not_found#route");
+    // The domain form ignores the host; no `sys` under the host form.
+    assert!(matches!(route(&api, "GET", "/en.wikipedia.org/v1/page/html/X", "example.org", || Class::External), Ok(Target::Op(_))));
+    assert_eq!(route(&api, "GET", "/api/rest_v1/sys/key_value/x", "en.wikipedia.org", || Class::Internal).err().unwrap().kind, "not_found#route");
+    assert_eq!(crate::router::domain_of("/api/rest_v1/page/html/X?a=b", "EN.wikipedia.org:80"), "en.wikipedia.org");
+    assert_eq!(crate::router::domain_of("/En.wikipedia.org/v1/page/html/X", "example.org"), "en.wikipedia.org");
 }
 
 fn broken(edit: impl FnOnce(&mut Value)) -> String {
