@@ -46,6 +46,7 @@ const VARS: &[(&str, &str, &str)] = &[
     ("sidecar_timeout_ms", "500", "timeout of each rate-limit sync"),
     ("mwapi_timeout_ms", "2000", "timeout of each action API call"),
     ("siteinfo_ttl_s", "3600", "seconds a wiki's siteinfo is used before it is fetched again"),
+    ("siteinfo_failure_ttl_s", "5", "seconds a wiki whose siteinfo fetch failed is answered 503 before it is asked for again"),
     ("redirect_cache_control", "s-maxage=1209600, max-age=0, must-revalidate", "cache-control of title-normalization redirects"),
     ("event_stream", "resource_change", "stream name of resource_change events"),
     ("event_base_path", "/api/rest_v1", "path prefix of the public URIs in resource_change events"),
