@@ -103,13 +103,22 @@ fn until_limited(s: &Stack, path: &str, ip: &str) -> Vec<Response> {
     answers
 }
 
+/// The limit tests measure rates: one at a time, so they do not compete for the CPU.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A client over an operation's limit sees RESTBase's 429, with the operation's limit in
 /// `ratelimit-policy`.
-fn assert_limited(s: &Stack, template_prefix: &str, limit: u32, ip: &str) {
+fn assert_limited(template_prefix: &str, limit: u32, ip: &str) {
+    let _serial = serial();
+    let dev = DevBackend::start();
+    let s = Stack::with(&[("aqs", dev.addr()), ("ratelimit_sidecar", "")]);
     let ops = metrics_operations();
     let (template, params) = ops.iter().find(|(t, _)| t.starts_with(template_prefix)).unwrap();
     let path = fill(template, params, &[]);
-    let answers = until_limited(s, &path, ip);
+    let answers = until_limited(&s, &path, ip);
     let (last, before) = answers.split_last().unwrap();
     assert!(!before.is_empty() && before.iter().all(|r| r.status == 200), "{path}: statuses before the limit {:?}", before.iter().map(|r| r.status).collect::<Vec<_>>());
     assert_eq!(last.status, 429, "{path}: not limited after {} requests in 5 s", answers.len());
@@ -121,21 +130,40 @@ fn assert_limited(s: &Stack, template_prefix: &str, limit: u32, ip: &str) {
 
 #[test]
 fn pageviews_family_is_limited_at_100_per_second() {
-    let dev = DevBackend::start();
-    let s = Stack::with(&[("aqs", dev.addr()), ("ratelimit_sidecar", "")]);
-    assert_limited(&s, "/metrics/pageviews/aggregate/", 100, "198.51.100.21");
+    assert_limited("/metrics/pageviews/aggregate/", 100, "198.51.100.21");
 }
 
 #[test]
 fn edit_history_family_is_limited_at_25_per_second() {
-    let dev = DevBackend::start();
-    let s = Stack::with(&[("aqs", dev.addr()), ("ratelimit_sidecar", "")]);
-    assert_limited(&s, "/metrics/edits/aggregate/", 25, "198.51.100.22");
+    assert_limited("/metrics/edits/aggregate/", 25, "198.51.100.22");
 }
 
 #[test]
 fn edits_per_page_is_limited_at_5_per_second() {
-    let dev = DevBackend::start();
-    let s = Stack::with(&[("aqs", dev.addr()), ("ratelimit_sidecar", "")]);
-    assert_limited(&s, "/metrics/edits/per-page/", 5, "198.51.100.23");
+    assert_limited("/metrics/edits/per-page/", 5, "198.51.100.23");
+}
+
+/// Every metrics operation carries RESTBase's limit for its family (internal and external alike).
+#[test]
+fn every_metrics_operation_has_restbases_limit() {
+    let text = std::fs::read_to_string(repo_root().join("spec/wikimedia.yaml")).unwrap();
+    let spec: Value = serde_norway::from_str(&text).unwrap();
+    let mut seen = 0;
+    for (path, item) in spec["paths"].as_object().unwrap().iter().filter(|(p, _)| p.starts_with("/metrics/")) {
+        let family = path.trim_start_matches("/metrics/");
+        let expected = if family.starts_with("edits/per-page/") {
+            5
+        } else if family.starts_with("editors/by-country/") {
+            100
+        } else if ["edited-pages/", "editors/", "edits/aggregate/", "registered-users/", "bytes-difference/"].iter().any(|f| family.starts_with(f)) {
+            25
+        } else {
+            100
+        };
+        let limit = &item["get"]["x-restrouter"]["rate_limit"];
+        assert_eq!((limit["internal"].as_u64(), limit["external"].as_u64()), (Some(expected), Some(expected)), "{path}");
+        assert!(limit.get("log_only").is_none(), "{path}: enforced, not log-only");
+        seen += 1;
+    }
+    assert_eq!(seen, 26);
 }
