@@ -491,6 +491,11 @@ fn aqs_metrics() {
         assert_eq!(results.len(), 3, "{path}");
         assert_eq!(results[0]["timestamp"], "2024-01-01T00:00:00.000Z");
         assert!(results[0][metric].is_i64(), "{path}: {}", results[0]);
+        assert_eq!(
+            get(&format!("{AQS}/{path}")).body,
+            reply.body,
+            "{path}: deterministic"
+        );
     }
     let item = get(&format!(
         "{AQS}/edits/per-page/en.wikipedia/Earth/user/daily/20240101/20240103"
@@ -556,6 +561,11 @@ fn aqs_metrics() {
         assert!(
             top[0][metric].as_u64() >= top[1][metric].as_u64(),
             "{path}: ranked"
+        );
+        assert_eq!(
+            get(&format!("{AQS}/{path}")).body,
+            reply.body,
+            "{path}: deterministic"
         );
     }
 

@@ -130,6 +130,18 @@ pub fn items(items: Vec<Value>) -> Response {
     )
 }
 
+/// Every parameter, in name order: the seed of a request's generated numbers (the map's own
+/// order differs from one request to the next).
+pub fn key(p: &Named) -> String {
+    let mut pairs: Vec<(&String, &String)> = p.values.iter().collect();
+    pairs.sort_unstable();
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// A deterministic count in `low..low + span` for the given key parts.
 pub fn count(parts: &[&str], low: u64, span: u64) -> u64 {
     let bytes: Vec<&[u8]> = parts.iter().map(|p| p.as_bytes()).collect();

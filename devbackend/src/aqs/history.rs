@@ -83,7 +83,7 @@ fn answer_timeseries(p: &Named, metric: &str) -> Result<Response, Rejected> {
     if common::is_missing(&project) {
         return Ok(common::not_loaded(p));
     }
-    let key = p.values.values().cloned().collect::<Vec<_>>().join("/");
+    let key = common::key(p);
     let results: Vec<Value> = points
         .into_iter()
         .map(|point| {
@@ -126,7 +126,7 @@ fn answer_top(p: &Named, subject: &str, metric: &str) -> Result<Response, Reject
         return Ok(common::not_loaded(p));
     }
     let granularity = if whole_month { "monthly" } else { "daily" };
-    let key = p.values.values().cloned().collect::<Vec<_>>().join("/");
+    let key = common::key(p);
     let mut values: Vec<u64> = (0..TOP)
         .map(|i| count(&[&key, metric, &i.to_string()], 1, 100_000))
         .collect();
