@@ -23,7 +23,7 @@ const VARS: &[(&str, &str, &str)] = &[
     ("parsoid", "127.0.0.1:8888", "Parsoid host:port"),
     ("mobileapps", "127.0.0.1:8888", "mobileapps (PCS) host:port"),
     ("wikifeeds", "127.0.0.1:8888", "wikifeeds host:port"),
-    ("aqs", "127.0.0.1:8888", "AQS (pageviews) host:port"),
+    ("aqs", "127.0.0.1:8888", "AQS (metrics) host:port"),
     ("mwapi", "127.0.0.1:8888", "MediaWiki action API host:port (siteinfo for title normalization)"),
     ("mwapi_path", "/w/api.php", "path of the action API on mwapi"),
     ("eventgate", "127.0.0.1:8888", "event service host:port; empty disables events"),
