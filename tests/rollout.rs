@@ -260,6 +260,12 @@ fn rollout_defaults_come_from_the_variable_and_other_paths_stay_legacy() {
         assert_eq!(side(FEED_PATH, &client::try_send("GET", &ro.stack.envoy.url(FEED_PATH), &[], None)), Ok(true));
         assert_eq!(side(HTML_PATH, &client::try_send("GET", &ro.stack.envoy.url(HTML_PATH), &[], None)), Ok(false));
     }
+    // The public URL form (the wiki named by Host) belongs to the same service.
+    let host = [("host", "en.wikipedia.org")];
+    let public_feed = ro.stack.envoy.url("/api/rest_v1/feed/featured/2024/01/15");
+    assert_eq!(side(FEED_PATH, &client::try_send("GET", &public_feed, &host, None)), Ok(true));
+    let public_html = ro.stack.envoy.url("/api/rest_v1/page/html/Earth");
+    assert_eq!(side(HTML_PATH, &client::try_send("GET", &public_html, &host, None)), Ok(false));
     // A path restrouter does not implement, and the spec document, stay on RESTBase.
     for path in ["/en.wikipedia.org/v1/page/title/Earth", "/en.wikipedia.org/v1/?spec"] {
         let r = ro.stack.envoy.get(path);
