@@ -101,8 +101,9 @@ impl Request {
         };
         let Some(row) = row else {
             // page_revisions unavailable: the content as without it (storage's copy, else the
-            // back-end's latest), counted.
-            log::warn!("restrouter: page_revisions for {} answered {}", self.uri, resp.status);
+            // back-end's latest). Counted; logged at debug only, as it is per request (a
+            // storage without an action API would log every page request).
+            log::debug!("restrouter: page_revisions for {} answered {}", self.uri, resp.status);
             self.filter.metrics.count(host, Counter::RevisionsError);
             return self.serve_content(host, m);
         };
