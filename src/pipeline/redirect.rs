@@ -78,7 +78,54 @@ fn location(r: &RedirectExt, params: &HashMap<String, String>, body: &[u8]) -> O
 
 #[cfg(test)]
 mod tests {
+    use super::super::fake::{serve, Answer, FakeHost, Req};
+    use super::super::Filter;
     use super::*;
+    use std::rc::Rc;
+
+    const RANDOM: &str = "wikifeeds GET /en.wikipedia.org/v1/page/random/title";
+    const JSON: &str = "application/json; charset=utf-8";
+
+    fn filter() -> (FakeHost, Rc<Filter>) {
+        let h = FakeHost::default();
+        let config = serde_json::json!({"spec": crate::spec::tests::shipped(), "settings": {}});
+        let f = Filter::configure(&h, &serde_json::to_vec(&config).unwrap(), "restrouter".into()).unwrap();
+        (h, Rc::new(f))
+    }
+
+    #[test]
+    fn random_asks_wikifeeds_for_a_title_then_redirects_to_its_page() {
+        let (h, f) = filter();
+        let s = serve(&h, &f, Req::get("/en.wikipedia.org/v1/page/random/mobile-sections"), &|l| match l {
+            RANDOM => Answer::new(200, JSON, r#"{"items":[{"title":"Caf\u00e9_au_lait"}]}"#),
+            l => panic!("unexpected {l}"),
+        });
+        assert_eq!((s.status, s.header("location")), (303, Some("../mobile-sections/Caf%C3%A9_au_lait")), "{s:?}");
+        assert_eq!(s.header("cache-control"), Some("s-maxage=2, max-age=1"));
+        assert_eq!(s.header("content-location"), None);
+        assert!(s.local && s.body.is_empty());
+        assert_eq!(s.lines(), [RANDOM]);
+        assert_eq!(h.counter("restrouter.route.getRandom.rq_3xx"), 1);
+    }
+
+    #[test]
+    fn no_title_is_a_502_and_the_back_ends_errors_are_its_own() {
+        let (h, f) = filter();
+        let path = "/en.wikipedia.org/v1/page/random/title";
+        let s = serve(&h, &f, Req::get(path), &|_| Answer::new(200, JSON, r#"{"items":[]}"#));
+        s.problem(502, "bad_gateway");
+        let s = serve(&h, &f, Req::get(path), &|_| Answer::new(404, "application/problem+json", r#"{"type":"not_found","detail":"no pages"}"#));
+        s.problem(404, "not_found");
+        let s = serve(&h, &f, Req::get(path), &|_| Answer::new(504, "text/plain", "slow"));
+        s.problem(504, "gateway_timeout");
+        assert_eq!(h.counter("restrouter.backend.timeout"), 1);
+        let s = serve(&h, &f, Req::get(path), &|_| Answer::reset());
+        s.problem(502, "bad_gateway");
+        assert_eq!(h.counter("restrouter.backend.error"), 1);
+        // An invalid format asks nothing.
+        let s = serve(&h, &f, Req::get("/en.wikipedia.org/v1/page/random/pdf"), &|l| panic!("unexpected {l}"));
+        s.problem(400, "bad_request");
+    }
 
     fn random() -> RedirectExt {
         RedirectExt { status: 303, location: "../{format}/{title}".into(), from_body: [("title".to_string(), "/items/0/title".to_string())].into() }
