@@ -33,6 +33,9 @@ pub struct Settings {
     pub mwapi_path: String,
     /// How long a wiki's siteinfo is used before it is fetched again (shared by the workers).
     pub siteinfo_ttl_s: u64,
+    /// How long a wiki whose siteinfo fetch failed is answered 503 without asking again (also
+    /// the answer's `retry-after`); 0 asks again on every request.
+    pub siteinfo_failure_ttl_s: u64,
     /// `cache-control` of title-normalization redirects (RESTBase's `purged_cache_control`: the
     /// CDN keeps them, change-propagation purges them).
     pub redirect_cache_control: String,
@@ -73,6 +76,7 @@ impl Default for Settings {
             mwapi_cluster: "mwapi".into(),
             mwapi_path: "/w/api.php".into(),
             siteinfo_ttl_s: 3600,
+            siteinfo_failure_ttl_s: 5,
             redirect_cache_control: "s-maxage=1209600, max-age=0, must-revalidate".into(),
         }
     }

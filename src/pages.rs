@@ -21,14 +21,67 @@ const MAX_CACHED: usize = 2048;
 const NS_USER: i64 = 2;
 const NS_USER_TALK: i64 = 3;
 
+/// Most siteinfo fetches a worker starts in one second. Known wikis are cached after their
+/// first fetch; this bounds what requests for wikis nobody has (`*.wikipedia.org` matches any
+/// name) or an action API outage can send to the action API.
+const MAX_FETCHES_PER_S: u32 = 20;
+
 /// Each worker's parsed siteinfo, by domain, with the time it was fetched. The bytes live in
-/// shared data, so a wiki is fetched once per TTL whichever worker asks first.
+/// shared data, so a wiki is fetched once per TTL whichever worker asks first. Failures are
+/// remembered per worker for a while, and fetches are rationed.
 #[derive(Default)]
 pub struct SiteCache {
     parsed: RefCell<HashMap<String, (Rc<SiteInfo>, u64)>>,
+    /// Domain → (until when, why) its last fetch failed.
+    failed: RefCell<HashMap<String, (u64, String)>>,
+    /// (second, fetches started in it).
+    budget: std::cell::Cell<(u64, u32)>,
+}
+
+/// What to do for a wiki's siteinfo.
+#[derive(Debug)]
+pub enum Lookup {
+    Known(Rc<SiteInfo>),
+    /// Fetch it now (a fetch was counted against the budget).
+    Fetch,
+    /// Not now: its last fetch failed a moment ago, or too many fetches are under way.
+    Unavailable(String),
 }
 
 impl SiteCache {
+    /// The wiki's siteinfo if known (see [`SiteCache::get`]), else whether to fetch it.
+    pub fn lookup(&self, host: &impl Host, domain: &str, ttl_ms: u64) -> Lookup {
+        if let Some(site) = self.get(host, domain, ttl_ms) {
+            return Lookup::Known(site);
+        }
+        let now = host.now_ms();
+        if let Some((until, why)) = self.failed.borrow().get(domain) {
+            if now < *until {
+                return Lookup::Unavailable(why.clone());
+            }
+        }
+        let second = now / 1000;
+        let (at, started) = self.budget.get();
+        let started = if at == second { started } else { 0 };
+        if started >= MAX_FETCHES_PER_S {
+            return Lookup::Unavailable("Too many wikis' site information is being fetched at once.".into());
+        }
+        self.budget.set((second, started.saturating_add(1)));
+        Lookup::Fetch
+    }
+
+    /// A fetch failed: the wiki is unavailable for `for_ms` (0: not remembered).
+    pub fn failed(&self, host: &impl Host, domain: &str, why: &str, for_ms: u64) {
+        if for_ms == 0 {
+            return;
+        }
+        let mut failed = self.failed.borrow_mut();
+        if failed.len() >= MAX_CACHED && !failed.contains_key(domain) {
+            failed.clear();
+        }
+        failed.insert(domain.to_string(), (host.now_ms().saturating_add(for_ms), why.to_string()));
+    }
+
     /// The wiki's siteinfo if one fetched within `ttl_ms` is known to this worker or in shared
     /// data; `None`: fetch it ([`siteinfo_callout`]).
     pub fn get(&self, host: &impl Host, domain: &str, ttl_ms: u64) -> Option<Rc<SiteInfo>> {
@@ -61,6 +114,7 @@ impl SiteCache {
             log::warn!("restrouter: siteinfo of {domain} not shared (shared data refused it)");
         }
         self.remember(domain, site.clone(), now);
+        self.failed.borrow_mut().remove(domain);
         Ok(site)
     }
 
@@ -98,10 +152,10 @@ pub fn siteinfo_callout(cluster: &str, path: &str, domain: &str, timeout_ms: u64
 }
 
 /// The answer when siteinfo could not be had: RESTBase's 500 "Site info fetch failed.", as a
-/// 503 a client may retry (the wiki is fine; a dependency of ours is not).
-pub fn siteinfo_unavailable(why: &str) -> Problem {
+/// 503 a client may retry after `retry_after_s` (the wiki is fine; a dependency of ours is not).
+pub fn siteinfo_unavailable(why: &str, retry_after_s: u64) -> Problem {
     let mut p = Problem::siteinfo_unavailable(why);
-    p.headers.push(("retry-after".into(), "5".into()));
+    p.headers.push(("retry-after".into(), retry_after_s.max(1).to_string()));
     p
 }
 

@@ -80,6 +80,10 @@ fn the_action_api_down_is_a_503_and_counted() {
     assert_eq!(r.header("retry-after"), Some("5"));
     assert_eq!(s.backend.total(), 0);
     assert_eq!(s.envoy.wait_counter("restrouter_mwapi_error", &[], 1.0), 1.0);
+    // For siteinfo_failure_ttl_s the wiki is answered 503 at once, without asking again.
+    let again = s.envoy.get(PAGE);
+    again.assert_problem(503, "service_unavailable#siteinfo", "GET", PAGE);
+    assert_eq!(again.header("retry-after"), Some("5"));
     // Routes without a title do not need it.
     s.backend.on("/en.wikipedia.org/v1/data/css/mobile/base", Reply::ok("text/css", "a{}"));
     assert_eq!(s.envoy.get("/en.wikipedia.org/v1/data/css/mobile/base").status, 200);
@@ -87,7 +91,8 @@ fn the_action_api_down_is_a_503_and_counted() {
 
 #[test]
 fn an_action_api_error_answer_is_not_kept() {
-    let s = Stack::start();
+    // Failures not remembered: the next request asks again.
+    let s = Stack::with(&[("siteinfo_failure_ttl_s", "0")]);
     s.mwapi.on("/w/api.php", Reply::ok("application/json", r#"{"error":{"code":"readonly","info":"The wiki is in read-only mode."}}"#));
     s.envoy.get(PAGE).assert_problem(503, "service_unavailable#siteinfo", "GET", PAGE);
     // Fixed: the next request fetches again and is served.

@@ -1,5 +1,5 @@
 //! Development stand-ins for the services behind the REST API router: Parsoid, mobileapps (PCS),
-//! wikifeeds, the pageview API (AQS), the event service (EventGate) and the MediaWiki action API,
+//! wikifeeds, the analytics query service (AQS), the event service (EventGate) and the MediaWiki action API,
 //! all on one port.
 //!
 //! Content is small, generated from the title and deterministic apart from render ids, so the

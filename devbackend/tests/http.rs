@@ -430,3 +430,211 @@ fn head_requests_get_headers_only() {
     assert!(reply.header("etag").starts_with('"'));
     assert!(reply.body.is_empty());
 }
+
+/// Every AQS path the metrics operations call: a JSON `{"items": [...]}` answer shaped as AQS
+/// gives it, 400 for a bad enum value or date, 404 when there is no data.
+#[test]
+fn aqs_metrics() {
+    const AQS: &str = "/analytics.wikimedia.org/v1";
+    let ok = [
+        ("pageviews/aggregate/en.wikipedia/all-access/user/hourly/2024010100/2024010123", "views", 24),
+        ("pageviews/aggregate/en.wikipedia.org/desktop/spider/monthly/20240101/20241231", "views", 12),
+        ("unique-devices/en.wikipedia/all-sites/daily/20240101/20240110", "devices", 10),
+        ("legacy/pagecounts/aggregate/en.wikipedia/desktop-site/daily/20150101/20150103", "count", 3),
+        ("mediarequests/aggregate/all-referers/image/user/daily/20240101/20240105", "requests", 5),
+        ("mediarequests/per-file/en.wikipedia/all-agents/%2Fwikipedia%2Fcommons%2Fa%2Fa9%2FExample.jpg/monthly/20240101/20240331", "requests", 3),
+    ];
+    for (path, field, len) in ok {
+        let reply = get(&format!("{AQS}/{path}"));
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        assert!(
+            reply.header("content-type").starts_with("application/json"),
+            "{path}"
+        );
+        assert_eq!(
+            reply.header("cache-control"),
+            "s-maxage=14400, max-age=14400"
+        );
+        assert!(!reply.header("etag").is_empty(), "{path}");
+        let body = reply.json();
+        let items = body["items"].as_array().unwrap();
+        assert_eq!(items.len(), len, "{path}");
+        assert!(items[0][field].is_u64(), "{path}: {}", items[0]);
+    }
+    let body = get(&format!("{AQS}/mediarequests/per-file/en.wikipedia/all-agents/%2Fwikipedia%2Fcommons%2Fa%2Fa9%2FExample.jpg/daily/20240101/20240101")).json();
+    assert_eq!(
+        body["items"][0]["file_path"],
+        "/wikipedia/commons/a/a9/Example.jpg"
+    );
+
+    // The edit history metrics: one item with the parameters and `results`.
+    let series = [
+        ("edited-pages/new/en.wikipedia/all-editor-types/content/daily/20240101/20240103", "new_pages"),
+        ("edited-pages/aggregate/en.wikipedia/user/all-page-types/5..24-edits/daily/20240101/20240103", "edited_pages"),
+        ("editors/aggregate/en.wikipedia/anonymous/content/all-activity-levels/daily/20240101/20240103", "editors"),
+        ("edits/aggregate/en.wikipedia/all-editor-types/all-page-types/daily/20240101/20240103", "edits"),
+        ("edits/per-page/en.wikipedia/Earth/user/daily/20240101/20240103", "edits"),
+        ("registered-users/new/en.wikipedia/daily/20240101/20240103", "new_registered_users"),
+        ("bytes-difference/net/aggregate/en.wikipedia/name-bot/non-content/daily/20240101/20240103", "net_bytes_diff"),
+        ("bytes-difference/net/per-page/en.wikipedia/Earth/all-editor-types/daily/20240101/20240103", "net_bytes_diff"),
+        ("bytes-difference/absolute/aggregate/en.wikipedia/group-bot/content/daily/20240101/20240103", "abs_bytes_diff"),
+        ("bytes-difference/absolute/per-page/en.wikipedia/Earth/anonymous/daily/20240101/20240103", "abs_bytes_diff"),
+    ];
+    for (path, metric) in series {
+        let reply = get(&format!("{AQS}/{path}"));
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        let body = reply.json();
+        let item = &body["items"][0];
+        assert_eq!(item["project"], "en.wikipedia", "{path}");
+        assert_eq!(item["granularity"], "daily", "{path}");
+        let results = item["results"].as_array().unwrap();
+        assert_eq!(results.len(), 3, "{path}");
+        assert_eq!(results[0]["timestamp"], "2024-01-01T00:00:00.000Z");
+        assert!(results[0][metric].is_i64(), "{path}: {}", results[0]);
+        assert_eq!(
+            get(&format!("{AQS}/{path}")).body,
+            reply.body,
+            "{path}: deterministic"
+        );
+    }
+    let item = get(&format!(
+        "{AQS}/edits/per-page/en.wikipedia/Earth/user/daily/20240101/20240103"
+    ))
+    .json()["items"][0]
+        .clone();
+    assert_eq!(
+        (item["page-title"].as_str(), item["editor-type"].as_str()),
+        (Some("Earth"), Some("user"))
+    );
+
+    let tops = [
+        (
+            "edited-pages/top-by-edits/en.wikipedia/all-editor-types/content/2024/01/all-days",
+            "page_title",
+            "edits",
+            "monthly",
+        ),
+        (
+            "edited-pages/top-by-net-bytes-difference/en.wikipedia/user/content/2024/01/15",
+            "page_title",
+            "net_bytes_diff",
+            "daily",
+        ),
+        (
+            "edited-pages/top-by-absolute-bytes-difference/en.wikipedia/user/content/2024/01/15",
+            "page_title",
+            "abs_bytes_diff",
+            "daily",
+        ),
+        (
+            "editors/top-by-edits/en.wikipedia/user/content/2024/01/15",
+            "user_text",
+            "edits",
+            "daily",
+        ),
+        (
+            "editors/top-by-net-bytes-difference/en.wikipedia/user/content/2024/01/15",
+            "user_text",
+            "net_bytes_diff",
+            "daily",
+        ),
+        (
+            "editors/top-by-absolute-bytes-difference/en.wikipedia/user/content/2024/01/all-days",
+            "user_text",
+            "abs_bytes_diff",
+            "monthly",
+        ),
+    ];
+    for (path, subject, metric, granularity) in tops {
+        let reply = get(&format!("{AQS}/{path}"));
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        let body = reply.json();
+        let item = &body["items"][0];
+        assert_eq!(item["granularity"], granularity, "{path}");
+        let top = item["results"][0]["top"].as_array().unwrap();
+        assert!(
+            top[0][subject].is_string() && top[0][metric].is_u64(),
+            "{path}: {}",
+            top[0]
+        );
+        assert_eq!(top[0]["rank"], 1);
+        assert!(
+            top[0][metric].as_u64() >= top[1][metric].as_u64(),
+            "{path}: ranked"
+        );
+        assert_eq!(
+            get(&format!("{AQS}/{path}")).body,
+            reply.body,
+            "{path}: deterministic"
+        );
+    }
+
+    let top = get(&format!(
+        "{AQS}/pageviews/top/en.wikipedia/all-access/2024/01/all-days"
+    ))
+    .json();
+    let articles = top["items"][0]["articles"].as_array().unwrap();
+    assert_eq!(
+        (
+            articles[0]["rank"].as_u64(),
+            articles[0]["article"].as_str()
+        ),
+        (Some(1), Some("Main_Page"))
+    );
+    let countries = get(&format!(
+        "{AQS}/pageviews/top-by-country/en.wikipedia/mobile-web/2024/01"
+    ))
+    .json();
+    let first = &countries["items"][0]["countries"][0];
+    let ceil = first["views_ceil"].as_u64().unwrap();
+    assert_eq!(first["views"], format!("{}-{}", ceil / 10, ceil - 1));
+    let files = get(&format!(
+        "{AQS}/mediarequests/top/commons.wikimedia/all-media-types/2024/01/15"
+    ))
+    .json();
+    assert!(files["items"][0]["files"][0]["file_path"].is_string());
+    let editors = get(&format!(
+        "{AQS}/editors/by-country/en.wikipedia/100..-edits/2024/01"
+    ))
+    .json();
+    assert!(editors["items"][0]["countries"][0]["editors-ceil"].is_u64());
+
+    for bad in [
+        "pageviews/aggregate/en.wikipedia/all-access/user/weekly/20240101/20240102",
+        "pageviews/top/en.wikipedia/everywhere/2024/01/01",
+        "pageviews/top/en.wikipedia/all-access/2024/13/01",
+        "pageviews/top-by-country/en.wikipedia/all-access/2024/1",
+        "unique-devices/en.wikipedia/all-sites/hourly/20240101/20240102",
+        "legacy/pagecounts/aggregate/en.wikipedia/all-access/daily/20150101/20150102",
+        "mediarequests/aggregate/all-referers/picture/user/daily/20240101/20240102",
+        "mediarequests/per-file/en.wikipedia/automated/File.jpg/daily/20240101/20240102",
+        "edited-pages/new/en.wikipedia/robot/content/daily/20240101/20240102",
+        "editors/aggregate/en.wikipedia/user/content/1000..-edits/daily/20240101/20240102",
+        "edits/per-page/en.wikipedia/Earth/user/daily/20200101/20240102",
+        "registered-users/new/en.wikipedia/daily/20240102/20240101",
+        "editors/by-country/en.wikipedia/1..4-edits/2024/01",
+        "editors/by-country/all-wikipedia-projects/5..99-edits/2024/01",
+        "editors/top-by-edits/en.wikipedia/user/content/2024/02/30",
+    ] {
+        let reply = get(&format!("{AQS}/{bad}"));
+        assert_eq!(reply.status, 400, "{bad}: {}", reply.body);
+        assert!(
+            reply
+                .header("content-type")
+                .starts_with("application/problem+json"),
+            "{bad}"
+        );
+    }
+    for missing in [
+        "pageviews/aggregate/missing.wikipedia/all-access/user/daily/20240101/20240102",
+        "edits/aggregate/missing.wikipedia/all-editor-types/all-page-types/daily/20240101/20240103",
+        "mediarequests/top/missing.wikipedia/image/2024/01/15",
+    ] {
+        let reply = get(&format!("{AQS}/{missing}"));
+        assert_eq!(reply.status, 404, "{missing}: {}", reply.body);
+        assert_eq!(
+            reply.json()["type"],
+            "https://mediawiki.org/wiki/HyperSwitch/errors/not_found"
+        );
+    }
+}

@@ -144,8 +144,19 @@ pub fn release(values: &Value) -> Result<Release, String> {
 /// `settings` (the filter's settings, src/config.rs) as template variables; the cluster names
 /// are the templates' own.
 fn settings(values: &Value) -> Result<Vec<(&'static str, String)>, String> {
-    const KNOWN: &[&str] =
-        &["internal_cidrs", "trusted_proxies", "timeouts_ms", "event_stream", "max_body_bytes", "event_base_path", "ratelimit", "mwapi_path", "siteinfo_ttl_s", "redirect_cache_control"];
+    const KNOWN: &[&str] = &[
+        "internal_cidrs",
+        "trusted_proxies",
+        "timeouts_ms",
+        "event_stream",
+        "max_body_bytes",
+        "event_base_path",
+        "ratelimit",
+        "mwapi_path",
+        "siteinfo_ttl_s",
+        "siteinfo_failure_ttl_s",
+        "redirect_cache_control",
+    ];
     if let Some(unknown) = values.get("settings").and_then(Value::as_object).and_then(|m| m.keys().find(|k| !KNOWN.contains(&k.as_str()))) {
         return Err(format!("settings.{unknown}: not a setting (src/config.rs; cluster names are set by the templates)"));
     }
@@ -171,6 +182,7 @@ fn settings(values: &Value) -> Result<Vec<(&'static str, String)>, String> {
         ("mwapi_timeout_ms", "timeouts_ms/mwapi"),
         ("mwapi_path", "mwapi_path"),
         ("siteinfo_ttl_s", "siteinfo_ttl_s"),
+        ("siteinfo_failure_ttl_s", "siteinfo_failure_ttl_s"),
         ("redirect_cache_control", "redirect_cache_control"),
     ];
     for (name, key) in scalars {

@@ -131,6 +131,7 @@ fn settings(v: &vars::Vars) -> Result<Value, String> {
         "mwapi_cluster": "mwapi",
         "mwapi_path": v.get("mwapi_path"),
         "siteinfo_ttl_s": v.number("siteinfo_ttl_s")?,
+        "siteinfo_failure_ttl_s": v.number("siteinfo_failure_ttl_s")?,
         "redirect_cache_control": v.get("redirect_cache_control"),
         "event_stream": v.get("event_stream"),
         "max_body_bytes": v.number("max_body_bytes")?,

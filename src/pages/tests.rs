@@ -92,3 +92,28 @@ fn siteinfo_is_shared_by_workers_until_its_ttl() {
     assert!(worker_a.get(&host, "sr.wikipedia.org", 1000).is_none());
     assert!(SiteInfo::from_json(SR).unwrap().has_variants());
 }
+
+#[test]
+fn failures_are_remembered_and_fetches_rationed() {
+    let host = FakeHost::default();
+    let sites = SiteCache::default();
+    assert!(matches!(sites.lookup(&host, "en.wikipedia.org", 1000), Lookup::Fetch));
+    sites.failed(&host, "en.wikipedia.org", "down", 5000);
+    assert!(matches!(sites.lookup(&host, "en.wikipedia.org", 1000), Lookup::Unavailable(why) if why == "down"));
+    host.now.set(5000);
+    assert!(matches!(sites.lookup(&host, "en.wikipedia.org", 1000), Lookup::Fetch));
+    // A success forgets the failure.
+    sites.failed(&host, "en.wikipedia.org", "down", 5000);
+    sites.put(&host, "en.wikipedia.org", EN).unwrap();
+    assert!(matches!(sites.lookup(&host, "en.wikipedia.org", 1000), Lookup::Known(_)));
+    // At most MAX_FETCHES_PER_S new fetches a second (two were started in this one already).
+    host.now.set(7000);
+    let started = (0..100).filter(|i| matches!(sites.lookup(&host, &format!("w{i}.wikipedia.org"), 1000), Lookup::Fetch)).count();
+    assert_eq!(started, MAX_FETCHES_PER_S as usize);
+    assert!(matches!(sites.lookup(&host, "w0.wikipedia.org", 1000), Lookup::Unavailable(_)));
+    host.now.set(8000);
+    assert!(matches!(sites.lookup(&host, "w0.wikipedia.org", 1000), Lookup::Fetch));
+    // Not remembered at all with a TTL of 0.
+    sites.failed(&host, "sr.wikipedia.org", "down", 0);
+    assert!(matches!(sites.lookup(&host, "sr.wikipedia.org", 1000), Lookup::Fetch));
+}

@@ -7,7 +7,7 @@ use crate::client::Class;
 use crate::flow::{Failure, Upstream};
 use crate::host::{header, Host};
 use crate::metrics::Counter;
-use crate::pages::{self, TitleCheck, TitleRequest};
+use crate::pages::{self, Lookup, TitleCheck, TitleRequest};
 use crate::paths::split_query;
 use crate::policy::RoutePolicy;
 use crate::problem::Problem;
@@ -152,8 +152,14 @@ impl Request {
     /// A route with a title: the wiki's siteinfo first (cached, else fetched).
     pub(super) fn page_route(&mut self, host: &impl Host, m: Matched) -> Action {
         let s = &self.filter.settings;
-        if let Some(site) = self.filter.sites.get(host, &m.domain, s.siteinfo_ttl_s.saturating_mul(1000)) {
-            return self.with_site(host, m, &site);
+        match self.filter.sites.lookup(host, &m.domain, s.siteinfo_ttl_s.saturating_mul(1000)) {
+            Lookup::Known(site) => return self.with_site(host, m, &site),
+            Lookup::Unavailable(why) => {
+                let p = pages::siteinfo_unavailable(&why, s.siteinfo_failure_ttl_s);
+                self.filter.metrics.count(host, Counter::MwapiError);
+                return self.problem(host, &p);
+            }
+            Lookup::Fetch => {}
         }
         let mut callout = pages::siteinfo_callout(&s.mwapi_cluster, &s.mwapi_path, &m.domain, s.timeouts_ms.mwapi);
         match self.dispatch(host, &mut callout) {
@@ -163,10 +169,18 @@ impl Request {
             }
             None => {
                 self.filter.metrics.count(host, Counter::CalloutFailed);
-                self.filter.metrics.count(host, Counter::MwapiError);
-                self.problem(host, &pages::siteinfo_unavailable("The action API could not be called."))
+                self.siteinfo_failed(host, &m.domain, "The action API could not be called.")
             }
         }
+    }
+
+    /// The action API failed us: counted, remembered for a while, a 503.
+    fn siteinfo_failed(&mut self, host: &impl Host, domain: &str, why: &str) -> Action {
+        log::warn!("restrouter: siteinfo of {domain}: {why}");
+        self.filter.metrics.count(host, Counter::MwapiError);
+        let retry_s = self.filter.settings.siteinfo_failure_ttl_s;
+        self.filter.sites.failed(host, domain, why, retry_s.saturating_mul(1000));
+        self.problem(host, &pages::siteinfo_unavailable(why, retry_s))
     }
 
     pub(super) fn on_siteinfo(&mut self, host: &impl Host, m: Matched, resp: Upstream) {
@@ -182,9 +196,7 @@ impl Request {
                 self.resume_if(host, action);
             }
             Err(why) => {
-                log::warn!("restrouter: siteinfo of {}: {why}", m.domain);
-                self.filter.metrics.count(host, Counter::MwapiError);
-                let _ = self.problem(host, &pages::siteinfo_unavailable(&why));
+                let _ = self.siteinfo_failed(host, &m.domain, &why);
             }
         }
     }

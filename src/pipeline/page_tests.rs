@@ -47,6 +47,17 @@ fn action_api_failure_is_a_503_and_counted() {
         assert_eq!(s.header("retry-after"), Some("5"));
         assert_eq!(s.lines(), [SITEINFO], "nothing served without knowing the title");
         assert_eq!(h.counter("restrouter.mwapi.error"), 1);
+        // For siteinfo_failure_ttl_s (5 s) the wiki is a 503 without asking again.
+        let s = serve(&h, &f, Req::get(PAGE), &unexpected);
+        s.problem(503, "service_unavailable#siteinfo");
+        assert_eq!(h.counter("restrouter.mwapi.error"), 2);
+        h.now.set(5000);
+        let s = serve(&h, &f, Req::get(PAGE), &|l| match l {
+            SITEINFO => en_siteinfo(),
+            READ => stored(),
+            l => unexpected(l),
+        });
+        assert_eq!((s.status, s.lines()), (200, vec![SITEINFO, READ]));
     }
 }
 

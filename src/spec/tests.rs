@@ -109,7 +109,11 @@ fn prefixes_are_listed_like_restbase() {
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"), json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk"]));
     // Each project lists its own paths.
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "metrics"]));
-    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/metrics/"), json!(["pageviews"]));
+    assert_eq!(
+        listing(&api, "GET", "/wikimedia.org/v1/metrics/"),
+        json!(["bytes-difference", "edited-pages", "editors", "edits", "legacy", "mediarequests", "pageviews", "registered-users", "unique-devices"])
+    );
+    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/metrics/pageviews/"), json!(["aggregate", "per-article", "top", "top-by-country"]));
     assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk"]));
     assert!(matches!(route(&api, "OPTIONS", "/en.wikipedia.org/v1/page/", "", || Class::External), Ok(Target::Preflight)));
     let err = |m: &str, p: &str| route(&api, m, p, "", || Class::External).err().unwrap();
