@@ -266,6 +266,13 @@ fn rollout_defaults_come_from_the_variable_and_other_paths_stay_legacy() {
     assert_eq!(side(FEED_PATH, &client::try_send("GET", &public_feed, &host, None)), Ok(true));
     let public_html = ro.stack.envoy.url("/api/rest_v1/page/html/Earth");
     assert_eq!(side(HTML_PATH, &client::try_send("GET", &public_html, &host, None)), Ok(false));
+    // The feed's other paths (wikifeeds') move with it; mobileapps' (pcs, at 0 %) do not.
+    let onthisday = "/en.wikipedia.org/v1/feed/onthisday/births/01/15";
+    ro.stack.backend.on(onthisday, Reply::ok("application/json", "{\"births\":[]}"));
+    let r = ro.stack.envoy.get(onthisday);
+    assert_eq!((r.status, r.header("x-legacy")), (200, None), "{r}");
+    let r = ro.stack.envoy.get("/en.wikipedia.org/v1/page/talk/Talk:Earth");
+    assert_eq!((r.status, r.text()), (200, LEGACY_BODY.to_string()), "{r}");
     // A path restrouter does not implement, and the spec document, stay on RESTBase.
     for path in ["/en.wikipedia.org/v1/page/title/Earth", "/en.wikipedia.org/v1/?spec"] {
         let r = ro.stack.envoy.get(path);

@@ -50,6 +50,15 @@ fn shipped_routes_reach_their_back_ends() {
     let passthrough = [
         ("/en.wikipedia.org/v1/feed/featured/2024/01/15", "/en.wikipedia.org/v1/feed/featured/2024/01/15"),
         ("/en.wikipedia.org/v1/data/css/mobile/base", "/en.wikipedia.org/v1/data/css/mobile/base"),
+        ("/en.wikipedia.org/v1/data/javascript/mobile/pcs", "/en.wikipedia.org/v1/data/javascript/mobile/pcs"),
+        ("/en.wikipedia.org/v1/data/i18n/pcs", "/en.wikipedia.org/v1/data/i18n/pcs"),
+        ("/en.wikipedia.org/v1/page/mobile-html-offline-resources/Earth", "/en.wikipedia.org/v1/page/mobile-html-offline-resources/Earth"),
+        ("/en.wikipedia.org/v1/page/mobile-html-offline-resources/Earth/123", "/en.wikipedia.org/v1/page/mobile-html-offline-resources/Earth/123"),
+        ("/en.wikipedia.org/v1/page/talk/Talk:Earth", "/en.wikipedia.org/v1/page/talk/Talk%3AEarth"),
+        ("/en.wikipedia.org/v1/page/talk/Talk:Earth/123", "/en.wikipedia.org/v1/page/talk/Talk%3AEarth/123"),
+        ("/en.wikipedia.org/v1/feed/announcements", "/en.wikipedia.org/v1/feed/announcements"),
+        ("/en.wikipedia.org/v1/feed/onthisday/all/01/15", "/en.wikipedia.org/v1/feed/onthisday/all/01/15"),
+        ("/wikimedia.org/v1/feed/availability", "/wikimedia.org/v1/feed/availability"),
         (
             "/wikimedia.org/v1/metrics/pageviews/per-article/en.wikipedia/all-access/user/Earth/daily/20240101/20240131",
             "/analytics.wikimedia.org/v1/pageviews/per-article/en.wikipedia/all-access/user/Earth/daily/20240101/20240131",
@@ -115,7 +124,7 @@ fn host_form_is_served_as_the_domain_form() {
     let r = s.envoy.get_with("/api/rest_v1/?spec", &host);
     assert_eq!((r.status, r.json()["servers"][0]["url"].as_str()), (200, Some("/api/rest_v1")), "{r}");
     let listing = s.envoy.get("/en.wikipedia.org/v1/page/");
-    assert_eq!((listing.status, listing.json()["items"].clone()), (200, json!(["html", "media-list", "mobile-html", "summary"])), "{listing}");
+    assert_eq!((listing.status, listing.json()["items"].clone()), (200, json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk"])), "{listing}");
     let r = s.envoy.get_with("/api/rest_v1/page/", &host);
     assert_eq!((r.status, r.text()), (200, listing.text()), "{r}");
 }

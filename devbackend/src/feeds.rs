@@ -22,7 +22,7 @@ const FEED_CONTENT_TYPE: &str =
     "application/json; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/aggregated-feed/0.5.0\"";
 
 /// Titles the feed features, rotated by date so consecutive days differ.
-const FEATURED_TITLES: &[&str] = &[
+pub(crate) const FEATURED_TITLES: &[&str] = &[
     "Earth",
     "Moon",
     "Mount_Everest",

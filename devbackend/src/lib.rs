@@ -10,16 +10,20 @@ mod aqs;
 mod dates;
 mod error;
 mod events;
+mod feed_extras;
 mod feeds;
 mod markup;
 mod metrics;
+mod onthisday;
 mod page;
 mod params;
 mod parsoid;
 mod pcs;
+mod pcs_assets;
 mod respond;
 mod samples;
 mod site;
+mod talk;
 mod tid;
 
 use std::future::Future;
@@ -82,7 +86,11 @@ pub fn router(config: &Config) -> Router {
         )
         .merge(parsoid::routes())
         .merge(pcs::routes())
+        .merge(pcs_assets::routes())
+        .merge(talk::routes())
         .merge(feeds::routes())
+        .merge(feed_extras::routes())
+        .merge(onthisday::routes())
         .merge(aqs::routes())
         .merge(action_api::routes())
         .fallback(fallback)

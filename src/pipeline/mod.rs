@@ -9,6 +9,7 @@
 //!   │ invalid, 404, 403, 429 … ─▶ Replied      │
 //!   │ (a title, siteinfo not cached) ─▶ Siteinfo ─▶ 301 / 400 / 503 ─▶ Replied, or on as below
 //!   ├──pass-through──▶ Forwarded ──answer──▶ Proxied (policy; errors rewritten)
+//!   ├──redirect from the back-end's JSON──▶ RedirectSource ──▶ Replied
 //!   └──stored──▶ StorageRead ──hit──▶ Proxied
 //!        │ (forced re-render)     └─miss/error─▶ Callout (replacing) ─▶ … ─▶ Replied (replacing)
 //!        └──────────────────────────────────────▶ Callout ─▶ … ─▶ Replied
@@ -16,6 +17,7 @@
 
 mod page;
 pub mod ratelimit;
+mod redirect;
 
 #[cfg(test)]
 pub(crate) mod fake;
@@ -107,6 +109,8 @@ enum Phase {
     Revision { m: Matched, token: u32, hops: u8 },
     /// A redirect page waits for its target from the action API (headers held).
     RedirectTarget { m: Matched, token: u32, hops: u8 },
+    /// A redirect waits for what it is built from, asked of the back-end (headers held).
+    RedirectSource { m: Matched, token: u32 },
     /// Pass-through: Envoy's router forwards the request to the back-end.
     Forwarded(RoutePolicy),
     /// A stored route's read, sent to storage by Envoy's router.
@@ -234,6 +238,11 @@ impl Request {
             Phase::RedirectTarget { m, token: t, hops } if t == token => {
                 let action = self.on_redirect_target(host, m, hops, resp);
                 return self.resume_if(host, action);
+            }
+            Phase::RedirectSource { m, token: t } if t == token => {
+                // Always answered by the filter: nothing to resume.
+                let _ = self.on_redirect_source(host, m, resp);
+                return;
             }
             other => self.phase = other,
         }
@@ -429,7 +438,9 @@ impl Request {
     }
 
     fn serve_content(&mut self, host: &impl Host, m: Matched) -> Action {
-        if m.op.storage.is_some() {
+        if m.op.redirect.is_some() {
+            self.fetch_for_redirect(host, m)
+        } else if m.op.storage.is_some() {
             self.start_flow(host, m)
         } else {
             self.forward(host, m)

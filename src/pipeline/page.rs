@@ -35,7 +35,7 @@ impl PageHeaders {
         if self.no_cache && status < 400 {
             out.push(("cache-control", "no-cache".to_string()));
         }
-        if let Some(location) = self.content_location.as_ref().filter(|_| !matches!(status, 301 | 302)) {
+        if let Some(location) = self.content_location.as_ref().filter(|_| !matches!(status, 301 | 302 | 303 | 307 | 308)) {
             out.push(("content-location", location.clone()));
         }
         let mut vary = header(headers, "vary").unwrap_or_default().to_string();

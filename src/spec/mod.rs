@@ -8,7 +8,7 @@ pub mod tree;
 
 use crate::paths::placeholders;
 use crate::validate::Validator;
-use model::{CspProfile, Document, Location, Operation, Parameter, RateLimitExt, RevisionsExt};
+use model::{CspProfile, Document, Location, Operation, Parameter, RateLimitExt, RedirectExt, RevisionsExt};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
@@ -34,6 +34,8 @@ pub struct Op {
     pub internal_only: bool,
     /// Looked up in page_revisions first (see [`model::RevisionsExt`]).
     pub revisions: Option<RevisionsExt>,
+    /// Answered with a redirect built from the back-end's JSON (see [`model::RedirectExt`]).
+    pub redirect: Option<RedirectExt>,
     /// The path has a `{title}`: a page title, normalized with the wiki's siteinfo before
     /// anything else (RESTBase's normalize_title_filter ran on every route with one).
     pub title: bool,
@@ -299,6 +301,22 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
             }
         }
     }
+    if let Some(r) = &ext.redirect {
+        if !(300..400).contains(&r.status) {
+            return Err("x-restrouter.redirect.status: must be a 3xx status".into());
+        }
+        if ext.storage.is_some() || method != "get" {
+            return Err("x-restrouter.redirect: only GET operations that are not stored answer with a redirect".into());
+        }
+        if let Some((name, pointer)) = r.from_body.iter().find(|(_, p)| !p.starts_with('/')) {
+            return Err(format!("x-restrouter.redirect.from_body.{name}: '{pointer}' is not a JSON pointer"));
+        }
+        let mut names = known.clone();
+        names.extend(r.from_body.keys().cloned());
+        if let Some(n) = placeholders(&r.location).into_iter().find(|n| !names.contains(n)) {
+            return Err(format!("x-restrouter.redirect.location: '{{{n}}}' is neither a path parameter of {path} nor taken from the body"));
+        }
+    }
     if let Some(rl) = &ext.rate_limit {
         if [rl.internal, rl.external].iter().flatten().any(|l| !(l.is_finite() && *l > 0.0)) {
             return Err("x-restrouter.rate_limit: limits must be positive numbers".into());
@@ -319,6 +337,7 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         internal_only: ext.internal_only,
         title: path.contains("{title}"),
         revisions: ext.revisions,
+        redirect: ext.redirect,
         validator,
         index,
     })

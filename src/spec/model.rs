@@ -106,6 +106,24 @@ pub struct OperationExt {
     /// A page's content: its revision is looked up in storage's `page_revisions` first (access
     /// checks, redirects, the latest revision).
     pub revisions: Option<RevisionsExt>,
+    /// The answer is a redirect built from the back-end's JSON, not the back-end's answer.
+    pub redirect: Option<RedirectExt>,
+}
+
+/// A redirect worked out from the back-end's answer (RESTBase's `page/random/{format}`: a random
+/// title from wikifeeds, then `303` to that title's page in the wanted format).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectExt {
+    /// A 3xx status.
+    pub status: u16,
+    /// The `location`, relative to the request's path: path parameters and `from_body` names
+    /// are expanded, each as one percent-encoded path segment.
+    pub location: String,
+    /// Names for `location` taken from the back-end's JSON answer, each by a JSON pointer
+    /// (e.g. `/items/0/title`); the value must be a string.
+    #[serde(default)]
+    pub from_body: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -100,21 +100,21 @@ fn listing(api: &Api, method: &str, path: &str) -> Value {
 fn prefixes_are_listed_like_restbase() {
     let api = api();
     use serde_json::json;
-    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/"), json!(["html", "media-list", "mobile-html", "summary"]));
-    assert_eq!(listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"), json!(["html", "media-list", "mobile-html", "summary"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/"), json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk"]));
+    assert_eq!(listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"), json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk"]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html"]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/"), json!([]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/Earth/"), json!([]));
     // A prefix's listing is not the project's document.
-    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"), json!(["html", "media-list", "mobile-html", "summary"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"), json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk"]));
     // Each project lists its own paths.
-    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["metrics"]));
+    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "metrics"]));
     assert_eq!(
         listing(&api, "GET", "/wikimedia.org/v1/metrics/"),
         json!(["bytes-difference", "edited-pages", "editors", "edits", "legacy", "mediarequests", "pageviews", "registered-users", "unique-devices"])
     );
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/metrics/pageviews/"), json!(["aggregate", "per-article", "top", "top-by-country"]));
-    assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["html", "media-list", "mobile-html", "summary"]));
+    assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk"]));
     assert!(matches!(route(&api, "OPTIONS", "/en.wikipedia.org/v1/page/", "", || Class::External), Ok(Target::Preflight)));
     let err = |m: &str, p: &str| route(&api, m, p, "", || Class::External).err().unwrap();
     assert_eq!(err("POST", "/en.wikipedia.org/v1/page/").status, 405);
@@ -173,6 +173,45 @@ fn bad_specs_name_route_and_field() {
     assert!(e.contains("used twice"), "{e}");
     let e = broken(|d| d["paths"]["/page/html/{title}"]["get"]["parameters"][0] = serde_json::json!({"$ref": "#/components/parameters/missing"}));
     assert!(e.contains("points at nothing"), "{e}");
+    let e = broken(|d| random_redirect(d)["status"] = 200.into());
+    assert!(e.contains("redirect.status"), "{e}");
+    let e = broken(|d| random_redirect(d)["location"] = "../{format}/{nope}".into());
+    assert!(e.contains("redirect.location") && e.contains("{nope}"), "{e}");
+    let e = broken(|d| random_redirect(d)["from_body"]["title"] = "items/0/title".into());
+    assert!(e.contains("redirect.from_body.title"), "{e}");
+}
+
+fn random_redirect(d: &mut Value) -> &mut Value {
+    &mut d["paths"]["/page/random/{format}"]["get"]["x-restrouter"]["redirect"]
+}
+
+/// The pass-through operations of the apps' services: routed for the projects that mount them.
+#[test]
+fn app_service_operations_route_per_project() {
+    let api = api();
+    let id = |path: &str| op(&api, "GET", path).op.id.clone();
+    assert_eq!(id("/en.wikipedia.org/v1/page/mobile-html-offline-resources/Earth"), "getPageMobileHtmlOfflineResources");
+    assert_eq!(id("/en.wikipedia.org/v1/page/mobile-html-offline-resources/Earth/123"), "getPageMobileHtmlOfflineResourcesWithRevision");
+    assert_eq!(id("/en.wikipedia.org/v1/page/talk/Talk:Earth"), "getPageTalk");
+    assert_eq!(id("/en.wikipedia.org/v1/page/talk/Talk:Earth/123"), "getPageTalkWithRevision");
+    assert_eq!(id("/en.wikipedia.org/v1/data/javascript/mobile/pcs"), "getMobileJs");
+    assert_eq!(id("/en.wikipedia.org/v1/data/i18n/pcs"), "getI18n");
+    assert_eq!(id("/en.wikipedia.org/v1/feed/announcements"), "getAnnouncements");
+    assert_eq!(id("/en.wikipedia.org/v1/feed/onthisday/births/01/15"), "onThisDay");
+    assert_eq!(id("/en.wikipedia.org/v1/page/random/summary"), "getRandom");
+    assert_eq!(id("/en.wiktionary.org/v1/page/random/title"), "getRandom");
+    assert_eq!(id("/wikimedia.org/v1/feed/availability"), "getFeedAvailability");
+    let status = |path: &str| route(&api, "GET", path, "", || Class::External).err().map(|p| p.status);
+    // Talk pages and the feed are the Wikipedias' alone; availability is wikimedia.org's.
+    assert_eq!(status("/en.wiktionary.org/v1/page/talk/Talk:Earth"), Some(404));
+    assert_eq!(status("/en.wikipedia.org/v1/feed/availability"), Some(404));
+    let bad = |path: &str| op(&api, "GET", path).validate(&HashMap::new(), None, None).err().map(|p| p.status);
+    assert_eq!(bad("/en.wikipedia.org/v1/data/i18n/css"), Some(400));
+    assert_eq!(bad("/en.wikipedia.org/v1/data/javascript/mobile/site"), Some(400));
+    assert_eq!(bad("/en.wikipedia.org/v1/feed/onthisday/weddings/01/15"), Some(400));
+    assert_eq!(bad("/en.wikipedia.org/v1/page/random/pdf"), Some(400));
+    assert_eq!(bad("/en.wikipedia.org/v1/page/talk/Talk:Earth/0"), Some(400));
+    assert_eq!(bad("/en.wikipedia.org/v1/page/random/summary"), None);
 }
 
 #[test]
