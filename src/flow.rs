@@ -343,7 +343,7 @@ impl StoredFlow {
             method: "GET",
             path,
             authority: i.domain.clone(),
-            headers: Vec::new(),
+            headers: i.op.backend.headers.clone(),
             body: None,
             timeout_ms: i.backend_timeout_ms,
             forward_client: true,

@@ -107,6 +107,21 @@ impl Problem {
     }
 }
 
+/// An upstream's own problem body, as the answer to this request: its type, title and detail,
+/// with the client's method and URI in place of the upstream's (which name internal paths).
+/// `None` when the body is not a problem.
+pub fn retarget(status: u16, body: &[u8], method: &str, uri: &str) -> Option<Vec<u8>> {
+    let theirs: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let text = |field: &str| theirs.get(field).and_then(|v| v.as_str()).map(|s| s.chars().filter(|c| !c.is_control()).take(300).collect::<String>());
+    let kind = text("type")?;
+    // A bare kind (`not_found`) gets the HyperSwitch prefix; a full type URI stays as it is.
+    let kind = if kind.contains("://") { kind } else { restrouter_proto::problem::type_uri(&kind) };
+    let fallback = from_upstream(status, "");
+    let title = text("title").unwrap_or_else(|| fallback.title.to_string());
+    let detail = text("detail").unwrap_or_default();
+    Some(ProblemBody { kind, title, method: method.to_ascii_lowercase(), detail, uri: uri.to_string() }.to_vec())
+}
+
 /// A problem for an error status that came from an upstream (or from Envoy itself) without a
 /// problem+json body: keep the status, describe it, keep what the upstream said as detail.
 pub fn from_upstream(status: u16, upstream_detail: &str) -> Problem {
@@ -154,6 +169,20 @@ mod tests {
         assert_eq!(Problem::rate_exceeded(10.0, 1).title, "HyperSwitch request rate limit exceeded");
         assert_eq!(from_upstream(429, "slow down").title, Problem::rate_exceeded(10.0, 1).title);
         assert_eq!(from_upstream(429, "slow down").kind, Problem::rate_exceeded(10.0, 1).kind);
+    }
+
+    #[test]
+    fn an_upstreams_problem_is_retargeted_to_the_request() {
+        let theirs = br#"{"type":"https://mediawiki.org/wiki/HyperSwitch/errors/access_denied#revision","title":"Access to resource denied","method":"get","detail":"Access is restricted for revision 5","uri":"/en.wikipedia.org/v1/page_revisions/page/X"}"#;
+        let v: serde_json::Value = serde_json::from_slice(&retarget(403, theirs, "GET", "/en.wikipedia.org/v1/page/title/X").unwrap()).unwrap();
+        assert_eq!(v["uri"], "/en.wikipedia.org/v1/page/title/X");
+        assert_eq!(v["type"], "https://mediawiki.org/wiki/HyperSwitch/errors/access_denied#revision");
+        assert_eq!((v["title"].as_str(), v["detail"].as_str(), v["method"].as_str()), (Some("Access to resource denied"), Some("Access is restricted for revision 5"), Some("get")));
+        let v: serde_json::Value = serde_json::from_slice(&retarget(404, br#"{"type":"not_found"}"#, "GET", "/x").unwrap()).unwrap();
+        assert_eq!((v["type"].as_str(), v["title"].as_str()), (Some("https://mediawiki.org/wiki/HyperSwitch/errors/not_found"), Some("Not found.")));
+        assert_eq!(v.as_object().map(|o| o.len()), Some(5));
+        assert!(retarget(500, b"<h1>oops</h1>", "GET", "/x").is_none());
+        assert!(retarget(500, br#"{"message":"no type"}"#, "GET", "/x").is_none());
     }
 
     #[test]

@@ -143,3 +143,28 @@ fn page_revisions_unavailable_serves_the_latest_parsoid_redirects_to() {
     assert_eq!(s.storage.get(DOMAIN, "parsoidphp", "Earth").status, 200);
     assert!(s.envoy.wait_counter("restrouter_page_revisions_error", &[], 1.0) >= 1.0);
 }
+
+#[test]
+fn title_metadata_is_read_fresh_from_the_wiki() {
+    let dev = DevBackend::start();
+    let s = stack(&dev);
+    let path = format!("/{DOMAIN}/v1/page/title/Earth");
+    let r = s.envoy.get(&path);
+    assert_eq!(r.status, 200, "{r}");
+    assert!(r.header("content-type").unwrap_or_default().starts_with("application/json"), "{r}");
+    let rev = r.json()["items"][0]["rev"].as_u64().unwrap();
+    assert_eq!(r.json()["items"][0]["title"], "Earth");
+    let at = format!("{path}/{rev}");
+    assert_eq!(s.envoy.get(&at).json()["items"][0]["rev"].as_u64(), Some(rev));
+    // Every request asks the wiki (RESTBase sent page_revisions no-cache here): an edit shows
+    // at once, without change-propagation.
+    let edited = dev.control(DOMAIN, "edit/Earth").json()["revid"].as_u64().unwrap();
+    assert_eq!(s.envoy.get(&path).json()["items"][0]["rev"].as_u64(), Some(edited));
+    let suppressed = format!("/{DOMAIN}/v1/page/title/Suppressed_page");
+    s.envoy.get(&suppressed).assert_problem(403, "access_denied#revision", "GET", &suppressed);
+    let missing = format!("/{DOMAIN}/v1/page/title/Missing_page");
+    assert_eq!(s.envoy.get(&missing).status, 404);
+    // Titles are normalized first, as everywhere.
+    let r = s.envoy.get(&format!("/{DOMAIN}/v1/page/title/earth"));
+    assert_eq!((r.status, r.header("location")), (301, Some("Earth")));
+}

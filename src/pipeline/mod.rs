@@ -287,6 +287,16 @@ impl Request {
                         host.set_response_header(":status", "502");
                     }
                 }
+                if self.status >= 400 {
+                    // Every error of a back-end is rewritten: a problem it sent names its own
+                    // path, which is not the client's business (see `problem::retarget`).
+                    let action = self.shape(host, &route, &headers);
+                    if !matches!(self.phase, Phase::Proxied { rewrite: Some(_) }) {
+                        host.remove_response_header("content-length");
+                        self.phase = Phase::Proxied { rewrite: Some(self.status) };
+                    }
+                    return action;
+                }
                 route
             }
             Phase::Replied { route, replacing: true } => {
@@ -314,8 +324,9 @@ impl Request {
                     return Action::Pause;
                 }
                 let upstream = host.response_body(body_size.min(ERROR_DETAIL_BYTES));
-                let p = problem::from_upstream(status, String::from_utf8_lossy(&upstream).trim());
-                host.replace_response_body(&p.body(&self.method, &self.uri));
+                let body = problem::retarget(status, &upstream, &self.method, &self.uri)
+                    .unwrap_or_else(|| problem::from_upstream(status, String::from_utf8_lossy(&upstream).trim()).body(&self.method, &self.uri));
+                host.replace_response_body(&body);
                 Action::Continue
             }
             _ => Action::Continue,
@@ -559,6 +570,9 @@ impl Request {
         // Back-ends serve many wikis and tell them apart by Host, as RESTBase sent it.
         host.set_request_header(":authority", &m.domain);
         host.set_request_header(CLUSTER_HEADER, &m.op.backend.cluster);
+        for (name, value) in &m.op.backend.headers {
+            host.set_request_header(name, value);
+        }
         // The client's accept-language goes on as it is; x-client-ip is the filter's word.
         match self.client(host).ip {
             Some(ip) => host.set_request_header("x-client-ip", &ip.to_string()),

@@ -55,6 +55,8 @@ pub struct Storage {
 pub struct Backend {
     pub cluster: String,
     pub path: String,
+    /// Request headers every call carries (lower-case names).
+    pub headers: Vec<(String, String)>,
 }
 
 /// A path of a project: its operations by method.
@@ -272,6 +274,12 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
     if ext.backend.cluster.is_empty() {
         return Err("x-restrouter.backend.cluster: must not be empty".into());
     }
+    for (name, value) in &ext.backend.headers {
+        let token = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !token || name.eq_ignore_ascii_case("host") || name.to_ascii_lowercase().starts_with("x-restrouter") || value.bytes().any(|b| b.is_ascii_control()) {
+            return Err(format!("x-restrouter.backend.headers: '{name}' is not a header the router may set"));
+        }
+    }
     if let Some(s) = &ext.storage {
         check("storage.key", &s.key)?;
         if s.bucket.is_empty() || s.key.is_empty() {
@@ -328,7 +336,7 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         method: method.to_string(),
         template: path.to_string(),
         storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param }),
-        backend: Backend { cluster: ext.backend.cluster, path: ext.backend.path },
+        backend: Backend { cluster: ext.backend.cluster, path: ext.backend.path, headers: ext.backend.headers.into_iter().map(|(n, v)| (n.to_ascii_lowercase(), v)).collect() },
         cache_control: ext.cache_control,
         content_type: ext.content_type,
         csp: ext.csp,

@@ -152,6 +152,9 @@ pub struct BackendExt {
     pub cluster: String,
     /// Path template on the back-end, e.g. `/{domain}/v3/page/html/{title}`.
     pub path: String,
+    /// Request headers every call to the back-end carries (set, replacing the client's).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
