@@ -124,7 +124,11 @@ fn host_form_is_served_as_the_domain_form() {
     let r = s.envoy.get_with("/api/rest_v1/?spec", &host);
     assert_eq!((r.status, r.json()["servers"][0]["url"].as_str()), (200, Some("/api/rest_v1")), "{r}");
     let listing = s.envoy.get("/en.wikipedia.org/v1/page/");
-    assert_eq!((listing.status, listing.json()["items"].clone()), (200, json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk"])), "{listing}");
+    assert_eq!(
+        (listing.status, listing.json()["items"].clone()),
+        (200, json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk"])),
+        "{listing}"
+    );
     let r = s.envoy.get_with("/api/rest_v1/page/", &host);
     assert_eq!((r.status, r.text()), (200, listing.text()), "{r}");
 }
