@@ -1,6 +1,6 @@
 //! Parsoid's pass-through operations through Envoy, on the development back-end's Parsoid:
 //! HTML to wikitext, wikitext to HTML and to lint (with and without a title and revision) and a
-//! page revision's lint, each with its content type and profile; a missing body is refused
+//! page's lint (latest and by revision), each with its content type and profile; a missing body is refused
 //! before Parsoid is asked.
 
 // Test helpers fail loudly.
@@ -9,7 +9,8 @@
 mod support;
 
 use serde_json::json;
-use support::{DevBackend, Stack};
+use support::envoy::Envoy;
+use support::{DevBackend, Stack, Storage};
 
 const HTML: &str = "text/html; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/HTML/2.1.0\"";
 const WIKITEXT: &str = "text/plain; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/wikitext/1.0.0\"";
@@ -88,5 +89,21 @@ fn page_lint_passes_through_unstored() {
     }
     let r = s.envoy.get("/en.wikipedia.org/v1/page/lint/Earth/abc");
     assert_eq!(r.status, 400, "{r}");
+    s.envoy.assert_no_vm_trouble();
+}
+
+/// The latest lint: Parsoid redirects its latest form to the revision, so the revision is
+/// resolved from storage's page_revisions (the action API behind it) and that path asked for.
+#[test]
+fn latest_page_lint_is_asked_for_the_resolved_revision() {
+    let dev = DevBackend::start();
+    let storage = Storage::with_mwapi(Some(dev.mwapi_url()));
+    let sets = [("parsoid", dev.addr()), ("mwapi", dev.addr())];
+    let s = Stack::with_storage(storage, Envoy::builder().sets(&sets));
+    let r = s.envoy.get("/en.wikipedia.org/v1/page/lint/Earth");
+    assert_eq!((r.status, r.header("content-type")), (200, Some(LINT)), "{r}");
+    assert_eq!(r.json(), json!([]));
+    let r = s.envoy.get("/en.wikipedia.org/v1/page/lint/Missing_page");
+    assert_eq!(r.status, 404, "{r}");
     s.envoy.assert_no_vm_trouble();
 }
