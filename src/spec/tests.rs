@@ -173,6 +173,11 @@ fn bad_specs_name_route_and_field() {
     assert!(e.contains("used twice"), "{e}");
     let e = broken(|d| d["paths"]["/page/html/{title}"]["get"]["parameters"][0] = serde_json::json!({"$ref": "#/components/parameters/missing"}));
     assert!(e.contains("points at nothing"), "{e}");
+    // Revisions: GET routes with a title, stored or passed through; never a POST.
+    let e = broken(|d| d["paths"]["/transform/wikitext/to/html/{title}"]["post"]["x-restrouter"]["revisions"] = serde_json::json!({}));
+    assert!(e.contains("revisions") && e.contains("GET"), "{e}");
+    let e = broken(|d| d["paths"]["/page/lint/{title}"]["get"]["x-restrouter"]["revisions"]["backend_path"] = "/{domain}/v3/{nope}".into());
+    assert!(e.contains("revisions.backend_path") && e.contains("{nope}"), "{e}");
     let e = broken(|d| random_redirect(d)["status"] = 200.into());
     assert!(e.contains("redirect.status"), "{e}");
     let e = broken(|d| random_redirect(d)["location"] = "../{format}/{nope}".into());
