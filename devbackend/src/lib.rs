@@ -18,6 +18,7 @@ mod onthisday;
 mod page;
 mod params;
 mod parsoid;
+mod parsoid_formats;
 mod pcs;
 mod pcs_assets;
 mod respond;
@@ -85,6 +86,7 @@ pub fn router(config: &Config) -> Router {
             get(events::list).post(events::accept).delete(events::clear),
         )
         .merge(parsoid::routes())
+        .merge(parsoid_formats::routes())
         .merge(pcs::routes())
         .merge(pcs_assets::routes())
         .merge(talk::routes())

@@ -1,4 +1,4 @@
-//! Parsoid stand-in: page HTML and wikitext-to-HTML transforms.
+//! Parsoid stand-in: page HTML and wikitext-to-HTML transforms (other formats: `parsoid_formats`).
 
 use std::fmt::Write as _;
 
@@ -41,6 +41,10 @@ pub fn routes() -> Router<Shared> {
             "/{domain}/v3/transform/wikitext/to/html/{title}",
             post(wikitext_to_html_for_title),
         )
+        .route(
+            "/{domain}/v3/transform/wikitext/to/html/{title}/{revision}",
+            post(wikitext_to_html_for_revision),
+        )
 }
 
 /// `GET /{domain}/v3/page/html/{title}`: as Parsoid's page endpoint (MediaWiki's
@@ -59,9 +63,12 @@ async fn page_html(
     state.metrics.count(Service::Parsoid);
     let (domain, title) = &params.values;
     match state.action.revision(domain, title, None) {
-        RevisionState::Visible(page) => {
-            redirect_to_revision(domain, &page, query.0.as_deref().unwrap_or_default())
-        }
+        RevisionState::Visible(page) => redirect_to_revision(
+            domain,
+            "html",
+            &page,
+            query.0.as_deref().unwrap_or_default(),
+        ),
         other => unavailable(other),
     }
 }
@@ -92,9 +99,15 @@ const RAWURLENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-fn redirect_to_revision(domain: &str, page: &Page, query: &str) -> Response {
+/// The `302` of Parsoid's page endpoint for `format` (`html`, `lint`) without a revision.
+pub(crate) fn redirect_to_revision(
+    domain: &str,
+    format: &str,
+    page: &Page,
+    query: &str,
+) -> Response {
     let mut location = format!(
-        "/{}/v3/page/html/{}/{}",
+        "/{}/v3/page/{format}/{}/{}",
         utf8_percent_encode(domain, RAWURLENCODE),
         utf8_percent_encode(&page.text, RAWURLENCODE),
         page.revision
@@ -124,7 +137,7 @@ fn redirect_to_revision(domain: &str, page: &Page, query: &str) -> Response {
 /// answers them: a revision MediaWiki cannot load (no such page, a deleted page, an id the page
 /// never had) is a `RevisionAccessException`, 404; text hidden by revision deletion is a
 /// `SuppressedDataException` (`PageConfigFactory` checks `DELETED_TEXT` for the public), 403.
-fn unavailable(state: RevisionState) -> Response {
+pub(crate) fn unavailable(state: RevisionState) -> Response {
     match state {
         RevisionState::TextHidden => error::rest(
             StatusCode::FORBIDDEN,
@@ -244,6 +257,26 @@ async fn wikitext_to_html_for_title(
     transform(domain, Some(title), &params, &headers, &body)
 }
 
+/// The revision only tells Parsoid which page context to render in; the stand-in renders the
+/// given wikitext alone, so it needs only a well-formed id.
+async fn wikitext_to_html_for_revision(
+    State(state): State<Shared>,
+    params: Params<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.metrics.count(Service::Parsoid);
+    let (domain, title, revision) = &params.values;
+    if parse_revision(revision).is_none() {
+        return error::bad_request(
+            &params.method,
+            &params.path,
+            "revision must be a positive integer",
+        );
+    }
+    transform(domain, Some(title), &params, &headers, &body)
+}
+
 fn transform<T>(
     domain: &str,
     title: Option<&str>,
@@ -251,16 +284,7 @@ fn transform<T>(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let wikitext = if is_form {
-        wikitext_from_form(body)
-    } else {
-        wikitext_from_json(body)
-    };
-    let Some(wikitext) = wikitext else {
+    let Some(wikitext) = body_field(headers, body, "wikitext") else {
         return error::bad_request(
             &params.method,
             &params.path,
@@ -292,10 +316,24 @@ fn transform<T>(
     )
 }
 
-fn wikitext_from_json(body: &[u8]) -> Option<String> {
+/// A string field of a JSON or form-urlencoded request body, as Parsoid's handlers read
+/// `wikitext` and `html`.
+pub(crate) fn body_field(headers: &HeaderMap, body: &[u8], field: &str) -> Option<String> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if is_form {
+        field_from_form(body, field)
+    } else {
+        field_from_json(body, field)
+    }
+}
+
+fn field_from_json(body: &[u8], field: &str) -> Option<String> {
     match serde_json::from_slice::<Value>(body)
         .ok()?
-        .get_mut("wikitext")?
+        .get_mut(field)?
         .take()
     {
         Value::String(text) => Some(text),
@@ -303,9 +341,9 @@ fn wikitext_from_json(body: &[u8]) -> Option<String> {
     }
 }
 
-fn wikitext_from_form(body: &[u8]) -> Option<String> {
+fn field_from_form(body: &[u8], field: &str) -> Option<String> {
     body.split(|b| *b == b'&').find_map(|pair| {
-        let value = pair.strip_prefix(b"wikitext=")?;
+        let value = pair.strip_prefix(field.as_bytes())?.strip_prefix(b"=")?;
         let spaced: Vec<u8> = value
             .iter()
             .map(|b| if *b == b'+' { b' ' } else { *b })
@@ -387,14 +425,15 @@ mod tests {
     #[test]
     fn form_bodies() {
         assert_eq!(
-            wikitext_from_form(b"a=1&wikitext=x+%3D+y").as_deref(),
+            field_from_form(b"a=1&wikitext=x+%3D+y", "wikitext").as_deref(),
             Some("x = y")
         );
         assert_eq!(
-            wikitext_from_json(br#"{"wikitext":"''hi''"}"#).as_deref(),
+            field_from_json(br#"{"wikitext":"''hi''"}"#, "wikitext").as_deref(),
             Some("''hi''")
         );
-        assert_eq!(wikitext_from_json(br#"{"wikitext":3}"#), None);
+        assert_eq!(field_from_json(br#"{"wikitext":3}"#, "wikitext"), None);
+        assert_eq!(field_from_form(b"wikitextx=1", "wikitext"), None);
     }
 
     #[test]

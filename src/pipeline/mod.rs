@@ -561,7 +561,15 @@ impl Request {
     /// Pass-through: point the request at the back-end and let Envoy's router forward it.
     fn forward(&mut self, host: &impl Host, m: Matched) -> Action {
         let (_, query) = split_query(&self.uri);
-        let mut path = crate::paths::expand(&m.op.backend.path, &m.params);
+        // A revision resolved from page_revisions goes to the back-end's path for it.
+        let mut path = match (self.resolved_revision.take(), m.op.revisions.as_ref().and_then(|r| r.backend_path.as_ref())) {
+            (Some(rev), Some(at_revision)) => {
+                let mut params = m.params.clone();
+                params.entry("revision".into()).or_insert(rev);
+                crate::paths::expand(at_revision, &params)
+            }
+            _ => crate::paths::expand(&m.op.backend.path, &m.params),
+        };
         if !query.is_empty() {
             path.push('?');
             path.push_str(query);

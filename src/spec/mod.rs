@@ -298,8 +298,10 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         check("events", e)?;
     }
     if let Some(r) = &ext.revisions {
-        if !in_path.contains("title") || ext.storage.is_none() {
-            return Err("x-restrouter.revisions: only stored routes with a {title} have revisions".into());
+        // Pass-through GETs too: a back-end that redirects its latest form (Parsoid's page
+        // endpoint) is asked for the resolved revision instead.
+        if !in_path.contains("title") || method != "get" {
+            return Err("x-restrouter.revisions: only GET routes with a {title} have revisions".into());
         }
         if let Some(p) = &r.backend_path {
             let mut with_revision = known.clone();

@@ -100,13 +100,13 @@ fn listing(api: &Api, method: &str, path: &str) -> Value {
 fn prefixes_are_listed_like_restbase() {
     let api = api();
     use serde_json::json;
-    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/"), json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
-    assert_eq!(listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"), json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
-    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
+    assert_eq!(listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html", "lint"]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/"), json!([]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/Earth/"), json!([]));
     // A prefix's listing is not the project's document.
-    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"), json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
     // Each project lists its own paths.
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "metrics"]));
     assert_eq!(
@@ -114,7 +114,7 @@ fn prefixes_are_listed_like_restbase() {
         json!(["bytes-difference", "edited-pages", "editors", "edits", "legacy", "mediarequests", "pageviews", "registered-users", "unique-devices"])
     );
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/metrics/pageviews/"), json!(["aggregate", "per-article", "top", "top-by-country"]));
-    assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["html", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
+    assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
     assert!(matches!(route(&api, "OPTIONS", "/en.wikipedia.org/v1/page/", "", || Class::External), Ok(Target::Preflight)));
     let err = |m: &str, p: &str| route(&api, m, p, "", || Class::External).err().unwrap();
     assert_eq!(err("POST", "/en.wikipedia.org/v1/page/").status, 405);
@@ -173,6 +173,11 @@ fn bad_specs_name_route_and_field() {
     assert!(e.contains("used twice"), "{e}");
     let e = broken(|d| d["paths"]["/page/html/{title}"]["get"]["parameters"][0] = serde_json::json!({"$ref": "#/components/parameters/missing"}));
     assert!(e.contains("points at nothing"), "{e}");
+    // Revisions: GET routes with a title, stored or passed through; never a POST.
+    let e = broken(|d| d["paths"]["/transform/wikitext/to/html/{title}"]["post"]["x-restrouter"]["revisions"] = serde_json::json!({}));
+    assert!(e.contains("revisions") && e.contains("GET"), "{e}");
+    let e = broken(|d| d["paths"]["/page/lint/{title}"]["get"]["x-restrouter"]["revisions"]["backend_path"] = "/{domain}/v3/{nope}".into());
+    assert!(e.contains("revisions.backend_path") && e.contains("{nope}"), "{e}");
     let e = broken(|d| random_redirect(d)["status"] = 200.into());
     assert!(e.contains("redirect.status"), "{e}");
     let e = broken(|d| random_redirect(d)["location"] = "../{format}/{nope}".into());
