@@ -56,6 +56,13 @@ fn every_operation_answers_with_its_status_and_content_type() {
     // A JSON body is as good as a form.
     let r = s.envoy.send("POST", "/wikimedia.org/v1/transform/html/from/en/to/es/Apertium", &[("content-type", "application/json")], Some(br#"{"html":"<b>x</b>"}"#));
     assert_eq!((r.status, r.json()["contents"].as_str().map(str::to_string)), (200, Some("<div lang=\"es\" data-mt=\"Apertium\"><b>X</b></div>".into())), "{r}");
+    // cxserver's own refusals (plain text) arrive as problems: a provider the pair lacks, a
+    // language it does not know.
+    let path = "/wikimedia.org/v1/transform/html/from/de/to/ru/Apertium";
+    let r = s.envoy.send("POST", path, &[("content-type", FORM)], Some(b"html=x"));
+    assert_eq!((r.status, r.header("content-type")), (404, Some("application/problem+json")), "{r}");
+    let r = s.envoy.get("/wikimedia.org/v1/transform/list/pair/en/xx/");
+    assert_eq!((r.status, r.header("content-type")), (400, Some("application/problem+json")), "{r}");
     s.envoy.assert_no_vm_trouble();
 }
 
