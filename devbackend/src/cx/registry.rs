@@ -1,7 +1,7 @@
 //! Which tools serve which language pairs: a small fixed registry in the shape of cxserver's
-//! (`lib/lineardoc`-free parts of `registry.js` and `config/*.yaml`): machine translation by
-//! Apertium between related languages, Youdao for Chinese, Yandex for any other known pair;
-//! dictionaries (JsonDict, Dictd) for a few pairs with English or Spanish.
+//! (`lib/registry.js`, `config/*.yaml`): machine translation by Apertium between related
+//! languages, Youdao for Chinese, Yandex for any other known pair; dictionaries (JsonDict, Dictd)
+//! for a few pairs with English.
 
 /// Languages the stand-in knows; cxserver answers 400 for others.
 pub const LANGUAGES: &[&str] = &[
