@@ -284,6 +284,19 @@ fn rollout_defaults_come_from_the_variable_and_other_paths_stay_legacy() {
 }
 
 #[test]
+fn content_translation_moves_apart_from_parsoids_transforms() {
+    let ro = rollout(&[("rollout", "cx=100")]);
+    let pairs = "/wikimedia.org/v1/transform/list/languagepairs/";
+    ro.stack.backend.on("/v1/list/languagepairs", Reply::ok("application/json", "{\"source\":[],\"target\":[]}"));
+    let r = ro.stack.envoy.get(pairs);
+    assert_eq!((r.status, r.header("x-legacy")), (200, None), "{r}");
+    assert_eq!(ro.stack.backend.count("/v1/list/languagepairs"), 1);
+    // Parsoid's transforms (the `transform` service, at 0 %) stay on RESTBase.
+    let r = ro.stack.envoy.send("POST", "/en.wikipedia.org/v1/transform/wikitext/to/html", &[("content-type", "application/json")], Some(b"{\"wikitext\":\"x\"}"));
+    assert_eq!((r.status, r.text()), (200, LEGACY_BODY.to_string()), "{r}");
+}
+
+#[test]
 fn a_client_routing_header_never_reaches_a_back_end_route() {
     let ro = rollout(&[]);
     // Envoy removes a client's x-restrouter-cluster before routing: every request is routed as

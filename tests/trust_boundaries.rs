@@ -41,7 +41,7 @@ impl Services {
 
     fn addresses(&self) -> Vec<(&'static str, String)> {
         let mut sets = vec![("storage", self.storage.addr()), ("mwapi", self.mwapi.addr()), ("xff_trusted_hops", "1".to_string())];
-        for cluster in ["parsoid", "mobileapps", "wikifeeds", "aqs"] {
+        for cluster in ["parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver"] {
             sets.push((cluster, self.backend.addr()));
         }
         sets
@@ -70,7 +70,7 @@ fn forged() -> Vec<(&'static str, &'static str, Headers)> {
         ("GET", PARSOID_PATH, vec![("x-restrouter-cluster", "parsoid")]),
         ("PUT", PARSOID_PATH, vec![("x-restrouter-cluster", "parsoid"), html]),
     ];
-    for cluster in ["mobileapps", "wikifeeds", "aqs"] {
+    for cluster in ["mobileapps", "wikifeeds", "aqs", "cxserver"] {
         requests.push(("GET", "/en.wikipedia.org/v1/internal/anything", vec![("x-restrouter-cluster", cluster)]));
     }
     requests

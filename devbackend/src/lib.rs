@@ -1,5 +1,5 @@
 //! Development stand-ins for the services behind the REST API router: Parsoid, mobileapps (PCS),
-//! wikifeeds, the analytics query service (AQS), the event service (EventGate) and the MediaWiki action API,
+//! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), the event service (EventGate) and the MediaWiki action API,
 //! all on one port.
 //!
 //! Content is small, generated from the title and deterministic apart from render ids, so the
@@ -7,6 +7,7 @@
 
 mod action_api;
 mod aqs;
+mod cx;
 mod dates;
 mod error;
 mod events;
@@ -94,6 +95,7 @@ pub fn router(config: &Config) -> Router {
         .merge(feed_extras::routes())
         .merge(onthisday::routes())
         .merge(aqs::routes())
+        .merge(cx::routes())
         .merge(action_api::routes())
         .fallback(fallback)
         .with_state(state);

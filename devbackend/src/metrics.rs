@@ -17,6 +17,8 @@ pub enum Service {
     Mobileapps,
     Wikifeeds,
     Aqs,
+    /// cxserver (Content Translation).
+    Cxserver,
     Eventgate,
     /// The MediaWiki action API (`/w/api.php`).
     ActionApi,
@@ -25,11 +27,12 @@ pub enum Service {
 }
 
 impl Service {
-    const ALL: [Service; 7] = [
+    const ALL: [Service; 8] = [
         Service::Parsoid,
         Service::Mobileapps,
         Service::Wikifeeds,
         Service::Aqs,
+        Service::Cxserver,
         Service::Eventgate,
         Service::ActionApi,
         Service::Unrouted,
@@ -41,6 +44,7 @@ impl Service {
             Service::Mobileapps => "mobileapps",
             Service::Wikifeeds => "wikifeeds",
             Service::Aqs => "aqs",
+            Service::Cxserver => "cxserver",
             Service::Eventgate => "eventgate",
             Service::ActionApi => "action_api",
             Service::Unrouted => "unrouted",

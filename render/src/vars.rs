@@ -24,6 +24,7 @@ const VARS: &[(&str, &str, &str)] = &[
     ("mobileapps", "127.0.0.1:8888", "mobileapps (PCS) host:port"),
     ("wikifeeds", "127.0.0.1:8888", "wikifeeds host:port"),
     ("aqs", "127.0.0.1:8888", "AQS (metrics) host:port"),
+    ("cxserver", "127.0.0.1:8888", "cxserver (Content Translation: machine translation, dictionaries, segmented pages) host:port"),
     ("mwapi", "127.0.0.1:8888", "MediaWiki action API host:port (siteinfo for title normalization)"),
     ("mwapi_path", "/w/api.php", "path of the action API on mwapi"),
     ("eventgate", "127.0.0.1:8888", "event service host:port; empty disables events"),
@@ -103,7 +104,7 @@ impl Vars {
             ctx.insert(name.clone(), Value::String(value.clone()));
         }
         let mut addr = Map::new();
-        for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "mwapi", "eventgate", "ratelimit_sidecar", "legacy"] {
+        for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mwapi", "eventgate", "ratelimit_sidecar", "legacy"] {
             let value = self.get(name);
             if value.is_empty() {
                 continue;

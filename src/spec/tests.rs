@@ -100,21 +100,23 @@ fn listing(api: &Api, method: &str, path: &str) -> Value {
 fn prefixes_are_listed_like_restbase() {
     let api = api();
     use serde_json::json;
-    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
-    assert_eq!(listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"]));
+    assert_eq!(listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html", "lint"]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/"), json!([]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/Earth/"), json!([]));
     // A prefix's listing is not the project's document.
-    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"]));
     // Each project lists its own paths.
-    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "metrics"]));
+    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "metrics", "transform"]));
+    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/transform/"), json!(["html", "list", "word"]));
+    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/transform/list/"), json!(["languagepairs", "pair", "tool"]));
     assert_eq!(
         listing(&api, "GET", "/wikimedia.org/v1/metrics/"),
         json!(["bytes-difference", "edited-pages", "editors", "edits", "legacy", "mediarequests", "pageviews", "registered-users", "unique-devices"])
     );
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/metrics/pageviews/"), json!(["aggregate", "per-article", "top", "top-by-country"]));
-    assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "summary", "talk", "title"]));
+    assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"]));
     assert!(matches!(route(&api, "OPTIONS", "/en.wikipedia.org/v1/page/", "", || Class::External), Ok(Target::Preflight)));
     let err = |m: &str, p: &str| route(&api, m, p, "", || Class::External).err().unwrap();
     assert_eq!(err("POST", "/en.wikipedia.org/v1/page/").status, 405);

@@ -118,7 +118,7 @@ pub fn siteinfo_upstream() -> Upstream {
 }
 
 /// The usual set-up: the storage service, one [`Upstream`] for every back-end cluster
-/// (parsoid, mobileapps, wikifeeds, aqs), one for the event service (answering `POST
+/// (parsoid, mobileapps, wikifeeds, aqs, cxserver), one for the event service (answering `POST
 /// /v1/events` with 201), one for the action API (answering en.wikipedia.org's siteinfo for
 /// every wiki), and Envoy with `xff_trusted_hops=1` so requests sending [`EXTERNAL`]
 /// are external while plain loopback requests are internal.
@@ -155,7 +155,7 @@ impl Stack {
         events.on("/v1/events", Reply::status(201));
         let mwapi = siteinfo_upstream();
         let mut defaults = vec![("storage", storage.addr()), ("eventgate", events.addr()), ("mwapi", mwapi.addr()), ("xff_trusted_hops", "1".to_string())];
-        for cluster in ["parsoid", "mobileapps", "wikifeeds", "aqs"] {
+        for cluster in ["parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver"] {
             defaults.push((cluster, backend.addr()));
         }
         let envoy = builder.defaults(&defaults).start();
