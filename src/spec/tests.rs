@@ -100,13 +100,22 @@ fn listing(api: &Api, method: &str, path: &str) -> Value {
 fn prefixes_are_listed_like_restbase() {
     let api = api();
     use serde_json::json;
-    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"]));
-    assert_eq!(listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"]));
+    assert_eq!(
+        listing(&api, "GET", "/en.wikipedia.org/v1/page/"),
+        json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"])
+    );
+    assert_eq!(
+        listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"),
+        json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"])
+    );
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html", "lint"]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/"), json!([]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/Earth/"), json!([]));
     // A prefix's listing is not the project's document.
-    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"]));
+    assert_eq!(
+        listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"),
+        json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"])
+    );
     // Each project lists its own paths.
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "metrics", "transform"]));
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/transform/"), json!(["html", "list", "word"]));
