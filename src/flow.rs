@@ -390,8 +390,7 @@ impl StoredFlow {
     }
 
     fn requested_revision(&self) -> Option<&str> {
-        let name = self.input.op.storage.as_ref()?.revision_param.as_ref()?;
-        self.input.params.get(name).map(String::as_str)
+        self.input.op.revision_in(&self.input.params)
     }
 
     /// A stored answer is for the request when it holds the revision asked for, or the latest

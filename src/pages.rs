@@ -210,14 +210,24 @@ pub fn check_title(site: &SiteInfo, raw: &str, req: &TitleRequest) -> TitleCheck
 /// template from the title on, values encoded as `encodeURIComponent` does, then the query.
 /// From `/page/html/main%20Page/1`: `../Main_Page/1`.
 pub fn relative_location(template: &str, params: &HashMap<String, String>, query: &str) -> String {
+    let (mut location, suffix) = back_to_title(template);
+    location.push_str(&paths::expand_with(suffix, params, paths::encode_component));
+    push_query(&mut location, query);
+    location
+}
+
+/// The `../` that lead from a request's path back to its title's directory, and the template
+/// from the title on.
+fn back_to_title(template: &str) -> (String, &str) {
     let suffix = template.find("{title}").and_then(|at| template.get(at..)).unwrap_or("{title}");
-    let mut location = "../".repeat(suffix.matches('/').count());
-    location.push_str(&expand_component(suffix, params));
+    ("../".repeat(suffix.matches('/').count()), suffix)
+}
+
+fn push_query(location: &mut String, query: &str) {
     if !query.is_empty() {
         location.push('?');
         location.push_str(query);
     }
-    location
 }
 
 /// The `content-location` RESTBase's content_location_filter set on GET answers:
@@ -232,24 +242,7 @@ pub fn content_location(domain: &str, uri: &str) -> String {
         let decoded = paths::decode(segment).unwrap_or_else(|_| segment.to_string());
         out.push_str(&paths::encode_component(&decoded));
     }
-    if !query.is_empty() {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
-}
-
-fn expand_component(template: &str, params: &HashMap<String, String>) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest.get(open..).and_then(|r| r.find('}')).map(|c| open + c) else { break };
-        out.push_str(rest.get(..open).unwrap_or_default());
-        let name = rest.get(open + 1..close).unwrap_or_default();
-        out.push_str(&paths::encode_component(params.get(name).map(String::as_str).unwrap_or_default()));
-        rest = rest.get(close + 1..).unwrap_or_default();
-    }
-    out.push_str(rest);
+    push_query(&mut out, query);
     out
 }
 
@@ -291,13 +284,13 @@ impl RevisionRow {
 /// Storage's 403 or 404 for a page or revision, as the answer to this request: its type,
 /// title and detail, with the client's method and URI.
 pub fn storage_problem(status: u16, body: &[u8], method: &str, uri: &str, domain: &str) -> crate::reply::Reply {
-    let theirs: Option<ProblemBody> = serde_json::from_slice(body).ok();
-    let (kind, title, detail) = match (&theirs, status) {
-        (Some(p), _) => (p.kind().unwrap_or("not_found").to_string(), p.title.clone(), p.detail.clone()),
-        (None, 403) => ("access_denied#revision".into(), "Access to resource denied".into(), "Access is restricted for this revision".into()),
-        (None, _) => ("not_found".into(), "Not found.".into(), "Page or revision not found.".into()),
-    };
-    let bytes = ProblemBody::new(&kind, &title, method, &detail, uri).to_vec();
+    let bytes = crate::problem::retarget(status, body, method, uri).unwrap_or_else(|| {
+        let (kind, title, detail) = match status {
+            403 => ("access_denied#revision", "Access to resource denied", "Access is restricted for this revision"),
+            _ => ("not_found", "Not found.", "Page or revision not found."),
+        };
+        ProblemBody::new(kind, title, method, detail, uri).to_vec()
+    });
     crate::reply::Reply::content(status, crate::problem::CONTENT_TYPE, bytes, &crate::policy::RoutePolicy::default(), None, domain)
 }
 
@@ -334,13 +327,9 @@ pub fn redirect_target(body: &[u8]) -> Option<(String, Option<String>)> {
 /// mwUtil.createRelativeTitleRedirect with `dropPathAfterTitle`: `../` for each segment after
 /// the title's, the target, the query, then the fragment. From `/page/html/A/5`: `../B`.
 pub fn redirect_location(template: &str, target: &str, fragment: Option<&str>, query: &str) -> String {
-    let suffix = template.find("{title}").and_then(|at| template.get(at..)).unwrap_or("{title}");
-    let mut location = "../".repeat(suffix.matches('/').count());
+    let (mut location, _) = back_to_title(template);
     location.push_str(&paths::encode_component(target));
-    if !query.is_empty() {
-        location.push('?');
-        location.push_str(query);
-    }
+    push_query(&mut location, query);
     if let Some(f) = fragment {
         location.push('#');
         location.push_str(&paths::encode_component(f));

@@ -98,6 +98,11 @@ pub fn encode_component(value: &str) -> String {
 /// Expands `{name}` placeholders with the strictly encoded parameter values; `{domain}` is a
 /// parameter like any other. Unknown names were rejected when the spec was loaded.
 pub fn expand(template: &str, params: &HashMap<String, String>) -> String {
+    expand_with(template, params, encode_segment)
+}
+
+/// [`expand`] with the values encoded by `encode`.
+pub fn expand_with(template: &str, params: &HashMap<String, String>, encode: fn(&str) -> String) -> String {
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -107,7 +112,7 @@ pub fn expand(template: &str, params: &HashMap<String, String>) -> String {
             Some(end) => {
                 let name = tail.get(1..end).unwrap_or_default();
                 if let Some(v) = params.get(name) {
-                    out.push_str(&encode_segment(v));
+                    out.push_str(&encode(v));
                 }
                 rest = tail.get(end + 1..).unwrap_or_default();
             }

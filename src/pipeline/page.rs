@@ -71,7 +71,7 @@ impl Request {
     /// redirects and the latest revision (RESTBase's access_check_filter). A re-render asks it
     /// to refresh the row from the action API: that is how a suppression becomes known.
     pub(super) fn check_revision(&mut self, host: &impl Host, m: Matched, hops: u8) -> Action {
-        let revision = explicit_revision(&m).map(str::to_string);
+        let revision = m.op.revision_in(&m.params).map(str::to_string);
         let title = m.params.get("title").map(String::as_str).unwrap_or_default();
         let rerender = self.rerender(host);
         let s = &self.filter.settings;
@@ -118,7 +118,7 @@ impl Request {
             }
             self.filter.metrics.count(host, Counter::CalloutFailed);
         }
-        if explicit_revision(&m).is_none() {
+        if m.op.revision_in(&m.params).is_none() {
             self.resolved_revision = Some(row.rev.to_string());
         }
         self.serve_content(host, m)
@@ -134,7 +134,7 @@ impl Request {
             return self.serve_content(host, m);
         };
         // A revision route's redirect is answered as one: its target is another operation.
-        if self.header("origin").is_some_and(|o| o != m.domain) && explicit_revision(&m).is_none() {
+        if self.header("origin").is_some_and(|o| o != m.domain) && m.op.revision_in(&m.params).is_none() {
             if hops >= pages::MAX_REDIRECTS {
                 return self.problem(host, &Problem::gateway_timeout("Exceeded max redirects"));
             }
@@ -234,9 +234,4 @@ impl Request {
         self.page.vary_language = site.has_variants();
         self.serve(host, m)
     }
-}
-
-/// The revision a request names in its path, if its route has one.
-pub(super) fn explicit_revision(m: &Matched) -> Option<&str> {
-    m.op.storage.as_ref().and_then(|s| s.revision_param.as_ref()).and_then(|p| m.params.get(p)).map(String::as_str)
 }

@@ -44,6 +44,13 @@ pub struct Op {
     pub index: usize,
 }
 
+impl Op {
+    /// The revision the request's path parameters name, if the route has one.
+    pub fn revision_in<'a>(&self, params: &'a HashMap<String, String>) -> Option<&'a str> {
+        params.get(self.storage.as_ref()?.revision_param.as_ref()?).map(String::as_str)
+    }
+}
+
 #[derive(Debug)]
 pub struct Storage {
     pub bucket: String,
