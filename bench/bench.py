@@ -139,7 +139,7 @@ def render(template, out, port, admin, extra=(), spec=None, extra_domains=0, was
     argv = [RENDER, "envoy", "--template", template,
             "--set", f"http_port={port}", "--set", f"admin_port={admin}",
             "--set", f"storage=127.0.0.1:{STORAGE}"]
-    for c in ("parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mwapi", "eventgate"):
+    for c in ("parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid", "mwapi", "eventgate"):
         argv += ["--set", f"{c}=127.0.0.1:{BACKEND}"]
     argv += ["--set", "ratelimit_sidecar="]
     if wasm:

@@ -59,7 +59,7 @@ def image_config(layout):
 
 def render(ports, storage, backend):
     values = {
-        "backends": {"storage": storage, "parsoid": backend, "mobileapps": backend, "wikifeeds": backend, "aqs": backend, "cxserver": backend, "mwapi": backend, "eventgate": backend},
+        "backends": {"storage": storage, "parsoid": backend, "mobileapps": backend, "wikifeeds": backend, "aqs": backend, "cxserver": backend, "mathoid": backend, "proton": backend, "citoid": backend, "recommendation": backend, "graphoid": backend, "mwapi": backend, "eventgate": backend},
         "envoy": {"concurrency": 1, "adminPort": ports["admin"]},
         "ports": {"http": ports["http"], "metrics": ports["metrics"], "dht": ports["dht"], "ratelimitApi": ports["ratelimitApi"]},
     }

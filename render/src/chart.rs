@@ -114,7 +114,7 @@ pub fn release(values: &Value) -> Result<Release, String> {
         ("wasm", scalar(values, "/image/wasmPath")?),
         ("xff_trusted_hops", scalar(values, "/envoy/xffTrustedHops")?),
     ];
-    for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mwapi", "eventgate", "legacy"] {
+    for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid", "mwapi", "eventgate", "legacy"] {
         sets.push((name, scalar(values, &format!("/backends/{name}"))?));
     }
     let sidecar = if truthy(values, "/ratelimit/enabled") { format!("127.0.0.1:{}", scalar(values, "/ports/ratelimitApi")?) } else { String::new() };
@@ -214,7 +214,7 @@ mod tests {
             "ports": {"http": 7231, "https": 7443, "metrics": 9102, "ratelimitApi": 7235},
             "envoy": {"adminPort": 9901, "xffTrustedHops": 1},
             "image": {"wasmPath": "/w.wasm"},
-            "backends": {"storage": "s:1", "parsoid": "p:2", "mobileapps": "m:3", "wikifeeds": "w:4", "aqs": "a:5", "cxserver": "cx:7", "mwapi": "mw:6", "eventgate": ""},
+            "backends": {"storage": "s:1", "parsoid": "p:2", "mobileapps": "m:3", "wikifeeds": "w:4", "aqs": "a:5", "cxserver": "cx:7", "mathoid": "ma:8", "proton": "pr:9", "citoid": "ci:10", "recommendation": "re:11", "graphoid": "gr:12", "mwapi": "mw:6", "eventgate": ""},
             "ratelimit": {"enabled": true},
             "tls": {"enabled": true},
             "settings": {"internal_cidrs": ["10.0.0.0/8", "::1/128"], "timeouts_ms": {"storage": 1000}},

@@ -25,6 +25,11 @@ const VARS: &[(&str, &str, &str)] = &[
     ("wikifeeds", "127.0.0.1:8888", "wikifeeds host:port"),
     ("aqs", "127.0.0.1:8888", "AQS (metrics) host:port"),
     ("cxserver", "127.0.0.1:8888", "cxserver (Content Translation: machine translation, dictionaries, segmented pages) host:port"),
+    ("mathoid", "127.0.0.1:8888", "mathoid (math formula checks and renders) host:port"),
+    ("proton", "127.0.0.1:8888", "proton (page PDFs) host:port"),
+    ("citoid", "127.0.0.1:8888", "citoid (citations) host:port"),
+    ("recommendation", "127.0.0.1:8888", "recommendation-api (article and description recommendations) host:port"),
+    ("graphoid", "127.0.0.1:8888", "graphoid (graph images) host:port"),
     ("mwapi", "127.0.0.1:8888", "MediaWiki action API host:port (siteinfo for title normalization)"),
     ("mwapi_path", "/w/api.php", "path of the action API on mwapi"),
     ("eventgate", "127.0.0.1:8888", "event service host:port; empty disables events"),
@@ -104,7 +109,7 @@ impl Vars {
             ctx.insert(name.clone(), Value::String(value.clone()));
         }
         let mut addr = Map::new();
-        for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mwapi", "eventgate", "ratelimit_sidecar", "legacy"] {
+        for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid", "mwapi", "eventgate", "ratelimit_sidecar", "legacy"] {
             let value = self.get(name);
             if value.is_empty() {
                 continue;

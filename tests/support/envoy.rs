@@ -13,7 +13,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Addresses the templates know; the ones a test does not set point at [`DEAD_ADDRESS`], so a
 /// test never reaches a service that happens to run on a default port.
-const ADDRESS_VARS: &[&str] = &["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mwapi", "eventgate", "legacy"];
+const ADDRESS_VARS: &[&str] = &["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid", "mwapi", "eventgate", "legacy"];
 
 /// How to start an Envoy: template, `--set` variables, worker count, log level.
 pub struct EnvoyBuilder {

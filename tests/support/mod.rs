@@ -155,7 +155,7 @@ impl Stack {
         events.on("/v1/events", Reply::status(201));
         let mwapi = siteinfo_upstream();
         let mut defaults = vec![("storage", storage.addr()), ("eventgate", events.addr()), ("mwapi", mwapi.addr()), ("xff_trusted_hops", "1".to_string())];
-        for cluster in ["parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver"] {
+        for cluster in ["parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid"] {
             defaults.push((cluster, backend.addr()));
         }
         let envoy = builder.defaults(&defaults).start();
