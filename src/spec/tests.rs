@@ -82,7 +82,7 @@ fn spec_and_listing() {
         other => panic!("{other:?}"),
     }
     match route(&api, "GET", "/en.wikipedia.org/v1/", "", || Class::External).unwrap() {
-        Target::Listing(bytes) => assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["items"], serde_json::json!(["data", "feed", "page", "transform"])),
+        Target::Listing(bytes) => assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["items"], serde_json::json!(["data", "feed", "media", "page", "transform"])),
         other => panic!("{other:?}"),
     }
 }
@@ -117,7 +117,7 @@ fn prefixes_are_listed_like_restbase() {
         json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"])
     );
     // Each project lists its own paths.
-    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "metrics", "transform"]));
+    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "media", "metrics", "transform"]));
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/transform/"), json!(["html", "list", "word"]));
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/transform/list/"), json!(["languagepairs", "pair", "tool"]));
     assert_eq!(
@@ -149,7 +149,7 @@ fn host_form_routes_as_the_domain_form() {
     // `?spec` addresses the API as the client did.
     let Ok(Target::Spec(bytes)) = host("/api/rest_v1/?spec", "en.wikipedia.org") else { panic!() };
     assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["servers"][0]["url"], "/api/rest_v1");
-    assert_eq!(listing(&api, "GET", "/api/rest_v1/"), serde_json::json!(["data", "feed", "page", "transform"]));
+    assert_eq!(listing(&api, "GET", "/api/rest_v1/"), serde_json::json!(["data", "feed", "media", "page", "transform"]));
     assert_eq!(host("/api/rest_v1/page/html/X", "example.org").err().unwrap().detail, "Unknown domain: example.org");
     assert_eq!(host("/api/rest_v1/page/html/X", "").err().unwrap().kind, "not_found");
     assert_eq!(host("/api/rest_v1/page/html/X", "wikimedia.org").err().unwrap().kind, "not_found#route");
