@@ -22,6 +22,7 @@
 
 use crate::events::Change;
 use crate::flow::{Callout, Failure, Step, Upstream};
+use crate::host::Headers;
 use crate::metrics::Counter;
 use crate::policy::{self, RoutePolicy};
 use crate::problem::{self, Problem};
@@ -84,18 +85,36 @@ pub struct MathInput {
 #[derive(Debug)]
 enum State {
     /// check: the stored check under the hash of the input as sent, or via the hash table.
-    CheckRead { sent: String, indirect: bool },
-    HashTableRead { sent: String, then: Then },
+    CheckRead {
+        sent: String,
+        indirect: bool,
+    },
+    HashTableRead {
+        sent: String,
+        then: Then,
+    },
     /// check: mathoid's verdict.
-    Checking { sent: String },
+    Checking {
+        sent: String,
+    },
     /// check: the writes, in order; the reply waits for the last.
-    CheckStore { hash: String, left: Vec<Callout>, reply: Reply },
+    CheckStore {
+        hash: String,
+        left: Vec<Callout>,
+        reply: Reply,
+    },
     /// formula or render: the stored input.
-    InputRead { hash: String, indirect: bool },
+    InputRead {
+        hash: String,
+        indirect: bool,
+    },
     /// render: the stored render.
     RenderRead,
     Rendering,
-    RenderStore { left: Vec<Callout>, reply: Reply },
+    RenderStore {
+        left: Vec<Callout>,
+        reply: Reply,
+    },
     Done,
 }
 
@@ -351,7 +370,7 @@ impl MathFlow {
             (None, 200..=299) => return None,
             (Some(Failure::Timeout), _) => Problem::gateway_timeout("The back-end service (mathoid) did not answer in time"),
             (Some(_), _) | (None, 0) => Problem::bad_gateway("The back-end service (mathoid) is unavailable"),
-            (None, s) if s >= 500 || s < 400 => Problem::bad_gateway(format!("The back-end service (mathoid) answered {s}")),
+            (None, s) if !(400..500).contains(&s) => Problem::bad_gateway(format!("The back-end service (mathoid) answered {s}")),
             // Mathoid's verdict on the formula (400 with `error`, the parser's message).
             (None, s) => return Some(problem::from_upstream(s, &mathoid_detail(&resp.body))),
         };
@@ -438,7 +457,7 @@ fn mathoid_detail(body: &[u8]) -> String {
 
 /// One render of mathoid's `/complete` answer: `{headers, body}`, the body a string, or a PNG as
 /// Node's JSON form of a Buffer (`{"type": "Buffer", "data": [bytes]}`).
-fn render_of(v: &serde_json::Value) -> Option<(Vec<(String, String)>, Vec<u8>)> {
+fn render_of(v: &serde_json::Value) -> Option<(Headers, Vec<u8>)> {
     let headers = v.get("headers")?.as_object()?.iter().filter_map(|(n, v)| Some((n.to_ascii_lowercase(), v.as_str()?.to_string()))).filter(|(n, v)| header_safe(n, v)).collect();
     let body = match v.get("body")? {
         serde_json::Value::String(s) if !s.is_empty() => s.clone().into_bytes(),

@@ -27,8 +27,10 @@ use crate::respond::with_headers;
 use crate::Shared;
 
 const JSON: &str = "application/json; charset=utf-8";
-const SVG: &str = "image/svg+xml; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/SVG/1.0.0\"";
-const PNG: &str = "image/png; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/PNG/1.0.0\"";
+const SVG: &str =
+    "image/svg+xml; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/SVG/1.0.0\"";
+const PNG: &str =
+    "image/png; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/PNG/1.0.0\"";
 const MML: &str = "application/mathml+xml; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/MathML/1.0.0\"";
 
 /// The commands the stand-in's checker accepts (texvc knows hundreds).
@@ -39,11 +41,11 @@ const COMMANDS: &[&str] = &[
 
 /// A 1×1 PNG: the stand-in's every PNG render.
 const PNG_BYTES: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-    0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
-    0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60,
-    0x60, 0x60, 0xf8, 0x0f, 0x00, 0x01, 0x04, 0x01, 0x00, 0x5f, 0xe5, 0xc3, 0x4b, 0x00, 0x00,
-    0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x60, 0x60, 0x60, 0xf8,
+    0x0f, 0x00, 0x01, 0x04, 0x01, 0x00, 0x5f, 0xe5, 0xc3, 0x4b, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
 pub fn routes() -> Router<Shared> {
@@ -70,15 +72,28 @@ async fn render(
 }
 
 /// What mathoid answered for a request, or its error message and detail.
-fn answer(outformat: &str, q: Option<&str>, kind: Option<&str>) -> Result<Response, (String, Value)> {
-    let q = q.filter(|q| !q.is_empty()).ok_or_else(|| message("q (query) parameter is missing!"))?;
+fn answer(
+    outformat: &str,
+    q: Option<&str>,
+    kind: Option<&str>,
+) -> Result<Response, (String, Value)> {
+    let q = q
+        .filter(|q| !q.is_empty())
+        .ok_or_else(|| message("q (query) parameter is missing!"))?;
     let kind = kind.unwrap_or("tex").to_ascii_lowercase();
     if !matches!(kind.as_str(), "tex" | "inline-tex" | "chem") {
-        return Err(message(&format!("Input format \"{kind}\" is not recognized!")));
+        return Err(message(&format!(
+            "Input format \"{kind}\" is not recognized!"
+        )));
     }
     let outformat = outformat.to_ascii_lowercase();
-    if !matches!(outformat.as_str(), "texvcinfo" | "complete" | "svg" | "mml" | "png") {
-        return Err(message(&format!("Output format \"{outformat}\" is not recognized!")));
+    if !matches!(
+        outformat.as_str(),
+        "texvcinfo" | "complete" | "svg" | "mml" | "png"
+    ) {
+        return Err(message(&format!(
+            "Output format \"{outformat}\" is not recognized!"
+        )));
     }
     let checked = check(q).map_err(|(name, text, at)| {
         let feedback = json!({
@@ -134,17 +149,28 @@ fn refusal(uri: &str, error: &str, detail: Value) -> Response {
         "log": detail,
         "error": error,
     });
-    with_headers(StatusCode::BAD_REQUEST, &[(header::CONTENT_TYPE, JSON)], body.to_string())
+    with_headers(
+        StatusCode::BAD_REQUEST,
+        &[(header::CONTENT_TYPE, JSON)],
+        body.to_string(),
+    )
 }
 
 fn json_reply(value: &Value) -> Response {
-    with_headers(StatusCode::OK, &[(header::CONTENT_TYPE, JSON)], value.to_string())
+    with_headers(
+        StatusCode::OK,
+        &[(header::CONTENT_TYPE, JSON)],
+        value.to_string(),
+    )
 }
 
 /// `q` and `type` from a JSON or form body (Express's json and urlencoded parsers).
 fn fields(content_type: &str, body: &[u8]) -> (Option<String>, Option<String>) {
     let text = String::from_utf8_lossy(body);
-    if content_type.to_ascii_lowercase().starts_with("application/json") {
+    if content_type
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
         let v: Value = serde_json::from_str(&text).unwrap_or_default();
         let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         return (get("q"), get("type"));
@@ -159,7 +185,9 @@ fn fields(content_type: &str, body: &[u8]) -> (Option<String>, Option<String>) {
 }
 
 fn decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(&text.replace('+', " ")).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The checker: the normalised TeX, or the error's name, message and offset.
@@ -171,7 +199,11 @@ fn check(q: &str) -> Result<String, (&'static str, String, usize)> {
     while let Some(&c) = chars.get(i) {
         match c {
             '\\' => {
-                let name: String = chars.iter().skip(i + 1).take_while(|c| c.is_ascii_alphabetic()).collect();
+                let name: String = chars
+                    .iter()
+                    .skip(i + 1)
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .collect();
                 if name.is_empty() {
                     // An escaped symbol (`\{`, `\,`).
                     out.push(c);
@@ -191,7 +223,11 @@ fn check(q: &str) -> Result<String, (&'static str, String, usize)> {
             }
             '{' => depth += 1,
             '}' => {
-                depth = depth.checked_sub(1).ok_or(("SyntaxError", "Expected end of input but \"}\" found.".to_string(), i))?;
+                depth = depth.checked_sub(1).ok_or((
+                    "SyntaxError",
+                    "Expected end of input but \"}\" found.".to_string(),
+                    i,
+                ))?;
             }
             '^' | '_' => {
                 out.push(c);
@@ -203,7 +239,13 @@ fn check(q: &str) -> Result<String, (&'static str, String, usize)> {
                         i += 2;
                     }
                     Some(_) => i += 1,
-                    None => return Err(("SyntaxError", "Expected \"{\" or a character but end of input found.".into(), i)),
+                    None => {
+                        return Err((
+                            "SyntaxError",
+                            "Expected \"{\" or a character but end of input found.".into(),
+                            i,
+                        ))
+                    }
                 }
                 continue;
             }
@@ -213,7 +255,11 @@ fn check(q: &str) -> Result<String, (&'static str, String, usize)> {
         i += 1;
     }
     if depth > 0 {
-        return Err(("SyntaxError", "Expected \"}\" but end of input found.".into(), chars.len()));
+        return Err((
+            "SyntaxError",
+            "Expected \"}\" but end of input found.".into(),
+            chars.len(),
+        ));
     }
     Ok(out)
 }
@@ -244,7 +290,11 @@ struct Renders {
 
 impl Renders {
     fn of(tex: &str, display: bool) -> Renders {
-        let shown = if display { format!("{{\\displaystyle {tex}}}") } else { tex.to_string() };
+        let shown = if display {
+            format!("{{\\displaystyle {tex}}}")
+        } else {
+            tex.to_string()
+        };
         let width = format!("{:.3}ex", 1.0 + tex.chars().count() as f64 * 1.1);
         let mml = format!(
             "<math xmlns=\"http://www.w3.org/1998/Math/MathML\" alttext=\"{alt}\"><semantics><mrow><mi>{alt}</mi></mrow><annotation encoding=\"application/x-tex\">{alt}</annotation></semantics></math>",
@@ -266,7 +316,10 @@ mod tests {
     #[test]
     fn the_checker_normalises_and_refuses_as_texvc() {
         assert_eq!(check("E=mc^2").unwrap(), "E=mc^{2}");
-        assert_eq!(check("x_{i}^2+\\frac{a}{b}").unwrap(), "x_{i}^{2}+\\frac{a}{b}");
+        assert_eq!(
+            check("x_{i}^2+\\frac{a}{b}").unwrap(),
+            "x_{i}^{2}+\\frac{a}{b}"
+        );
         assert_eq!(check("\\foo{x}").unwrap_err().1, "Illegal TeX function");
         assert!(check("{x").is_err());
         assert!(check("x}").is_err());
@@ -277,8 +330,14 @@ mod tests {
     fn fields_come_from_json_or_form() {
         let (q, t) = fields("application/json", br#"{"q":"x^2","type":"tex"}"#);
         assert_eq!((q.as_deref(), t.as_deref()), (Some("x^2"), Some("tex")));
-        let (q, t) = fields("application/x-www-form-urlencoded", b"q=E%3Dmc%5E2&type=inline-tex");
-        assert_eq!((q.as_deref(), t.as_deref()), (Some("E=mc^2"), Some("inline-tex")));
+        let (q, t) = fields(
+            "application/x-www-form-urlencoded",
+            b"q=E%3Dmc%5E2&type=inline-tex",
+        );
+        assert_eq!(
+            (q.as_deref(), t.as_deref()),
+            (Some("E=mc^2"), Some("inline-tex"))
+        );
     }
 
     #[test]

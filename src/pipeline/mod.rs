@@ -26,8 +26,8 @@ mod tests;
 
 use crate::client::{Class, Client, Trust};
 use crate::config::{self, Settings};
-use crate::flow::{failure_counter, Begin, Callout, Failure, FlowInput, Step, StoredFlow, Upstream};
 use crate::events::Change;
+use crate::flow::{failure_counter, Begin, Callout, Failure, FlowInput, Step, StoredFlow, Upstream};
 use crate::host::{header, Headers, Host};
 use crate::math::{MathFlow, MathInput};
 use crate::metrics::{Counter, Metrics};
