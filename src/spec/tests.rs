@@ -195,6 +195,30 @@ fn bad_specs_name_route_and_field() {
     assert!(e.contains("redirect.location") && e.contains("{nope}"), "{e}");
     let e = broken(|d| random_redirect(d)["from_body"]["title"] = "items/0/title".into());
     assert!(e.contains("redirect.from_body.title"), "{e}");
+    // Math composites: their method and parameters, a back-end unless only storage is read.
+    let e = broken(|d| d["paths"]["/media/math/render/{format}/{hash}"]["get"]["x-restrouter"]["math"]["step"] = "check".into());
+    assert!(e.contains("x-restrouter.math") && e.contains("POST"), "{e}");
+    let e = broken(|d| {
+        d["paths"]["/media/math/render/{format}/{hash}"]["get"]["x-restrouter"].as_object_mut().unwrap().remove("backend");
+    });
+    assert!(e.contains("x-restrouter.backend") && e.contains("missing"), "{e}");
+    let e = broken(|d| d["paths"]["/media/math/formula/{hash}"]["get"]["x-restrouter"]["math"]["domain"] = "a/b".into());
+    assert!(e.contains("math.domain"), "{e}");
+    let e = broken(|d| d["paths"]["/media/math/formula/{hash}"]["get"]["x-restrouter"]["storage"] = serde_json::json!({"bucket": "b", "key": "{hash}"}));
+    assert!(e.contains("x-restrouter.math") && e.contains("storage"), "{e}");
+    // `{site_lang}` is the wiki's language; other unknown names are refused.
+    let e = broken(|d| d["paths"]["/transform/word/from/{from}/{word}"]["get"]["x-restrouter"]["backend"]["path"] = "/v1/dictionary/{word}/{from}/{lang}".into());
+    assert!(e.contains("backend.path") && e.contains("{lang}"), "{e}");
+}
+
+#[test]
+fn site_lang_asks_for_the_wikis_language_and_math_names_its_store() {
+    let api = api();
+    let m = op(&api, "GET", "/de.wikipedia.org/v1/transform/word/from/en/Haus");
+    assert!(m.op.site_lang && !m.op.title);
+    assert!(!op(&api, "GET", "/wikimedia.org/v1/transform/word/from/en/to/de/Haus").op.site_lang);
+    let m = op(&api, "GET", "/fr.wikibooks.org/v1/media/math/formula/abc");
+    assert_eq!(m.op.math.as_ref().map(|x| (x.step, x.domain.as_str())), Some((model::MathStep::Formula, "wikimedia.org")));
 }
 
 fn random_redirect(d: &mut Value) -> &mut Value {
