@@ -10,8 +10,7 @@ mod support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::envoy::Envoy;
-use support::{repo_root, DevBackend, Stack, Storage};
+use support::{repo_root, DevBackend, Stack};
 
 /// Examples per operation and phase (`SCHEMATHESIS_EXAMPLES` to change).
 const EXAMPLES: &str = "8";
@@ -33,8 +32,7 @@ fn responses_conform_to_the_served_spec() {
 
     // Every service real (development stand-ins), storage's page_revisions included.
     let dev = DevBackend::start();
-    let sets: Vec<(&str, &str)> = ["parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid", "mwapi", "eventgate"].iter().map(|c| (*c, dev.addr())).collect();
-    let s = Stack::with_storage(Storage::with_mwapi(Some(dev.mwapi_url())), Envoy::builder().sets(&sets));
+    let s = Stack::on_devbackend(&dev);
 
     let base = s.envoy.url("/en.wikipedia.org/v1");
     let examples = std::env::var("SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| EXAMPLES.into());
