@@ -362,7 +362,7 @@ impl MathFlow {
         let base = format!("//{domain}{}/media/math/", self.input.event_base_path);
         let mut uris = vec![format!("{base}formula/{hash}")];
         uris.extend(FORMATS.iter().map(|f| format!("{base}render/{f}/{hash}")));
-        Change { domain, uris, request_id: None }
+        Change { domain, uris, request_id: None, triggered_by: None }
     }
 
     fn mathoid_failure(&mut self, resp: &Upstream) -> Option<Problem> {

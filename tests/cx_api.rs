@@ -108,7 +108,7 @@ fn the_wikis_translate_into_their_own_language() {
         ("/es.wikipedia.org/v1/transform/html/from/en", "<div lang=\"es\" data-mt=\"Apertium\"><p>HELLO</p></div>"),
         ("/de.wikipedia.org/v1/transform/html/from/en/Yandex", "<div lang=\"de\" data-mt=\"Yandex\"><p>HELLO</p></div>"),
         // The default project too.
-        ("/fr.wikivoyage.org/v1/transform/html/from/en", "<div lang=\"fr\" data-mt=\"Apertium\"><p>HELLO</p></div>"),
+        ("/fr.wikibooks.org/v1/transform/html/from/en", "<div lang=\"fr\" data-mt=\"Apertium\"><p>HELLO</p></div>"),
     ];
     for (path, contents) in cases {
         let r = s.envoy.send("POST", path, &[("content-type", FORM)], Some(html));

@@ -75,7 +75,7 @@ fn check_then_formula_then_renders_stored_and_served_from_storage() {
     assert_eq!(mathoid_calls(&dev), 2, "renders came from storage");
 
     // The renders were purged on wikimedia.org, as RESTBase's _invalidateCache.
-    let uri = format!("https://wikimedia.org/api/rest_v1/media/math/render/png/{hash}");
+    let uri = format!("http://wikimedia.org/api/rest_v1/media/math/render/png/{hash}");
     assert!(wait_until(Duration::from_secs(10), || s.events_received().iter().any(|e| e["meta"]["uri"] == uri.as_str())), "{:?}", s.events_received());
     s.envoy.assert_no_vm_trouble();
 }

@@ -560,7 +560,8 @@ impl Request {
 
     fn emit_change(&self, host: &impl Host, flow: &StoredFlow) {
         let input = flow.input();
-        if let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.filter.settings.event_base_path, self.header("x-request-id").map(str::to_string)) {
+        let (request_id, triggered_by) = (self.header("x-request-id").map(str::to_string), self.header("x-triggered-by").map(str::to_string));
+        if let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.filter.settings.event_base_path, flow.stored_revision(), request_id, triggered_by) {
             self.emit(host, &change);
         }
     }
@@ -611,6 +612,7 @@ impl Request {
                 Step::Respond(reply) => {
                     if let Some(mut change) = flow.take_purge() {
                         change.request_id = self.header("x-request-id").map(str::to_string);
+                        change.triggered_by = self.header("x-triggered-by").map(str::to_string);
                         self.emit(host, &change);
                     }
                     let route = RoutePolicy::of(&flow.input().op);
