@@ -172,29 +172,34 @@ fn watch(host: &impl Host, resource: &str, seen: u32, now: u64) -> Watch {
 }
 
 impl Request {
-    /// Before a fetch goes out: takes the lease of what it renders, or waits for the request
-    /// holding it. `Ok` when the request now waits; `Err` hands the fetch back to be made.
-    pub(super) fn coalesce(&mut self, host: &impl Host, flow: StoredFlow, fetch: Callout, replacing: bool) -> Result<Action, (StoredFlow, Callout)> {
+    /// Before a fetch goes out: takes the lease of what it renders (and `None`: the fetch is
+    /// made), or finds another request holding it: the lease to wait on.
+    pub(super) fn lease_to_wait_on(&mut self, host: &impl Host, flow: &StoredFlow) -> Option<(String, u32)> {
         let settings = &self.filter.settings;
         let (wait_ms, ttl_ms) = (settings.coalesce.wait_ms, settings.timeouts_ms.backend + 2 * settings.timeouts_ms.storage + LEASE_SLACK_MS);
-        let Some(resource) = flow.render_key().filter(|_| wait_ms > 0 && self.coalescing.held.is_none()) else { return Err((flow, fetch)) };
+        let resource = flow.render_key().filter(|_| wait_ms > 0 && self.coalescing.held.is_none())?;
         let now = host.now_ms();
         if self.coalescing.deadline.is_some_and(|d| now >= d) {
-            return Err((flow, fetch));
+            return None;
         }
         match claim(host, &resource, now, ttl_ms) {
             Claim::Lead(cas) => {
                 self.coalescing.held = Some((resource, cas));
-                Err((flow, fetch))
+                None
             }
-            Claim::Alone => Err((flow, fetch)),
+            Claim::Alone => None,
             Claim::Follow(cas) => {
                 self.coalescing.deadline.get_or_insert(now + wait_ms);
                 self.filter.metrics.count(host, Counter::CoalescedWait);
-                self.phase = Phase::Waiting(Box::new(Waiting { flow, fetch, replacing, resource, cas }));
-                Ok(Action::Pause)
+                Some((resource, cas))
             }
         }
+    }
+
+    /// Holds the request until the lease is given back (see [`Request::on_wake`]).
+    pub(super) fn wait(&mut self, flow: StoredFlow, fetch: Callout, replacing: bool, (resource, cas): (String, u32)) -> Action {
+        self.phase = Phase::Waiting(Box::new(Waiting { flow, fetch, replacing, resource, cas }));
+        Action::Pause
     }
 
     /// The flow answered: a lease it held is given back (marked failed if its fetch failed).

@@ -555,15 +555,11 @@ impl Request {
                     let route = RoutePolicy::of(&flow.input().op);
                     return self.reply_with(host, reply, route, replacing);
                 }
-                Step::Call(callout) => {
+                Step::Call(mut callout) => {
                     // A render another request is making already is waited for.
-                    let mut callout = match self.coalesce(host, flow, callout, replacing) {
-                        Ok(action) => return action,
-                        Err((f, callout)) => {
-                            flow = f;
-                            callout
-                        }
-                    };
+                    if let Some(lease) = self.lease_to_wait_on(host, &flow) {
+                        return self.wait(flow, callout, replacing, lease);
+                    }
                     match self.dispatch(host, &mut callout) {
                         Some(token) => {
                             self.phase = Phase::Callout { flow, token, replacing };
