@@ -8,6 +8,7 @@
 //! ```text
 //! fetch due ──lease taken──▶ leader: fetch, store ──▶ lease given back (or marked failed)
 //!     └──held by another──▶ Waiting ──(tick: given back)──▶ storage read ──hit──▶ answer
+//!                             │                                  └─miss──▶ own fetch
 //!                             │  (tick: marked failed)──▶ the leader's failure, answered alike
 //!                             └──(tick: past the bound)──▶ own fetch
 //! ```
@@ -46,7 +47,7 @@ pub(super) struct Waiting {
 pub(super) struct Coalescing {
     /// The lease this request took: resource and compare-and-swap token.
     held: Option<(String, u32)>,
-    /// When waiting ends, from the first wait on.
+    /// When waiting ends; set once it waited (it does not wait twice).
     deadline: Option<u64>,
 }
 
@@ -179,17 +180,18 @@ impl Request {
         let (wait_ms, ttl_ms) = (settings.coalesce.wait_ms, settings.timeouts_ms.backend + 2 * settings.timeouts_ms.storage + LEASE_SLACK_MS);
         let resource = flow.render_key().filter(|_| wait_ms > 0 && self.coalescing.held.is_none())?;
         let now = host.now_ms();
-        if self.coalescing.deadline.is_some_and(|d| now >= d) {
-            return None;
-        }
         match claim(host, &resource, now, ttl_ms) {
             Claim::Lead(cas) => {
                 self.coalescing.held = Some((resource, cas));
                 None
             }
+            // A request waits once: if what it waited for is not in storage after all (the
+            // render failed to store, or stored another revision), it renders itself rather
+            // than queue behind one render after another.
             Claim::Alone => None,
+            Claim::Follow(_) if self.coalescing.deadline.is_some() => None,
             Claim::Follow(cas) => {
-                self.coalescing.deadline.get_or_insert(now + wait_ms);
+                self.coalescing.deadline = Some(now + wait_ms);
                 self.filter.metrics.count(host, Counter::CoalescedWait);
                 Some((resource, cas))
             }

@@ -184,6 +184,24 @@ fn a_leader_that_goes_away_hands_over() {
 }
 
 #[test]
+fn a_request_waits_once() {
+    let h = FakeHost::default();
+    let f = filter(&h, json!({}));
+    let mut leader = miss(&h, &f, &[], "198.51.100.7:1");
+    let mut follower = miss(&h, &f, &[], "198.51.100.8:1");
+    // The leader stored another revision than the one asked for (the page changed meanwhile):
+    // each waiting request renders itself, none queues behind a next leader.
+    answer(&h, &mut leader, 200, Some("\"6/def\""), "fresh earth");
+    answer(&h, &mut leader, 201, None, "");
+    reply(&h);
+    let _newcomer = miss(&h, &f, &[], "198.51.100.9:1");
+    follower.on_wake(&h);
+    answer(&h, &mut follower, 404, None, "");
+    assert_eq!(pending(&h, &follower).unwrap().1, FETCH, "its own fetch, though the newcomer renders too");
+    assert_eq!(h.counter("restrouter.coalesce.wait"), 1);
+}
+
+#[test]
 fn off_means_no_waiting() {
     let h = FakeHost::default();
     let f = filter(&h, json!({"coalesce": {"wait_ms": 0}}));
