@@ -198,6 +198,8 @@ pub struct StoredFlow {
     notes: Vec<Counter>,
     /// Set when stored content changed: the public URIs to purge.
     changed: bool,
+    /// The revision of the content stored (its ETag's).
+    stored_revision: Option<String>,
     /// The status of the back-end's failed answer (0: reset), once the fetch failed.
     failed: Option<u16>,
 }
@@ -218,7 +220,7 @@ fn etag_revision(etag: &str) -> Option<&str> {
 
 impl StoredFlow {
     pub fn new(input: FlowInput) -> StoredFlow {
-        StoredFlow { input, state: State::Read, notes: Vec::new(), changed: false, failed: None }
+        StoredFlow { input, state: State::Read, notes: Vec::new(), changed: false, stored_revision: None, failed: None }
     }
 
     pub fn input(&self) -> &FlowInput {
@@ -265,6 +267,11 @@ impl StoredFlow {
         };
         self.state = State::Recheck { store };
         Step::Call(self.storage_get())
+    }
+
+    /// The revision of the content this flow stored, for the events' revision URIs.
+    pub fn stored_revision(&self) -> Option<&str> {
+        self.stored_revision.as_deref()
     }
 
     pub fn start(&mut self) -> Begin {
@@ -512,6 +519,7 @@ impl StoredFlow {
             200 | 201 | 204 => {
                 self.notes.push(Counter::StoreWritten);
                 self.changed = true;
+                self.stored_revision = reply.header("etag").and_then(etag_revision).map(str::to_string);
             }
             412 | 202 => self.notes.push(Counter::StoreUnchanged),
             _ => self.notes.push(Counter::StoreError),
