@@ -144,6 +144,7 @@ fn settings(v: &vars::Vars) -> Result<Value, String> {
             "sidecar_cluster": if v.get("ratelimit_sidecar").is_empty() { "" } else { "ratelimit" },
             "max_keys": v.number("ratelimit_max_keys")?,
         },
+        "coalesce": {"wait_ms": v.number("coalesce_wait_ms")?},
     });
     // The filter's own parser checks the result.
     restrouter::config::parse(&serde_json::to_vec(&json!({ "settings": settings })).map_err(|e| e.to_string())?)?;

@@ -14,7 +14,11 @@
 //!        │ (forced re-render)     └─miss/error─▶ Callout (replacing) ─▶ … ─▶ Replied (replacing)
 //!        └──────────────────────────────────────▶ Callout ─▶ … ─▶ Replied
 //! ```
+//!
+//! A fetch of content another request is rendering waits for it instead (`Waiting`, see
+//! `coalesce`), then goes on as a callout.
 
+mod coalesce;
 mod page;
 pub mod ratelimit;
 mod redirect;
@@ -52,6 +56,9 @@ pub const EVENTS_QUEUE: &str = "restrouter.events";
 /// value is always removed first.
 pub const CLUSTER_HEADER: &str = "x-restrouter-cluster";
 
+/// How often a worker ships rate counts and picks up verdicts.
+const RATELIMIT_TICK_MS: u64 = 200;
+
 /// How much of an upstream's error body becomes the detail of the problem replacing it.
 const ERROR_DETAIL_BYTES: usize = 4096;
 
@@ -73,6 +80,8 @@ pub struct Filter {
     events_queue: Cell<Option<u32>>,
     ratelimit: RateLimitState,
     sites: SiteCache,
+    /// When the rate-limit part of the tick is due next.
+    next_ratelimit_tick: Cell<u64>,
 }
 
 impl Filter {
@@ -84,16 +93,41 @@ impl Filter {
         let api = Api::compile(spec).map_err(|e| format!("spec: {e}"))?;
         let metrics = Metrics::define(host, Some(&api));
         let settings = config.settings;
-        Ok(Filter { trust: settings.trust(), ratelimit: RateLimitState::new(&settings), api, settings, metrics, vm_id, events_queue: Cell::new(None), sites: SiteCache::default() })
+        if settings.coalesce.wait_ms > 0 {
+            coalesce::prepare(host);
+        }
+        Ok(Filter {
+            trust: settings.trust(),
+            ratelimit: RateLimitState::new(&settings),
+            api,
+            settings,
+            metrics,
+            vm_id,
+            events_queue: Cell::new(None),
+            sites: SiteCache::default(),
+            next_ratelimit_tick: Cell::new(0),
+        })
     }
 
-    /// Workers ship their rate counts and pick up verdicts on a tick, when anything is limited.
-    pub fn wants_tick(&self) -> bool {
+    fn limits(&self) -> bool {
         self.settings.ratelimit.enabled && self.api.ops.iter().any(|o| o.rate_limit.is_some())
     }
 
+    /// The worker's tick period, if it needs one: rate limiting ships counts and picks up
+    /// verdicts on it, and requests waiting for another's render look at its lease.
+    pub fn tick_ms(&self) -> Option<u64> {
+        let coalesce = (self.settings.coalesce.wait_ms > 0).then_some(self.settings.coalesce.poll_ms.max(1));
+        let limits = self.limits().then_some(RATELIMIT_TICK_MS);
+        coalesce.into_iter().chain(limits).min()
+    }
+
+    /// The filter's part of the tick (the glue wakes waiting requests).
     pub fn on_tick(&self, host: &impl Host) {
-        self.ratelimit.on_tick(host, &self.vm_id);
+        let now = host.now_ms();
+        if self.limits() && now >= self.next_ratelimit_tick.get() {
+            self.next_ratelimit_tick.set(now + RATELIMIT_TICK_MS);
+            self.ratelimit.on_tick(host, &self.vm_id);
+        }
     }
 }
 
@@ -121,6 +155,8 @@ enum Phase {
     Math { flow: MathFlow, token: u32 },
     /// A stored flow waits on a callout. `replacing`: storage's answer is held, to be replaced.
     Callout { flow: StoredFlow, token: u32, replacing: bool },
+    /// A stored flow waits for another request's render of the same content.
+    Waiting(Box<coalesce::Waiting>),
     /// The filter answered itself, with the policy of `route` (Envoy may still answer in its
     /// place). `replacing` as above: storage's body is dropped.
     Replied { route: RoutePolicy, replacing: bool },
@@ -152,6 +188,8 @@ pub struct Request {
     resolved_revision: Option<String>,
     /// The request body, kept for a math check (its formula).
     body: Option<Vec<u8>>,
+    /// The render lease it holds, or how long it may wait for another's.
+    coalescing: coalesce::Coalescing,
 }
 
 impl Request {
@@ -170,6 +208,7 @@ impl Request {
             page: PageHeaders::default(),
             resolved_revision: None,
             body: None,
+            coalescing: coalesce::Coalescing::default(),
         }
     }
 
@@ -330,6 +369,11 @@ impl Request {
     pub fn on_response_body(&mut self, host: &impl Host, body_size: usize, end_of_stream: bool) -> Action {
         match self.phase {
             Phase::Replied { replacing: true, .. } | Phase::Callout { replacing: true, .. } => {
+                // Nothing of storage's answer reaches the client; keep no copy of it either.
+                host.replace_response_body(&[]);
+                Action::Pause
+            }
+            Phase::Waiting(ref w) if w.replacing => {
                 // Nothing of storage's answer reaches the client; keep no copy of it either.
                 host.replace_response_body(&[]);
                 Action::Pause
@@ -521,23 +565,30 @@ impl Request {
             self.note(host, &mut flow);
             match step {
                 Step::Respond(reply) => {
+                    self.release_lease(host, &flow);
                     if flow.content_changed() {
                         self.emit_change(host, &flow);
                     }
                     let route = RoutePolicy::of(&flow.input().op);
                     return self.reply_with(host, reply, route, replacing);
                 }
-                Step::Call(mut callout) => match self.dispatch(host, &mut callout) {
-                    Some(token) => {
-                        self.phase = Phase::Callout { flow, token, replacing };
-                        return Action::Pause;
+                Step::Call(mut callout) => {
+                    // A render another request is making already is waited for.
+                    if let Some(lease) = self.lease_to_wait_on(host, &flow) {
+                        return self.wait(flow, callout, replacing, lease);
                     }
-                    None => {
-                        log::warn!("restrouter: callout to {} not dispatched", callout.cluster);
-                        self.filter.metrics.count(host, Counter::CalloutFailed);
-                        step = flow.on_response(Upstream::callout(0, Vec::new(), Vec::new()));
+                    match self.dispatch(host, &mut callout) {
+                        Some(token) => {
+                            self.phase = Phase::Callout { flow, token, replacing };
+                            return Action::Pause;
+                        }
+                        None => {
+                            log::warn!("restrouter: callout to {} not dispatched", callout.cluster);
+                            self.filter.metrics.count(host, Counter::CalloutFailed);
+                            step = flow.on_response(Upstream::callout(0, Vec::new(), Vec::new()));
+                        }
                     }
-                },
+                }
             }
         }
     }
