@@ -19,6 +19,12 @@ pub enum Service {
     Aqs,
     /// cxserver (Content Translation).
     Cxserver,
+    /// Proton (PDF renders).
+    Proton,
+    Citoid,
+    /// recommendation-api.
+    Recommendation,
+    Graphoid,
     Eventgate,
     /// The MediaWiki action API (`/w/api.php`).
     ActionApi,
@@ -27,12 +33,16 @@ pub enum Service {
 }
 
 impl Service {
-    const ALL: [Service; 8] = [
+    const ALL: [Service; 12] = [
         Service::Parsoid,
         Service::Mobileapps,
         Service::Wikifeeds,
         Service::Aqs,
         Service::Cxserver,
+        Service::Proton,
+        Service::Citoid,
+        Service::Recommendation,
+        Service::Graphoid,
         Service::Eventgate,
         Service::ActionApi,
         Service::Unrouted,
@@ -45,6 +55,10 @@ impl Service {
             Service::Wikifeeds => "wikifeeds",
             Service::Aqs => "aqs",
             Service::Cxserver => "cxserver",
+            Service::Proton => "proton",
+            Service::Citoid => "citoid",
+            Service::Recommendation => "recommendation",
+            Service::Graphoid => "graphoid",
             Service::Eventgate => "eventgate",
             Service::ActionApi => "action_api",
             Service::Unrouted => "unrouted",

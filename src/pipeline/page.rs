@@ -150,7 +150,8 @@ impl Request {
         self.reply(host, reply, route)
     }
 
-    /// A route with a title: the wiki's siteinfo first (cached, else fetched).
+    /// A route with a title (or wanting the wiki's language): the wiki's siteinfo first
+    /// (cached, else fetched).
     pub(super) fn page_route(&mut self, host: &impl Host, m: Matched) -> Action {
         let s = &self.filter.settings;
         match self.filter.sites.lookup(host, &m.domain, s.siteinfo_ttl_s.saturating_mul(1000)) {
@@ -204,6 +205,12 @@ impl Request {
 
     /// Title normalization (301 / 400 / serve the normal form), then language variants.
     fn with_site(&mut self, host: &impl Host, mut m: Matched, site: &SiteInfo) -> Action {
+        if m.op.backend.wiki_language && self.header("accept-language").is_none() {
+            self.wiki_language = Some(site.lang.clone());
+        }
+        if !m.op.title {
+            return self.serve(host, m);
+        }
         let raw = m.params.get("title").cloned().unwrap_or_default();
         let no_cache = self.no_cache();
         let check = pages::check_title(

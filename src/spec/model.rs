@@ -108,6 +108,18 @@ pub struct OperationExt {
     pub revisions: Option<RevisionsExt>,
     /// The answer is a redirect built from the back-end's JSON, not the back-end's answer.
     pub redirect: Option<RedirectExt>,
+    /// The answer is the pages related to the title (see [`RelatedExt`]).
+    pub related: Option<RelatedExt>,
+}
+
+/// Pages related to a title (RESTBase's `page/related/{title}`): the action API's search
+/// (`morelike:`) finds them, and each is answered with `backend` at its title (its summary);
+/// the answer is `{"pages": [...]}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelatedExt {
+    /// How many pages the search returns at most (1 to 50).
+    pub limit: u16,
 }
 
 /// A redirect worked out from the back-end's answer (RESTBase's `page/random/{format}`: a random
@@ -155,6 +167,14 @@ pub struct BackendExt {
     /// Request headers every call to the back-end carries (set, replacing the client's).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The back-end's query string, name → template (values encoded as query components); when
+    /// set, it is the whole query: the client's is not passed on.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// A request without `Accept-Language` is sent with the wiki's content language (siteinfo),
+    /// as RESTBase's citoid module did.
+    #[serde(default)]
+    pub wiki_language: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

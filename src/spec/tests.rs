@@ -102,11 +102,11 @@ fn prefixes_are_listed_like_restbase() {
     use serde_json::json;
     assert_eq!(
         listing(&api, "GET", "/en.wikipedia.org/v1/page/"),
-        json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"])
+        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])
     );
     assert_eq!(
         listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"),
-        json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"])
+        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])
     );
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html", "lint"]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/"), json!([]));
@@ -114,7 +114,7 @@ fn prefixes_are_listed_like_restbase() {
     // A prefix's listing is not the project's document.
     assert_eq!(
         listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"),
-        json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"])
+        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])
     );
     // Each project lists its own paths.
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "metrics", "transform"]));
@@ -125,7 +125,7 @@ fn prefixes_are_listed_like_restbase() {
         json!(["bytes-difference", "edited-pages", "editors", "edits", "legacy", "mediarequests", "pageviews", "registered-users", "unique-devices"])
     );
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/metrics/pageviews/"), json!(["aggregate", "per-article", "top", "top-by-country"]));
-    assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"]));
+    assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"]));
     assert!(matches!(route(&api, "OPTIONS", "/en.wikipedia.org/v1/page/", "", || Class::External), Ok(Target::Preflight)));
     let err = |m: &str, p: &str| route(&api, m, p, "", || Class::External).err().unwrap();
     assert_eq!(err("POST", "/en.wikipedia.org/v1/page/").status, 405);
@@ -236,6 +236,6 @@ fn many_domains_share_routes() {
     let domains: Vec<Value> = (0..800).map(|i| Value::String(format!("wiki{i}.example.org"))).collect();
     doc["x-restrouter"]["projects"][1]["domains"] = Value::Array(domains);
     let api = Api::compile(&doc).unwrap();
-    assert_eq!(api.projects.len(), 3);
+    assert_eq!(api.projects.len(), 4);
     assert_eq!(op(&api, "GET", "/wiki799.example.org/v1/page/html/X").op.id, "getPageHtml");
 }
