@@ -72,7 +72,13 @@ fn every_operation_answers_with_its_content_type_where_it_is_mounted() {
     let r = s.envoy.get("/en.wikipedia.org/v1/data/recommendation/article/creation/translation/de/Earth?count=2");
     assert_eq!(r.json()["count"], 2, "{r}");
     // Projects: description recommendations only on Wikidata; no PDFs there.
-    for path in ["/en.wikipedia.org/v1/data/recommendation/description/addition/de", "/www.wikidata.org/v1/page/pdf/Q2", "/www.wikidata.org/v1/page/related/Q2", "/www.wikidata.org/v1/data/citation/mediawiki/x", "/wikimedia.org/v1/page/pdf/Earth"] {
+    for path in [
+        "/en.wikipedia.org/v1/data/recommendation/description/addition/de",
+        "/www.wikidata.org/v1/page/pdf/Q2",
+        "/www.wikidata.org/v1/page/related/Q2",
+        "/www.wikidata.org/v1/data/citation/mediawiki/x",
+        "/wikimedia.org/v1/page/pdf/Earth",
+    ] {
         let r = s.envoy.get(path);
         assert_eq!(r.status, 404, "{path}: {r}");
     }

@@ -296,7 +296,10 @@ fn answer(state: &Shared, headers: &HeaderMap, params: &BTreeMap<String, String>
 /// `title`, and the search rank as `index`), at most `limit`. Nothing is like a page that does
 /// not exist, and only `morelike:` searches find anything here.
 fn search(text: &str, limit: usize) -> Vec<Value> {
-    let Some(seed) = text.strip_prefix("morelike:").and_then(|t| Page::lookup(t, None)) else {
+    let Some(seed) = text
+        .strip_prefix("morelike:")
+        .and_then(|t| Page::lookup(t, None))
+    else {
         return Vec::new();
     };
     [

@@ -45,9 +45,5 @@ async fn png(State(state): State<Shared>, p: Params<(String, String, u64, String
             &p.path,
         );
     }
-    with_headers(
-        StatusCode::OK,
-        &[(header::CONTENT_TYPE, "image/png")],
-        PNG,
-    )
+    with_headers(StatusCode::OK, &[(header::CONTENT_TYPE, "image/png")], PNG)
 }

@@ -38,7 +38,10 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/{domain}/v1/pdf/{title}", get(pdf))
         .route("/{domain}/v1/pdf/{title}/{format}", get(pdf_format))
-        .route("/{domain}/v1/pdf/{title}/{format}/{type}", get(pdf_format_type))
+        .route(
+            "/{domain}/v1/pdf/{title}/{format}/{type}",
+            get(pdf_format_type),
+        )
 }
 
 async fn pdf(

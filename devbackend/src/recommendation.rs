@@ -103,7 +103,15 @@ async fn translation_seed(
     p: Params<(String, String, String)>,
 ) -> Response {
     let (domain, source, seed) = p.values;
-    recommend(&state, &query, &p.method, &p.path, &domain, &source, Some(&seed))
+    recommend(
+        &state,
+        &query,
+        &p.method,
+        &p.path,
+        &domain,
+        &source,
+        Some(&seed),
+    )
 }
 
 fn recommend(
@@ -152,14 +160,21 @@ async fn morelike(State(state): State<Shared>, p: Params<(String, String)>) -> R
             &p.path,
         );
     }
-    let source = if Site::new(&domain).lang == "en" { "de" } else { "en" };
+    let source = if Site::new(&domain).lang == "en" {
+        "de"
+    } else {
+        "en"
+    };
     json_reply(&json!([
         {"wikidata_id": "Q2001", "normalized_rank": 0.93, "source_language": source},
         {"wikidata_id": "Q2002", "normalized_rank": 0.71, "source_language": source},
     ]))
 }
 
-async fn description_addition(State(state): State<Shared>, p: Params<(String, String)>) -> Response {
+async fn description_addition(
+    State(state): State<Shared>,
+    p: Params<(String, String)>,
+) -> Response {
     let (domain, target) = p.values;
     descriptions(&state, &p.method, &p.path, &domain, None, &target)
 }
