@@ -58,6 +58,9 @@ fn every_operation_answers_with_its_content_type_where_it_is_mounted() {
     assert!(r.body.starts_with(b"%PDF-"), "{r}");
     assert_eq!(r.header("content-disposition"), Some("attachment; filename=\"Caf%C3%A9_au_lait.pdf\"; filename*=UTF-8''Caf%C3%A9_au_lait.pdf"));
     assert_eq!(r.header("cache-control"), Some(PDF_CACHE));
+    // The page's ETag from page_revisions, as RESTBase sent it with PDFs.
+    let rev = s.envoy.get("/en.wikipedia.org/v1/page/title/Caf%C3%A9_au_lait").json()["items"][0]["rev"].as_u64().unwrap();
+    assert!(r.header("etag").is_some_and(|e| e.starts_with(&format!("\"{rev}/"))), "{r}");
     // A PNG from graphoid.
     let r = s.envoy.get("/en.wikipedia.org/v1/page/graph/png/Earth/0/0123456789abcdef0123456789abcdef01234567.png");
     assert!(r.body.starts_with(b"\x89PNG\r\n\x1a\n"), "{r}");

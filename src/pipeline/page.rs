@@ -26,6 +26,8 @@ pub(super) struct PageHeaders {
     pub(super) vary_language: bool,
     /// Content of a redirect's target, served in its place: `vary: origin`.
     pub(super) vary_origin: bool,
+    /// page_revisions' ETag, for a route whose answer carries it.
+    pub(super) revision_etag: Option<String>,
 }
 
 impl PageHeaders {
@@ -37,6 +39,9 @@ impl PageHeaders {
         }
         if let Some(location) = self.content_location.as_ref().filter(|_| !matches!(status, 301 | 302 | 303 | 307 | 308)) {
             out.push(("content-location", location.clone()));
+        }
+        if let Some(etag) = self.revision_etag.as_ref().filter(|_| status == 200) {
+            out.push(("etag", etag.clone()));
         }
         let mut vary = header(headers, "vary").unwrap_or_default().to_string();
         for (wanted, name) in [(self.vary_language, "accept-language"), (self.vary_origin, "origin")] {
@@ -107,6 +112,9 @@ impl Request {
             self.filter.metrics.count(host, Counter::RevisionsError);
             return self.serve_content(host, m);
         };
+        if m.op.revisions.as_ref().is_some_and(|r| r.etag) {
+            self.page.revision_etag = resp.header("etag").map(str::to_string);
+        }
         let redirect_false = m.query.get("redirect").is_some_and(|v| v == "false");
         if row.redirect && !redirect_false && !self.rerender(host) {
             let s = &self.filter.settings;

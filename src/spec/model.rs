@@ -144,6 +144,9 @@ pub struct RevisionsExt {
     /// The back-end path once the revision is known (may use `{revision}`), when the back-end
     /// should be asked for that revision rather than at `backend.path`.
     pub backend_path: Option<String>,
+    /// The answer carries page_revisions' ETag (`"<rev>/<tid>"`), as RESTBase's PDFs did.
+    #[serde(default)]
+    pub etag: bool,
 }
 
 #[derive(Debug, Deserialize)]
