@@ -338,7 +338,11 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         }
     }
     for e in &ext.events {
-        check("events", e)?;
+        // `{revision}` of a stored operation without one is the stored content's.
+        let stored_revision = |n: &String| n == "revision" && ext.storage.is_some();
+        if let Some(n) = placeholders(e).into_iter().find(|n| !known.contains(n) && !stored_revision(n)) {
+            return Err(format!("x-restrouter.events: '{{{n}}}' is neither a path parameter of {path} nor the stored revision"));
+        }
     }
     if let Some(r) = &ext.revisions {
         // Pass-through GETs too: a back-end that redirects its latest form (Parsoid's page
