@@ -1,6 +1,6 @@
 //! Development stand-ins for the services behind the REST API router: Parsoid, mobileapps (PCS),
-//! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), proton (PDFs),
-//! citoid, recommendation-api, graphoid, the event service (EventGate) and the MediaWiki action API,
+//! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), mathoid, proton
+//! (PDFs), citoid, recommendation-api, graphoid, the event service (EventGate) and the MediaWiki action API,
 //! all on one port.
 //!
 //! Content is small, generated from the title and deterministic apart from render ids, so the
@@ -17,6 +17,7 @@ mod feed_extras;
 mod feeds;
 mod graphoid;
 mod markup;
+mod mathoid;
 mod metrics;
 mod onthisday;
 mod page;
@@ -101,6 +102,7 @@ pub fn router(config: &Config) -> Router {
         .merge(onthisday::routes())
         .merge(aqs::routes())
         .merge(cx::routes())
+        .merge(mathoid::routes())
         .merge(action_api::routes())
         .merge(proton::routes())
         .merge(citoid::routes())

@@ -19,6 +19,8 @@ pub enum Service {
     Aqs,
     /// cxserver (Content Translation).
     Cxserver,
+    /// mathoid (math formulas).
+    Mathoid,
     /// Proton (PDF renders).
     Proton,
     Citoid,
@@ -33,12 +35,13 @@ pub enum Service {
 }
 
 impl Service {
-    const ALL: [Service; 12] = [
+    const ALL: [Service; 13] = [
         Service::Parsoid,
         Service::Mobileapps,
         Service::Wikifeeds,
         Service::Aqs,
         Service::Cxserver,
+        Service::Mathoid,
         Service::Proton,
         Service::Citoid,
         Service::Recommendation,
@@ -55,6 +58,7 @@ impl Service {
             Service::Wikifeeds => "wikifeeds",
             Service::Aqs => "aqs",
             Service::Cxserver => "cxserver",
+            Service::Mathoid => "mathoid",
             Service::Proton => "proton",
             Service::Citoid => "citoid",
             Service::Recommendation => "recommendation",

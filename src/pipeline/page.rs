@@ -213,6 +213,9 @@ impl Request {
 
     /// Title normalization (301 / 400 / serve the normal form), then language variants.
     fn with_site(&mut self, host: &impl Host, mut m: Matched, site: &SiteInfo) -> Action {
+        if m.op.site_lang {
+            m.params.insert(crate::spec::SITE_LANG.into(), site.lang.clone());
+        }
         if m.op.backend.wiki_language && self.header("accept-language").is_none() {
             self.wiki_language = Some(site.lang.clone());
         }
