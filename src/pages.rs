@@ -133,7 +133,7 @@ fn shared_key(domain: &str) -> String {
 }
 
 /// An action API request as RESTBase made them: a form POST with the wiki as `Host`.
-fn action_api_post(cluster: &str, path: &str, domain: &str, form: String, timeout_ms: u64) -> Callout {
+pub(crate) fn action_api_post(cluster: &str, path: &str, domain: &str, form: String, timeout_ms: u64) -> Callout {
     Callout {
         cluster: cluster.to_string(),
         method: "POST",

@@ -1,5 +1,5 @@
 //! MediaWiki action API stand-in (`/w/api.php`), the wiki chosen by the `Host` header as on
-//! Wikimedia's API servers. It answers the two queries RESTBase made, in `formatversion=2` JSON
+//! Wikimedia's API servers. It answers the queries RESTBase made, in `formatversion=2` JSON
 //! (shapes as MediaWiki's `ApiQuerySiteinfo`, `ApiQueryInfo`, `ApiQueryRevisions` and
 //! `ApiPageSet` produce them):
 //!
@@ -7,7 +7,9 @@
 //!   languagevariants`: English namespace names, German ones (with gendered aliases) on
 //!   `de.*`, and language variants on `sr.*` and `zh.*`;
 //! - `prop=info|revisions` for `titles=` or `revids=`, revision data from the same generator as
-//!   the Parsoid stand-in ([`Page`]).
+//!   the Parsoid stand-in ([`Page`]);
+//! - `generator=search` with `gsrsearch=morelike:<title>` (related pages): three pages named
+//!   after the title.
 //!
 //! Pages with fixed behaviour: titles starting `Missing` do not exist (`missing: true`);
 //! `Redirect_to_<Target>` is a redirect to `<Target>` (followed with `redirects=1`);
@@ -233,6 +235,28 @@ fn answer(state: &Shared, headers: &HeaderMap, params: &BTreeMap<String, String>
         }
         siteinfo(&domain, &mut query);
     }
+    if !get("generator").is_empty() {
+        if get("generator") != "search" {
+            return api_error(
+                "badvalue",
+                &format!(
+                    "Unrecognized value for parameter \"generator\": {}.",
+                    get("generator")
+                ),
+            );
+        }
+        let limit = get("gsrlimit").parse().unwrap_or(10);
+        let found = search(get("gsrsearch"), limit);
+        if found.is_empty() {
+            // MediaWiki leaves `query` out when a generator finds nothing.
+            return with_headers(
+                StatusCode::OK,
+                &[(header::CONTENT_TYPE, JSON)],
+                json!({ "batchcomplete": true }).to_string(),
+            );
+        }
+        query.insert("pages".into(), Value::Array(found));
+    }
     if !get("prop").is_empty() || !get("titles").is_empty() || !get("revids").is_empty() {
         let list = |name: &str| -> Vec<String> {
             get(name)
@@ -265,6 +289,30 @@ fn answer(state: &Shared, headers: &HeaderMap, params: &BTreeMap<String, String>
         &[(header::CONTENT_TYPE, JSON)],
         body.to_string(),
     )
+}
+
+/// `generator=search` with CirrusSearch's `morelike:` (what RESTBase's related pages asked):
+/// pages like an existing title, as `formatversion=2` lists generated pages (`pageid`, `ns`,
+/// `title`, and the search rank as `index`), at most `limit`. Nothing is like a page that does
+/// not exist, and only `morelike:` searches find anything here.
+fn search(text: &str, limit: usize) -> Vec<Value> {
+    let Some(seed) = text
+        .strip_prefix("morelike:")
+        .and_then(|t| Page::lookup(t, None))
+    else {
+        return Vec::new();
+    };
+    [
+        format!("History of {}", seed.text),
+        format!("{} in culture", seed.text),
+        format!("Geography of {}", seed.text),
+    ]
+    .into_iter()
+    .filter_map(|title| Page::lookup(&title, None))
+    .take(limit)
+    .enumerate()
+    .map(|(i, page)| json!({"pageid": page.page_id, "ns": 0, "title": page.text, "index": i + 1}))
+    .collect()
 }
 
 /// An API error: HTTP 200 with the error object and the `MediaWiki-API-Error` header, as the

@@ -62,3 +62,32 @@ pub fn rest(status: StatusCode, error_key: &str, message: &str) -> Response {
         body.to_string(),
     )
 }
+
+/// An error as the Node.js services built on service-template-node send it (proton, graphoid,
+/// recommendation-api: `lib/util.js` `setErrorHandler`): `status, type, title, detail, method,
+/// uri` through Express's `res.json`, so `application/json`; a missing `type` is
+/// `internal_error`, a missing `title` left out.
+pub fn service_template(
+    status: StatusCode,
+    kind: Option<&str>,
+    title: Option<&str>,
+    detail: &str,
+    method: &Method,
+    uri: &str,
+) -> Response {
+    let mut body = json!({
+        "status": status.as_u16(),
+        "type": kind.unwrap_or("internal_error"),
+        "detail": detail,
+        "method": method.as_str(),
+        "uri": uri,
+    });
+    if let (Some(title), Some(map)) = (title, body.as_object_mut()) {
+        map.insert("title".into(), title.into());
+    }
+    with_headers(
+        status,
+        &[(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+}

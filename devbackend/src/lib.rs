@@ -1,5 +1,6 @@
 //! Development stand-ins for the services behind the REST API router: Parsoid, mobileapps (PCS),
-//! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), mathoid, the event service (EventGate) and the MediaWiki action API,
+//! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), mathoid, proton
+//! (PDFs), citoid, recommendation-api, graphoid, the event service (EventGate) and the MediaWiki action API,
 //! all on one port.
 //!
 //! Content is small, generated from the title and deterministic apart from render ids, so the
@@ -7,12 +8,14 @@
 
 mod action_api;
 mod aqs;
+mod citoid;
 mod cx;
 mod dates;
 mod error;
 mod events;
 mod feed_extras;
 mod feeds;
+mod graphoid;
 mod markup;
 mod mathoid;
 mod metrics;
@@ -23,6 +26,8 @@ mod parsoid;
 mod parsoid_formats;
 mod pcs;
 mod pcs_assets;
+mod proton;
+mod recommendation;
 mod respond;
 mod samples;
 mod site;
@@ -99,6 +104,10 @@ pub fn router(config: &Config) -> Router {
         .merge(cx::routes())
         .merge(mathoid::routes())
         .merge(action_api::routes())
+        .merge(proton::routes())
+        .merge(citoid::routes())
+        .merge(recommendation::routes())
+        .merge(graphoid::routes())
         .fallback(fallback)
         .with_state(state);
     if config.log_requests {

@@ -21,6 +21,12 @@ pub enum Service {
     Cxserver,
     /// mathoid (math formulas).
     Mathoid,
+    /// Proton (PDF renders).
+    Proton,
+    Citoid,
+    /// recommendation-api.
+    Recommendation,
+    Graphoid,
     Eventgate,
     /// The MediaWiki action API (`/w/api.php`).
     ActionApi,
@@ -29,13 +35,17 @@ pub enum Service {
 }
 
 impl Service {
-    const ALL: [Service; 9] = [
+    const ALL: [Service; 13] = [
         Service::Parsoid,
         Service::Mobileapps,
         Service::Wikifeeds,
         Service::Aqs,
         Service::Cxserver,
         Service::Mathoid,
+        Service::Proton,
+        Service::Citoid,
+        Service::Recommendation,
+        Service::Graphoid,
         Service::Eventgate,
         Service::ActionApi,
         Service::Unrouted,
@@ -49,6 +59,10 @@ impl Service {
             Service::Aqs => "aqs",
             Service::Cxserver => "cxserver",
             Service::Mathoid => "mathoid",
+            Service::Proton => "proton",
+            Service::Citoid => "citoid",
+            Service::Recommendation => "recommendation",
+            Service::Graphoid => "graphoid",
             Service::Eventgate => "eventgate",
             Service::ActionApi => "action_api",
             Service::Unrouted => "unrouted",

@@ -10,6 +10,7 @@
 //!   │ (a title, siteinfo not cached) ─▶ Siteinfo ─▶ 301 / 400 / 503 ─▶ Replied, or on as below
 //!   ├──pass-through──▶ Forwarded ──answer──▶ Proxied (policy; errors rewritten)
 //!   ├──redirect from the back-end's JSON──▶ RedirectSource ──▶ Replied
+//!   ├──related pages──▶ Related (search, then summaries) ──▶ Replied
 //!   └──stored──▶ StorageRead ──hit──▶ Proxied
 //!        │ (forced re-render)     └─miss/error─▶ Callout (replacing) ─▶ … ─▶ Replied (replacing)
 //!        └──────────────────────────────────────▶ Callout ─▶ … ─▶ Replied
@@ -22,6 +23,7 @@ mod coalesce;
 mod page;
 pub mod ratelimit;
 mod redirect;
+mod related;
 
 #[cfg(test)]
 pub(crate) mod fake;
@@ -147,6 +149,8 @@ enum Phase {
     RedirectTarget { m: Matched, token: u32, hops: u8 },
     /// A redirect waits for what it is built from, asked of the back-end (headers held).
     RedirectSource { m: Matched, token: u32 },
+    /// Related pages: the search, then their summaries, are out (headers held).
+    Related { m: Matched, state: related::Gathering },
     /// Pass-through: Envoy's router forwards the request to the back-end.
     Forwarded(RoutePolicy),
     /// A stored route's read, sent to storage by Envoy's router.
@@ -186,6 +190,8 @@ pub struct Request {
     page: PageHeaders,
     /// The latest revision, as page_revisions named it for a request without one.
     resolved_revision: Option<String>,
+    /// The wiki's content language, for a back-end that wants one the client did not send.
+    wiki_language: Option<String>,
     /// The request body, kept for a math check (its formula).
     body: Option<Vec<u8>>,
     /// The render lease it holds, or how long it may wait for another's.
@@ -207,6 +213,7 @@ impl Request {
             status: 0,
             page: PageHeaders::default(),
             resolved_revision: None,
+            wiki_language: None,
             body: None,
             coalescing: coalesce::Coalescing::default(),
         }
@@ -296,6 +303,11 @@ impl Request {
             Phase::RedirectSource { m, token: t } if t == token => {
                 // Always answered by the filter: nothing to resume.
                 let _ = self.on_redirect_source(host, m, resp);
+                return;
+            }
+            Phase::Related { m, state } if state.awaits(token) => {
+                // Always answered by the filter in the end: nothing to resume.
+                let _ = self.on_related(host, m, state, token, resp);
                 return;
             }
             other => self.phase = other,
@@ -487,7 +499,7 @@ impl Request {
         if m.op.method.eq_ignore_ascii_case("get") {
             self.page.content_location = Some(pages::content_location(&m.domain, &self.uri));
         }
-        if m.op.title || m.op.site_lang {
+        if m.op.title || m.op.site_lang || m.op.backend.wiki_language {
             return self.page_route(host, m);
         }
         self.serve(host, m)
@@ -510,6 +522,8 @@ impl Request {
     fn serve_content(&mut self, host: &impl Host, m: Matched) -> Action {
         if m.op.redirect.is_some() {
             self.fetch_for_redirect(host, m)
+        } else if m.op.related.is_some() {
+            self.search_related(host, m)
         } else if m.op.math.is_some() {
             self.start_math(host, m)
         } else if m.op.storage.is_some() {
@@ -687,7 +701,8 @@ impl Request {
 
     /// Pass-through: point the request at the back-end and let Envoy's router forward it.
     fn forward(&mut self, host: &impl Host, m: Matched) -> Action {
-        let (_, query) = split_query(&self.uri);
+        let (_, client_query) = split_query(&self.uri);
+        let query = m.op.backend.query_for(&m.params, client_query);
         // A revision resolved from page_revisions goes to the back-end's path for it.
         let mut path = match (self.resolved_revision.take(), m.op.revisions.as_ref().and_then(|r| r.backend_path.as_ref())) {
             (Some(rev), Some(at_revision)) => {
@@ -699,7 +714,7 @@ impl Request {
         };
         if !query.is_empty() {
             path.push('?');
-            path.push_str(query);
+            path.push_str(&query);
         }
         host.set_request_header(":path", &path);
         // Back-ends serve many wikis and tell them apart by Host, as RESTBase sent it.
@@ -708,7 +723,11 @@ impl Request {
         for (name, value) in &m.op.backend.headers {
             host.set_request_header(name, value);
         }
-        // The client's accept-language goes on as it is; x-client-ip is the filter's word.
+        // The client's accept-language goes on as it is (else the wiki's language, where the
+        // route says so); x-client-ip is the filter's word.
+        if let Some(lang) = self.wiki_language.take() {
+            host.set_request_header("accept-language", &lang);
+        }
         match self.client(host).ip {
             Some(ip) => host.set_request_header("x-client-ip", &ip.to_string()),
             None if self.header("x-client-ip").is_some() => host.remove_request_header("x-client-ip"),

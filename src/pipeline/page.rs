@@ -26,6 +26,8 @@ pub(super) struct PageHeaders {
     pub(super) vary_language: bool,
     /// Content of a redirect's target, served in its place: `vary: origin`.
     pub(super) vary_origin: bool,
+    /// page_revisions' ETag, for a route whose answer carries it.
+    pub(super) revision_etag: Option<String>,
 }
 
 impl PageHeaders {
@@ -37,6 +39,9 @@ impl PageHeaders {
         }
         if let Some(location) = self.content_location.as_ref().filter(|_| !matches!(status, 301 | 302 | 303 | 307 | 308)) {
             out.push(("content-location", location.clone()));
+        }
+        if let Some(etag) = self.revision_etag.as_ref().filter(|_| status == 200) {
+            out.push(("etag", etag.clone()));
         }
         let mut vary = header(headers, "vary").unwrap_or_default().to_string();
         for (wanted, name) in [(self.vary_language, "accept-language"), (self.vary_origin, "origin")] {
@@ -107,6 +112,9 @@ impl Request {
             self.filter.metrics.count(host, Counter::RevisionsError);
             return self.serve_content(host, m);
         };
+        if m.op.revisions.as_ref().is_some_and(|r| r.etag) {
+            self.page.revision_etag = resp.header("etag").map(str::to_string);
+        }
         let redirect_false = m.query.get("redirect").is_some_and(|v| v == "false");
         if row.redirect && !redirect_false && !self.rerender(host) {
             let s = &self.filter.settings;
@@ -150,7 +158,8 @@ impl Request {
         self.reply(host, reply, route)
     }
 
-    /// A route with a title: the wiki's siteinfo first (cached, else fetched).
+    /// A route with a title (or wanting the wiki's language): the wiki's siteinfo first
+    /// (cached, else fetched).
     pub(super) fn page_route(&mut self, host: &impl Host, m: Matched) -> Action {
         let s = &self.filter.settings;
         match self.filter.sites.lookup(host, &m.domain, s.siteinfo_ttl_s.saturating_mul(1000)) {
@@ -206,6 +215,9 @@ impl Request {
     fn with_site(&mut self, host: &impl Host, mut m: Matched, site: &SiteInfo) -> Action {
         if m.op.site_lang {
             m.params.insert(crate::spec::SITE_LANG.into(), site.lang.clone());
+        }
+        if m.op.backend.wiki_language && self.header("accept-language").is_none() {
+            self.wiki_language = Some(site.lang.clone());
         }
         if !m.op.title {
             return self.serve(host, m);

@@ -485,3 +485,27 @@ fn configuration_without_a_working_spec_is_refused() {
 /// Page semantics: siteinfo, title normalization, content-location, variants, negotiation.
 #[path = "page_tests.rs"]
 mod page;
+
+/// Citoid's query string is the spec's (the client's is not passed on), and a client without
+/// Accept-Language is sent with the wiki's language.
+#[test]
+fn citoid_is_asked_with_the_specs_query_and_the_wikis_language() {
+    let (h, f) = setup(json!({}));
+    let en = || Answer { status: 200, headers: vec![("content-type".into(), "application/json".into())], body: crate::pages::tests::EN.to_vec(), flags: 0 };
+    let citoid = "citoid GET /api?format=mediawiki&search=https%3A%2F%2Fexample.org%2Fa%20b";
+    let upstream = |l: &str| match l {
+        "mwapi POST /w/api.php" => en(),
+        l if l == citoid => Answer::new(200, "application/json; charset=utf-8", "[]"),
+        l => unexpected(l),
+    };
+    let path = "/en.wikipedia.org/v1/data/citation/mediawiki/https%3A%2F%2Fexample.org%2Fa%20b?search=evil&format=zotero";
+    let s = serve(&h, &f, Req::get(path), &upstream);
+    assert_eq!(s.status, 200, "{}", s.text());
+    assert_eq!(s.lines().last().copied(), Some(citoid));
+    let sent = &s.seen.last().unwrap().headers;
+    assert!(sent.contains(&("accept-language".into(), "en".into())), "{sent:?}");
+    let s = serve(&h, &f, Req::get(path).header("accept-language", "de-AT"), &upstream);
+    let sent = &s.seen.last().unwrap().headers;
+    assert!(sent.contains(&("accept-language".into(), "de-AT".into())), "{sent:?}");
+    assert!(!sent.iter().any(|(n, v)| n == "accept-language" && v == "en"), "{sent:?}");
+}

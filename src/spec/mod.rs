@@ -8,7 +8,7 @@ pub mod tree;
 
 use crate::paths::placeholders;
 use crate::validate::Validator;
-use model::{BackendExt, CspProfile, Document, Location, MathExt, MathStep, Operation, Parameter, RateLimitExt, RedirectExt, RevisionsExt};
+use model::{BackendExt, CspProfile, Document, Location, MathExt, MathStep, Operation, Parameter, RateLimitExt, RedirectExt, RelatedExt, RevisionsExt};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
@@ -38,6 +38,8 @@ pub struct Op {
     pub revisions: Option<RevisionsExt>,
     /// Answered with a redirect built from the back-end's JSON (see [`model::RedirectExt`]).
     pub redirect: Option<RedirectExt>,
+    /// Answered with the pages related to the title (see [`model::RelatedExt`]).
+    pub related: Option<RelatedExt>,
     /// The path has a `{title}`: a page title, normalized with the wiki's siteinfo before
     /// anything else (RESTBase's normalize_title_filter ran on every route with one).
     pub title: bool,
@@ -71,6 +73,22 @@ pub struct Backend {
     pub path: String,
     /// Request headers every call carries (lower-case names).
     pub headers: Vec<(String, String)>,
+    /// The query string's names and value templates; empty: the client's query goes on.
+    pub query: Vec<(String, String)>,
+    /// No `Accept-Language` from the client: the wiki's content language is sent.
+    pub wiki_language: bool,
+}
+
+impl Backend {
+    /// The query string the back-end is asked with (without `?`): the spec's, expanded, else
+    /// the client's as it came.
+    pub fn query_for<'a>(&self, params: &HashMap<String, String>, client_query: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.query.is_empty() {
+            return client_query.into();
+        }
+        let pairs: Vec<String> = self.query.iter().map(|(name, value)| format!("{name}={}", crate::paths::expand_with(value, params, crate::paths::encode_component))).collect();
+        pairs.join("&").into()
+    }
 }
 
 /// A path of a project: its operations by method.
@@ -312,6 +330,24 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
             return Err(format!("x-restrouter.backend.headers: '{name}' is not a header the router may set"));
         }
     }
+    for (name, value) in &backend.query {
+        check("backend.query", value)?;
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(format!("x-restrouter.backend.query: '{name}' is not a query parameter name"));
+        }
+    }
+    let pass_through = ext.storage.is_none() && ext.redirect.is_none() && ext.related.is_none() && ext.math.is_none();
+    if (!backend.query.is_empty() || backend.wiki_language) && !pass_through {
+        return Err("x-restrouter.backend: query and wiki_language are for pass-through operations only".into());
+    }
+    if let Some(r) = &ext.related {
+        if !in_path.contains("title") || method != "get" || ext.storage.is_some() || ext.redirect.is_some() || ext.revisions.is_some() {
+            return Err("x-restrouter.related: only GET routes with a {title}, neither stored nor redirecting, answer related pages".into());
+        }
+        if !(1..=50).contains(&r.limit) {
+            return Err("x-restrouter.related.limit: must be 1 to 50".into());
+        }
+    }
     if let Some(s) = &ext.storage {
         check("storage.key", &s.key)?;
         if s.bucket.is_empty() || s.key.is_empty() {
@@ -374,7 +410,13 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         method: method.to_string(),
         template: path.to_string(),
         storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param }),
-        backend: Backend { cluster: backend.cluster, path: backend.path, headers: backend.headers.into_iter().map(|(n, v)| (n.to_ascii_lowercase(), v)).collect() },
+        backend: Backend {
+            cluster: backend.cluster,
+            path: backend.path,
+            headers: backend.headers.into_iter().map(|(n, v)| (n.to_ascii_lowercase(), v)).collect(),
+            query: backend.query.into_iter().collect(),
+            wiki_language: backend.wiki_language,
+        },
         cache_control: ext.cache_control,
         content_type: ext.content_type,
         csp: ext.csp,
@@ -386,6 +428,7 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         math: ext.math,
         revisions: ext.revisions,
         redirect: ext.redirect,
+        related: ext.related,
         validator,
         index,
     })

@@ -109,8 +109,20 @@ pub struct OperationExt {
     pub revisions: Option<RevisionsExt>,
     /// The answer is a redirect built from the back-end's JSON, not the back-end's answer.
     pub redirect: Option<RedirectExt>,
+    /// The answer is the pages related to the title (see [`RelatedExt`]).
+    pub related: Option<RelatedExt>,
     /// One of the math composites (`crate::math`): check, formula or render.
     pub math: Option<MathExt>,
+}
+
+/// Pages related to a title (RESTBase's `page/related/{title}`): the action API's search
+/// (`morelike:`) finds them, and each is answered with `backend` at its title (its summary);
+/// the answer is `{"pages": [...]}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelatedExt {
+    /// How many pages the search returns at most (1 to 50).
+    pub limit: u16,
 }
 
 /// RESTBase's sys/mathoid: formulas stored by hash, renders stored per format, all in one store
@@ -156,6 +168,9 @@ pub struct RevisionsExt {
     /// The back-end path once the revision is known (may use `{revision}`), when the back-end
     /// should be asked for that revision rather than at `backend.path`.
     pub backend_path: Option<String>,
+    /// The answer carries page_revisions' ETag (`"<rev>/<tid>"`), as RESTBase's PDFs did.
+    #[serde(default)]
+    pub etag: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +194,14 @@ pub struct BackendExt {
     /// Request headers every call to the back-end carries (set, replacing the client's).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The back-end's query string, name → template (values encoded as query components); when
+    /// set, it is the whole query: the client's is not passed on.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// A request without `Accept-Language` is sent with the wiki's content language (siteinfo),
+    /// as RESTBase's citoid module did.
+    #[serde(default)]
+    pub wiki_language: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

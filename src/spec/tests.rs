@@ -102,11 +102,11 @@ fn prefixes_are_listed_like_restbase() {
     use serde_json::json;
     assert_eq!(
         listing(&api, "GET", "/en.wikipedia.org/v1/page/"),
-        json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"])
+        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])
     );
     assert_eq!(
         listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"),
-        json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"])
+        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])
     );
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html", "lint"]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/"), json!([]));
@@ -114,7 +114,7 @@ fn prefixes_are_listed_like_restbase() {
     // A prefix's listing is not the project's document.
     assert_eq!(
         listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"),
-        json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"])
+        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])
     );
     // Each project lists its own paths.
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "media", "metrics", "transform"]));
@@ -125,7 +125,10 @@ fn prefixes_are_listed_like_restbase() {
         json!(["bytes-difference", "edited-pages", "editors", "edits", "legacy", "mediarequests", "pageviews", "registered-users", "unique-devices"])
     );
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/metrics/pageviews/"), json!(["aggregate", "per-article", "top", "top-by-country"]));
-    assert_eq!(listing(&api, "GET", "/api/rest_v1/page/"), json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "random", "segments", "summary", "talk", "title"]));
+    assert_eq!(
+        listing(&api, "GET", "/api/rest_v1/page/"),
+        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])
+    );
     assert!(matches!(route(&api, "OPTIONS", "/en.wikipedia.org/v1/page/", "", || Class::External), Ok(Target::Preflight)));
     let err = |m: &str, p: &str| route(&api, m, p, "", || Class::External).err().unwrap();
     assert_eq!(err("POST", "/en.wikipedia.org/v1/page/").status, 405);
@@ -219,6 +222,52 @@ fn site_lang_asks_for_the_wikis_language_and_math_names_its_store() {
     assert!(!op(&api, "GET", "/wikimedia.org/v1/transform/word/from/en/to/de/Haus").op.site_lang);
     let m = op(&api, "GET", "/fr.wikibooks.org/v1/media/math/formula/abc");
     assert_eq!(m.op.math.as_ref().map(|x| (x.step, x.domain.as_str())), Some((model::MathStep::Formula, "wikimedia.org")));
+}
+
+/// A back-end query and the wiki's language are for pass-through routes; related pages need a
+/// title and a sane limit.
+#[test]
+fn query_language_and_related_are_checked() {
+    let e = broken(|d| citation(d)["query"]["search"] = "{nope}".into());
+    assert!(e.contains("backend.query") && e.contains("{nope}"), "{e}");
+    let e = broken(|d| citation(d)["query"]["a&b"] = "{query}".into());
+    assert!(e.contains("backend.query") && e.contains("a&b"), "{e}");
+    let e = broken(|d| d["paths"]["/page/summary/{title}"]["get"]["x-restrouter"]["backend"]["wiki_language"] = true.into());
+    assert!(e.contains("pass-through"), "{e}");
+    let e = broken(|d| related(d)["related"]["limit"] = 0.into());
+    assert!(e.contains("related.limit"), "{e}");
+    let e = broken(|d| related(d)["revisions"] = serde_json::json!({}));
+    assert!(e.contains("x-restrouter.related"), "{e}");
+    let e = broken(|d| d["paths"]["/data/citation/{format}/{query}"]["get"]["x-restrouter"]["related"] = serde_json::json!({"limit": 5}));
+    assert!(e.contains("x-restrouter"), "{e}");
+}
+
+/// The operations of other services, each on the projects RESTBase mounted it on.
+#[test]
+fn service_operations_route_per_project() {
+    let api = api();
+    let id = |path: &str| {
+        route(&api, "GET", path, "", || Class::External).ok().and_then(|t| match t {
+            Target::Op(m) => Some(m.op.id.clone()),
+            _ => None,
+        })
+    };
+    assert_eq!(id("/en.wikipedia.org/v1/page/pdf/Earth/a4/mobile").as_deref(), Some("getPagePdfFormatType"));
+    assert_eq!(id("/en.wikivoyage.org/v1/page/pdf/Earth").as_deref(), Some("getPagePdf"));
+    assert_eq!(id("/www.wikidata.org/v1/page/pdf/Earth"), None);
+    assert_eq!(id("/www.wikidata.org/v1/data/recommendation/description/addition/de").as_deref(), Some("getDescriptionAddition"));
+    assert_eq!(id("/en.wikipedia.org/v1/data/recommendation/description/addition/de"), None);
+    assert_eq!(id("/www.wikidata.org/v1/page/graph/png/Q2/0/abc.png").as_deref(), Some("getGraphPng"));
+    assert_eq!(id("/de.wikipedia.org/v1/data/citation/zotero/x").as_deref(), Some("getCitation"));
+    assert_eq!(id("/wikimedia.org/v1/page/related/Earth"), None);
+}
+
+fn citation(d: &mut Value) -> &mut Value {
+    &mut d["paths"]["/data/citation/{format}/{query}"]["get"]["x-restrouter"]["backend"]
+}
+
+fn related(d: &mut Value) -> &mut Value {
+    &mut d["paths"]["/page/related/{title}"]["get"]["x-restrouter"]
 }
 
 fn random_redirect(d: &mut Value) -> &mut Value {
