@@ -14,7 +14,7 @@
 //! lone-character super- or subscript to braces (`x^2` → `x^{2}`), as texvc does.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
@@ -48,13 +48,31 @@ const PNG_BYTES: &[u8] = &[
     0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
+/// Mathoid's `POST /:outformat` (routes/mathoid.js), spelled out: the stand-ins share one port,
+/// and a catch-all single segment would take every other service's unknown paths.
+const OUTFORMATS: &[&str] = &[
+    "svg",
+    "mml",
+    "png",
+    "json",
+    "complete",
+    "texvcinfo",
+    "speech",
+    "graph",
+];
+
 pub fn routes() -> Router<Shared> {
-    Router::new().route("/{outformat}", post(render))
+    OUTFORMATS.iter().fold(Router::new(), |router, format| {
+        router.route(
+            &format!("/{format}"),
+            post(move |state, headers, body| render(state, format, headers, body)),
+        )
+    })
 }
 
 async fn render(
     State(state): State<Shared>,
-    Path(outformat): Path<String>,
+    outformat: &str,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
