@@ -33,7 +33,8 @@ fn responses_conform_to_the_served_spec() {
 
     // Every service real (development stand-ins), storage's page_revisions included.
     let dev = DevBackend::start();
-    let sets: Vec<(&str, &str)> = ["parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid", "mwapi", "eventgate"].iter().map(|c| (*c, dev.addr())).collect();
+    let sets: Vec<(&str, &str)> =
+        ["parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid", "mwapi", "eventgate"].iter().map(|c| (*c, dev.addr())).collect();
     let s = Stack::with_storage(Storage::with_mwapi(Some(dev.mwapi_url())), Envoy::builder().sets(&sets));
 
     let base = s.envoy.url("/en.wikipedia.org/v1");

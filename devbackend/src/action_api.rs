@@ -7,7 +7,9 @@
 //!   languagevariants`: English namespace names, German ones (with gendered aliases) on
 //!   `de.*`, and language variants on `sr.*` and `zh.*`;
 //! - `prop=info|revisions` for `titles=` or `revids=`, revision data from the same generator as
-//!   the Parsoid stand-in ([`Page`]).
+//!   the Parsoid stand-in ([`Page`]);
+//! - `meta=tokens`: the session's CSRF token (the session is the `Cookie` header, see
+//!   `reading_lists`).
 //!
 //! Pages with fixed behaviour: titles starting `Missing` do not exist (`missing: true`);
 //! `Redirect_to_<Target>` is a redirect to `<Target>` (followed with `redirects=1`);
@@ -221,7 +223,15 @@ fn answer(state: &Shared, headers: &HeaderMap, params: &BTreeMap<String, String>
         );
     }
     let mut query = Map::new();
-    if !get("meta").is_empty() {
+    if get("meta") == "tokens" {
+        // `ApiQueryTokens`: the session's CSRF token; `+\` (MediaWiki's anonymous token)
+        // without a session.
+        let token = crate::reading_lists::session(headers).map_or_else(
+            || "+\\".to_string(),
+            |s| crate::reading_lists::csrf_token(&s),
+        );
+        query.insert("tokens".into(), json!({ "csrftoken": token }));
+    } else if !get("meta").is_empty() {
         if get("meta") != "siteinfo" {
             return api_error(
                 "badvalue",

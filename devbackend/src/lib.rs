@@ -1,5 +1,6 @@
 //! Development stand-ins for the services behind the REST API router: Parsoid, mobileapps (PCS),
-//! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), the event service (EventGate) and the MediaWiki action API,
+//! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), the event service (EventGate), the MediaWiki action API and MediaWiki's REST routes of the
+//! ReadingLists extension,
 //! all on one port.
 //!
 //! Content is small, generated from the title and deterministic apart from render ids, so the
@@ -22,6 +23,7 @@ mod parsoid;
 mod parsoid_formats;
 mod pcs;
 mod pcs_assets;
+mod reading_lists;
 mod respond;
 mod samples;
 mod site;
@@ -67,6 +69,7 @@ pub(crate) struct AppState {
     pub events: events::EventLog,
     pub tids: tid::TidGenerator,
     pub action: action_api::Wikis,
+    pub lists: reading_lists::Store,
 }
 
 pub(crate) type Shared = Arc<AppState>;
@@ -78,6 +81,7 @@ pub fn router(config: &Config) -> Router {
         events: events::EventLog::new(config.events_kept),
         tids: tid::TidGenerator::new(),
         action: action_api::Wikis::default(),
+        lists: reading_lists::Store::default(),
     });
     let app = Router::new()
         .route("/healthz", get(health))
@@ -97,6 +101,7 @@ pub fn router(config: &Config) -> Router {
         .merge(aqs::routes())
         .merge(cx::routes())
         .merge(action_api::routes())
+        .merge(reading_lists::routes())
         .fallback(fallback)
         .with_state(state);
     if config.log_requests {

@@ -109,7 +109,9 @@ impl Vars {
             ctx.insert(name.clone(), Value::String(value.clone()));
         }
         let mut addr = Map::new();
-        for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid", "mwapi", "eventgate", "ratelimit_sidecar", "legacy"] {
+        for name in
+            ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid", "mwapi", "eventgate", "ratelimit_sidecar", "legacy"]
+        {
             let value = self.get(name);
             if value.is_empty() {
                 continue;

@@ -10,6 +10,7 @@
 //!   │ (a title, siteinfo not cached) ─▶ Siteinfo ─▶ 301 / 400 / 503 ─▶ Replied, or on as below
 //!   ├──pass-through──▶ Forwarded ──answer──▶ Proxied (policy; errors rewritten)
 //!   ├──redirect from the back-end's JSON──▶ RedirectSource ──▶ Replied
+//!   ├──page save──▶ Save (Parsoid's transform, then the edit) ──▶ Replied
 //!   └──stored──▶ StorageRead ──hit──▶ Proxied
 //!        │ (forced re-render)     └─miss/error─▶ Callout (replacing) ─▶ … ─▶ Replied (replacing)
 //!        └──────────────────────────────────────▶ Callout ─▶ … ─▶ Replied
@@ -18,7 +19,10 @@
 mod page;
 pub mod ratelimit;
 mod redirect;
+mod save;
 
+#[cfg(test)]
+mod credential_tests;
 #[cfg(test)]
 pub(crate) mod fake;
 #[cfg(test)]
@@ -49,6 +53,10 @@ pub const EVENTS_QUEUE: &str = "restrouter.events";
 /// Header the filter sets to pick the Envoy route of a pass-through back-end; a client's own
 /// value is always removed first.
 pub const CLUSTER_HEADER: &str = "x-restrouter-cluster";
+
+/// The client's credentials: they reach only the back-end of an operation that acts as the
+/// client (`x-restrouter.credentials`), never storage, another back-end or a callout.
+pub const CREDENTIAL_HEADERS: &[&str] = &["cookie", "authorization"];
 
 /// How much of an upstream's error body becomes the detail of the problem replacing it.
 const ERROR_DETAIL_BYTES: usize = 4096;
@@ -111,6 +119,9 @@ enum Phase {
     RedirectTarget { m: Matched, token: u32, hops: u8 },
     /// A redirect waits for what it is built from, asked of the back-end (headers held).
     RedirectSource { m: Matched, token: u32 },
+    /// A page save waits on Parsoid's transform or (`editing`) the action API's edit (headers
+    /// held).
+    Save { save: Box<crate::save::Save>, route: RoutePolicy, token: u32, editing: bool },
     /// Pass-through: Envoy's router forwards the request to the back-end.
     Forwarded(RoutePolicy),
     /// A stored route's read, sent to storage by Envoy's router.
@@ -146,6 +157,8 @@ pub struct Request {
     page: PageHeaders,
     /// The latest revision, as page_revisions named it for a request without one.
     resolved_revision: Option<String>,
+    /// The body of a request that acts on its fields (a page save), kept past validation.
+    body: Option<Vec<u8>>,
 }
 
 impl Request {
@@ -163,6 +176,7 @@ impl Request {
             status: 0,
             page: PageHeaders::default(),
             resolved_revision: None,
+            body: None,
         }
     }
 
@@ -224,6 +238,9 @@ impl Request {
         if let Err(p) = self.validate(&m, Some(&body), false) {
             return self.problem(host, &p);
         }
+        if m.op.save.is_some() {
+            self.body = Some(body);
+        }
         self.proceed(host, m)
     }
 
@@ -244,6 +261,7 @@ impl Request {
                 let _ = self.on_redirect_source(host, m, resp);
                 return;
             }
+            Phase::Save { save, route, token: t, editing } if t == token => return self.on_save(host, *save, route, editing, resp),
             other => self.phase = other,
         }
         if !matches!(self.phase, Phase::Callout { token: t, .. } if t == token) {
@@ -357,7 +375,7 @@ impl Request {
     /// Applies the response policy to the answer on its way out.
     fn shape(&mut self, host: &impl Host, route: &RoutePolicy, headers: &[(String, String)]) -> Action {
         let mut shaping = policy::shape(route, self.status, headers, &self.domain);
-        for (name, value) in self.page.wanted(self.status, headers) {
+        for (name, value) in self.page_headers(route, self.status, headers) {
             // Page semantics have the last word on the headers they set.
             shaping.edits.retain(|e| edit_name(e) != name);
             if header(headers, name) != Some(value.as_str()) {
@@ -375,6 +393,16 @@ impl Request {
         Action::Continue
     }
 
+    /// What page semantics add to an answer under `route`: a private answer keeps its
+    /// cache-control (a normalized title's `no-cache` would let shared caches store it).
+    fn page_headers(&self, route: &RoutePolicy, status: u16, headers: &[(String, String)]) -> Vec<(&'static str, String)> {
+        let mut wanted = self.page.wanted(status, headers);
+        if route.private {
+            wanted.retain(|(name, _)| *name != "cache-control");
+        }
+        wanted
+    }
+
     /// Answers the request itself, before anything was forwarded.
     fn reply(&mut self, host: &impl Host, reply: Reply, route: RoutePolicy) -> Action {
         self.reply_with(host, reply, route, false)
@@ -382,7 +410,7 @@ impl Request {
 
     fn reply_with(&mut self, host: &impl Host, mut reply: Reply, route: RoutePolicy, replacing: bool) -> Action {
         self.status = reply.status;
-        for (name, value) in self.page.wanted(reply.status, &reply.headers) {
+        for (name, value) in self.page_headers(&route, reply.status, &reply.headers) {
             reply = reply.setting(name, &value);
         }
         self.phase = Phase::Replied { route, replacing };
@@ -451,6 +479,8 @@ impl Request {
     fn serve_content(&mut self, host: &impl Host, m: Matched) -> Action {
         if m.op.redirect.is_some() {
             self.fetch_for_redirect(host, m)
+        } else if m.op.save.is_some() {
+            self.start_save(host, m)
         } else if m.op.storage.is_some() {
             self.start_flow(host, m)
         } else {
@@ -492,6 +522,7 @@ impl Request {
                     // Storage answers a no-cache read with 404; only the flow decides on re-renders.
                     host.remove_request_header("cache-control");
                 }
+                self.drop_credentials(host);
                 self.phase = Phase::StorageRead(flow);
                 Action::Continue
             }
@@ -581,6 +612,9 @@ impl Request {
         for (name, value) in &m.op.backend.headers {
             host.set_request_header(name, value);
         }
+        if !m.op.credentials {
+            self.drop_credentials(host);
+        }
         // The client's accept-language goes on as it is; x-client-ip is the filter's word.
         match self.client(host).ip {
             Some(ip) => host.set_request_header("x-client-ip", &ip.to_string()),
@@ -589,6 +623,15 @@ impl Request {
         }
         self.phase = Phase::Forwarded(RoutePolicy::of(&m.op));
         Action::Continue
+    }
+
+    /// Takes the client's credentials off a request Envoy's router forwards.
+    fn drop_credentials(&self, host: &impl Host) {
+        for name in CREDENTIAL_HEADERS {
+            if self.header(name).is_some() {
+                host.remove_request_header(name);
+            }
+        }
     }
 }
 

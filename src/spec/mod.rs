@@ -36,6 +36,10 @@ pub struct Op {
     pub revisions: Option<RevisionsExt>,
     /// Answered with a redirect built from the back-end's JSON (see [`model::RedirectExt`]).
     pub redirect: Option<RedirectExt>,
+    /// Acts as the client: its credentials are forwarded (see [`model::OperationExt::credentials`]).
+    pub credentials: bool,
+    /// Saves a page (see [`model::OperationExt::save`]).
+    pub save: Option<crate::save::From>,
     /// The path has a `{title}`: a page title, normalized with the wiki's siteinfo before
     /// anything else (RESTBase's normalize_title_filter ran on every route with one).
     pub title: bool,
@@ -287,6 +291,13 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
             return Err(format!("x-restrouter.backend.headers: '{name}' is not a header the router may set"));
         }
     }
+    if ext.credentials && (ext.storage.is_some() || !ext.events.is_empty() || ext.redirect.is_some() || ext.revisions.is_some()) {
+        // What is fetched with a client's credentials is that client's alone.
+        return Err("x-restrouter.credentials: an operation acting as the client is a plain pass-through (no storage, events, redirect or revisions)".into());
+    }
+    if ext.save.is_some() && !(ext.credentials && method == "post" && op.request_body.is_some()) {
+        return Err("x-restrouter.save: a page save is a POST with a body, acting as the client (credentials)".into());
+    }
     if let Some(s) = &ext.storage {
         check("storage.key", &s.key)?;
         if s.bucket.is_empty() || s.key.is_empty() {
@@ -352,7 +363,9 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         rate_limit: ext.rate_limit,
         events: ext.events,
         internal_only: ext.internal_only,
-        title: path.contains("{title}"),
+        credentials: ext.credentials,
+        save: ext.save,
+        title: ext.normalize_title && path.contains("{title}"),
         revisions: ext.revisions,
         redirect: ext.redirect,
         validator,

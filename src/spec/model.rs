@@ -108,6 +108,22 @@ pub struct OperationExt {
     pub revisions: Option<RevisionsExt>,
     /// The answer is a redirect built from the back-end's JSON, not the back-end's answer.
     pub redirect: Option<RedirectExt>,
+    /// The operation acts as the client (a write, a user's private data): the client's `cookie`
+    /// and `authorization` go to its back-end, its answers are private and never stored. No
+    /// other operation, storage read or callout ever carries them.
+    #[serde(default)]
+    pub credentials: bool,
+    /// A `{title}` of the path is normalized with this wiki's siteinfo (default). Off for a
+    /// title of another wiki, such as a reading list entry's.
+    #[serde(default = "yes")]
+    pub normalize_title: bool,
+    /// Saves a page from this body field (`wikitext`, or `html` through the back-end's HTML to
+    /// wikitext transform) with the action API's `edit`, as the client (see `crate::save`).
+    pub save: Option<crate::save::From>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A redirect worked out from the back-end's answer (RESTBase's `page/random/{format}`: a random
