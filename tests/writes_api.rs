@@ -215,3 +215,35 @@ fn a_reading_list_session_end_to_end() {
     assert_eq!(storage.total(), 0);
     s.envoy.assert_no_vm_trouble();
 }
+
+#[test]
+fn rollout_moves_saves_and_lists_on_their_own_and_never_mirrors_them() {
+    let legacy = Upstream::start();
+    legacy.on_any(Reply::html("legacy").header("x-legacy", "1"));
+    let builder = Envoy::builder().template("envoy/rollout.yaml.j2").set("legacy", &legacy.addr()).set("rollout", "page-save=100,page-html=0,lists=0");
+    let s = Stack::with_builder(builder);
+    let from_legacy = |r: &Response| r.header("x-legacy") == Some("1");
+    // Saves of HTML and wikitext are restrouter's (its problem: no token), reads of HTML are not.
+    for path in ["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/page/wikitext/Earth"] {
+        let r = post(&s.envoy, path, None, FORM, b"x=1");
+        assert!(!from_legacy(&r), "{path}: {r}");
+        r.assert_problem(400, "bad_request", "POST", path);
+    }
+    assert!(from_legacy(&s.envoy.get("/en.wikipedia.org/v1/page/html/Earth")));
+    assert!(from_legacy(&s.envoy.get_with(&format!("{LISTS}/"), &[("cookie", COOKIE)])));
+    assert_eq!(legacy.requests().last().and_then(|r| r.header("cookie").map(str::to_string)).as_deref(), Some(COOKIE), "RESTBase still gets the session it needs");
+    // A mirror of a writing service is refused when the configuration is rendered.
+    let render = |mirror: &str| {
+        std::process::Command::new(support::binary("restrouter-render"))
+            .current_dir(support::repo_root())
+            .args(["envoy", "--template", "envoy/rollout.yaml.j2", "--set", &format!("rollout_mirror={mirror}"), "--set", "wasm=restrouter.wasm"])
+            .output()
+            .unwrap()
+    };
+    assert!(render("page-html").status.success(), "{}", String::from_utf8_lossy(&render("page-html").stderr));
+    for service in ["page-save", "lists"] {
+        let out = render(service);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("writes as the client"), "{service}: {err}");
+    }
+}
