@@ -146,12 +146,15 @@ fn ok(body: Value) -> Response {
     )
 }
 
-fn bad(key: &str, message: &str) -> Response {
-    error::rest(StatusCode::BAD_REQUEST, key, message)
+/// An error answer on its way back through `?` (boxed: a response is large).
+type Refusal = Box<Response>;
+
+fn bad(key: &str, message: &str) -> Refusal {
+    Box::new(error::rest(StatusCode::BAD_REQUEST, key, message))
 }
 
 /// The session of a request that needs none but a logged-in user (`checkAuthority`).
-fn user(headers: &HeaderMap) -> Result<String, Response> {
+fn user(headers: &HeaderMap) -> Result<String, Refusal> {
     session(headers).ok_or_else(|| {
         bad(
             "rest-permission-denied-anon",
@@ -166,7 +169,7 @@ fn user_with_token(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
     body: Option<&Value>,
-) -> Result<String, Response> {
+) -> Result<String, Refusal> {
     let from_body = body
         .and_then(|b| b.get("token"))
         .and_then(Value::as_str)
@@ -174,7 +177,8 @@ fn user_with_token(
     let submitted = from_body
         .or_else(|| query.get("csrf_token").map(String::as_str))
         .unwrap_or_default();
-    let forbidden = |key: &str, message: &str| error::rest(StatusCode::FORBIDDEN, key, message);
+    let forbidden =
+        |key: &str, message: &str| Box::new(error::rest(StatusCode::FORBIDDEN, key, message));
     match session(headers) {
         Some(s) if submitted == csrf_token(&s) => Ok(s),
         _ if submitted.is_empty() => Err(forbidden(
@@ -189,7 +193,7 @@ fn user_with_token(
     }
 }
 
-fn json_body(body: &Bytes) -> Result<Value, Response> {
+fn json_body(body: &Bytes) -> Result<Value, Refusal> {
     serde_json::from_slice(body).map_err(|_| {
         bad(
             "rest-json-body-parse-error",
@@ -198,7 +202,7 @@ fn json_body(body: &Bytes) -> Result<Value, Response> {
     })
 }
 
-fn text<'a>(body: &'a Value, field: &str) -> Result<&'a str, Response> {
+fn text<'a>(body: &'a Value, field: &str) -> Result<&'a str, Refusal> {
     body.get(field).and_then(Value::as_str).ok_or_else(|| {
         bad(
             "paramvalidator-missingparam",
@@ -207,7 +211,7 @@ fn text<'a>(body: &'a Value, field: &str) -> Result<&'a str, Response> {
     })
 }
 
-fn not_set_up() -> Response {
+fn not_set_up() -> Refusal {
     bad(
         "readinglists-db-error-not-set-up",
         "Reading lists have not been set up for this user.",
@@ -226,7 +230,7 @@ fn entry_json(e: &Entry) -> Value {
 fn with_user(
     state: &Shared,
     session: &str,
-    f: impl FnOnce(&mut User, &mut Inner) -> Result<Value, Response>,
+    f: impl FnOnce(&mut User, &mut Inner) -> Result<Value, Refusal>,
 ) -> Response {
     let Ok(mut inner) = state.lists.inner.lock() else {
         return error::rest(
@@ -236,11 +240,11 @@ fn with_user(
         );
     };
     let Some(mut user) = inner.users.remove(session) else {
-        return not_set_up();
+        return *not_set_up();
     };
     let answer = f(&mut user, &mut inner);
     inner.users.insert(session.to_string(), user);
-    answer.map_or_else(|e| e, ok)
+    answer.map_or_else(|e| *e, ok)
 }
 
 async fn setup(
@@ -252,7 +256,7 @@ async fn setup(
     let parsed = serde_json::from_slice::<Value>(&body).ok();
     let session = match user_with_token(&headers, &q, parsed.as_ref()) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let Ok(mut inner) = state.lists.inner.lock() else {
         return error::rest(
@@ -262,7 +266,7 @@ async fn setup(
         );
     };
     if inner.users.contains_key(&session) {
-        return bad(
+        return *bad(
             "readinglists-db-error-already-set-up",
             "Reading lists have already been set up for this user.",
         );
@@ -295,7 +299,7 @@ async fn teardown(
     let parsed = serde_json::from_slice::<Value>(&body).ok();
     let session = match user_with_token(&headers, &q, parsed.as_ref()) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let Ok(mut inner) = state.lists.inner.lock() else {
         return error::rest(
@@ -306,14 +310,14 @@ async fn teardown(
     };
     match inner.users.remove(&session) {
         Some(_) => ok(json!({})),
-        None => not_set_up(),
+        None => *not_set_up(),
     }
 }
 
 async fn lists(State(state): State<Shared>, headers: HeaderMap) -> Response {
     let session = match user(&headers) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     with_user(&state, &session, |u, inner| {
         let (_, now) = inner.next();
@@ -330,14 +334,14 @@ async fn one_list(
 ) -> Response {
     let session = match user(&headers) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     with_user(&state, &session, |u, _| {
         find_list(u, &id).map(|i| u.lists.get(i).map(list_json).unwrap_or_default())
     })
 }
 
-fn find_list(u: &User, id: &str) -> Result<usize, Response> {
+fn find_list(u: &User, id: &str) -> Result<usize, Refusal> {
     let id: u64 = id.parse().map_err(|_| {
         bad(
             "paramvalidator-badinteger",
@@ -352,7 +356,7 @@ fn find_list(u: &User, id: &str) -> Result<usize, Response> {
     })
 }
 
-fn add_list(u: &mut User, inner: &mut Inner, item: &Value) -> Result<Value, Response> {
+fn add_list(u: &mut User, inner: &mut Inner, item: &Value) -> Result<Value, Refusal> {
     let name = text(item, "name")?.to_string();
     if u.lists.iter().any(|l| l.name == name) {
         return Err(bad(
@@ -387,15 +391,15 @@ async fn create_list(
 ) -> Response {
     let body = match json_body(&body) {
         Ok(b) => b,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let session = match user_with_token(&headers, &q, Some(&body)) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     with_user(&state, &session, |u, inner| {
         let list = add_list(u, inner, &body)?;
-        Ok(json!({"id": list["id"], "list": list}))
+        Ok(json!({"id": list.get("id"), "list": list}))
     })
 }
 
@@ -407,11 +411,11 @@ async fn create_lists(
 ) -> Response {
     let body = match json_body(&body) {
         Ok(b) => b,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let session = match user_with_token(&headers, &q, Some(&body)) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     with_user(&state, &session, |u, inner| {
         let batch = batch(&body)?;
@@ -420,12 +424,12 @@ async fn create_lists(
             .map(|item| add_list(u, inner, item))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(
-            json!({"batch": made.iter().map(|l| json!({"id": l["id"]})).collect::<Vec<_>>(), "lists": made}),
+            json!({"batch": made.iter().map(|l| json!({"id": l.get("id")})).collect::<Vec<_>>(), "lists": made}),
         )
     })
 }
 
-fn batch(body: &Value) -> Result<&Vec<Value>, Response> {
+fn batch(body: &Value) -> Result<&Vec<Value>, Refusal> {
     body.get("batch")
         .and_then(Value::as_array)
         .filter(|b| !b.is_empty())
@@ -446,11 +450,11 @@ async fn update_list(
 ) -> Response {
     let body = match json_body(&body) {
         Ok(b) => b,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let session = match user_with_token(&headers, &q, Some(&body)) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     with_user(&state, &session, |u, inner| {
         let i = find_list(u, &id)?;
@@ -482,7 +486,7 @@ async fn delete_list(
 ) -> Response {
     let session = match user(&headers) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     with_user(&state, &session, |u, _| {
         let i = find_list(u, &id)?;
@@ -505,7 +509,7 @@ async fn entries(
 ) -> Response {
     let session = match user(&headers) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     with_user(&state, &session, |u, _| {
         let list = u.lists.get(find_list(u, &id)?).map(|l| l.id);
@@ -515,7 +519,7 @@ async fn entries(
     })
 }
 
-fn add_entry(u: &mut User, inner: &mut Inner, list: u64, item: &Value) -> Result<Value, Response> {
+fn add_entry(u: &mut User, inner: &mut Inner, list: u64, item: &Value) -> Result<Value, Refusal> {
     let project = text(item, "project")?.to_string();
     let title = text(item, "title")?.replace(' ', "_");
     if title.is_empty() || title.contains(['<', '>', '#', '[', ']', '{', '}', '|']) {
@@ -556,11 +560,11 @@ async fn create_entry(
 ) -> Response {
     let body = match json_body(&body) {
         Ok(b) => b,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let session = match user_with_token(&headers, &q, Some(&body)) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     with_user(&state, &session, |u, inner| {
         let list = u
@@ -569,7 +573,7 @@ async fn create_entry(
             .map(|l| l.id)
             .unwrap_or_default();
         let entry = add_entry(u, inner, list, &body)?;
-        Ok(json!({"id": entry["id"], "entry": entry}))
+        Ok(json!({"id": entry.get("id"), "entry": entry}))
     })
 }
 
@@ -582,11 +586,11 @@ async fn create_entries(
 ) -> Response {
     let body = match json_body(&body) {
         Ok(b) => b,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let session = match user_with_token(&headers, &q, Some(&body)) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     with_user(&state, &session, |u, inner| {
         let list = u
@@ -599,7 +603,7 @@ async fn create_entries(
             .map(|item| add_entry(u, inner, list, item))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(
-            json!({"batch": made.iter().map(|e| json!({"id": e["id"]})).collect::<Vec<_>>(), "entries": made}),
+            json!({"batch": made.iter().map(|e| json!({"id": e.get("id")})).collect::<Vec<_>>(), "entries": made}),
         )
     })
 }
@@ -611,7 +615,7 @@ async fn delete_entry(
 ) -> Response {
     let session = match user(&headers) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     with_user(&state, &session, |u, _| {
         let list = u.lists.get(find_list(u, &id)?).map(|l| l.id);
@@ -643,7 +647,7 @@ async fn pages(
 ) -> Response {
     let session = match user(&headers) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     let title = title.replace(' ', "_");
     with_user(&state, &session, |u, _| {
@@ -666,7 +670,7 @@ async fn changes(
 ) -> Response {
     let session = match user(&headers) {
         Ok(s) => s,
-        Err(e) => return e,
+        Err(e) => return *e,
     };
     with_user(&state, &session, |u, inner| {
         let (_, now) = inner.next();
