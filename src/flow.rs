@@ -193,6 +193,8 @@ pub struct StoredFlow {
     notes: Vec<Counter>,
     /// Set when stored content changed: the public URIs to purge.
     changed: bool,
+    /// The revision of the content stored (its ETag's).
+    stored_revision: Option<String>,
 }
 
 /// The path (and query) of a back-end's redirect `location`, absolute or not.
@@ -211,7 +213,7 @@ fn etag_revision(etag: &str) -> Option<&str> {
 
 impl StoredFlow {
     pub fn new(input: FlowInput) -> StoredFlow {
-        StoredFlow { input, state: State::Read, notes: Vec::new(), changed: false }
+        StoredFlow { input, state: State::Read, notes: Vec::new(), changed: false, stored_revision: None }
     }
 
     pub fn input(&self) -> &FlowInput {
@@ -227,6 +229,11 @@ impl StoredFlow {
     /// as new: the caller emits the `resource_change` event.
     pub fn content_changed(&self) -> bool {
         self.changed
+    }
+
+    /// The revision of the content this flow stored, for the events' revision URIs.
+    pub fn stored_revision(&self) -> Option<&str> {
+        self.stored_revision.as_deref()
     }
 
     pub fn start(&mut self) -> Begin {
@@ -464,6 +471,7 @@ impl StoredFlow {
             200 | 201 | 204 => {
                 self.notes.push(Counter::StoreWritten);
                 self.changed = true;
+                self.stored_revision = reply.header("etag").and_then(etag_revision).map(str::to_string);
             }
             412 | 202 => self.notes.push(Counter::StoreUnchanged),
             _ => self.notes.push(Counter::StoreError),

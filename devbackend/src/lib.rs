@@ -1,5 +1,5 @@
 //! Development stand-ins for the services behind the REST API router: Parsoid, mobileapps (PCS),
-//! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), the event service (EventGate), the MediaWiki action API and MediaWiki's REST routes of the
+//! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), mathoid, the event service (EventGate), the MediaWiki action API and MediaWiki's REST routes of the
 //! ReadingLists extension,
 //! all on one port.
 //!
@@ -15,6 +15,7 @@ mod events;
 mod feed_extras;
 mod feeds;
 mod markup;
+mod mathoid;
 mod metrics;
 mod onthisday;
 mod page;
@@ -100,6 +101,7 @@ pub fn router(config: &Config) -> Router {
         .merge(onthisday::routes())
         .merge(aqs::routes())
         .merge(cx::routes())
+        .merge(mathoid::routes())
         .merge(action_api::routes())
         .merge(reading_lists::routes())
         .fallback(fallback)

@@ -108,7 +108,8 @@ fn load_spec_and_clusters(c: &Common) -> Result<(Value, Vec<String>), String> {
 
 fn compile(spec: Value) -> Result<(Value, Vec<String>), String> {
     let api = restrouter::spec::Api::compile(&spec)?;
-    let mut clusters: Vec<String> = api.ops.iter().filter(|o| o.storage.is_none()).map(|o| o.backend.cluster.clone()).collect();
+    // Routes to back-ends for pass-through operations; stored and math ones only make callouts.
+    let mut clusters: Vec<String> = api.ops.iter().filter(|o| o.storage.is_none() && o.math.is_none()).map(|o| o.backend.cluster.clone()).collect();
     clusters.sort();
     clusters.dedup();
     Ok((spec, clusters))
@@ -134,6 +135,7 @@ fn settings(v: &vars::Vars) -> Result<Value, String> {
         "siteinfo_failure_ttl_s": v.number("siteinfo_failure_ttl_s")?,
         "redirect_cache_control": v.get("redirect_cache_control"),
         "event_stream": v.get("event_stream"),
+        "event_transcludes_stream": v.get("event_transcludes_stream"),
         "max_body_bytes": v.number("max_body_bytes")?,
         "event_base_path": v.get("event_base_path"),
         "ratelimit": {

@@ -30,8 +30,10 @@ mod tests;
 
 use crate::client::{Class, Client, Trust};
 use crate::config::{self, Settings};
+use crate::events::Change;
 use crate::flow::{failure_counter, Begin, Callout, Failure, FlowInput, Step, StoredFlow, Upstream};
 use crate::host::{header, Headers, Host};
+use crate::math::{MathFlow, MathInput};
 use crate::metrics::{Counter, Metrics};
 use crate::pages::{self, SiteCache};
 use crate::paths::split_query;
@@ -126,6 +128,8 @@ enum Phase {
     Forwarded(RoutePolicy),
     /// A stored route's read, sent to storage by Envoy's router.
     StorageRead(StoredFlow),
+    /// A math composite waits on a callout (headers held).
+    Math { flow: MathFlow, token: u32 },
     /// A stored flow waits on a callout. `replacing`: storage's answer is held, to be replaced.
     Callout { flow: StoredFlow, token: u32, replacing: bool },
     /// The filter answered itself, with the policy of `route` (Envoy may still answer in its
@@ -157,7 +161,8 @@ pub struct Request {
     page: PageHeaders,
     /// The latest revision, as page_revisions named it for a request without one.
     resolved_revision: Option<String>,
-    /// The body of a request that acts on its fields (a page save), kept past validation.
+    /// The request body, kept for the operations that act on its fields (a math check's
+    /// formula, a page save).
     body: Option<Vec<u8>>,
 }
 
@@ -238,7 +243,7 @@ impl Request {
         if let Err(p) = self.validate(&m, Some(&body), false) {
             return self.problem(host, &p);
         }
-        if m.op.save.is_some() {
+        if m.op.math.is_some() || m.op.save.is_some() {
             self.body = Some(body);
         }
         self.proceed(host, m)
@@ -255,6 +260,11 @@ impl Request {
             Phase::RedirectTarget { m, token: t, hops } if t == token => {
                 let action = self.on_redirect_target(host, m, hops, resp);
                 return self.resume_if(host, action);
+            }
+            Phase::Math { mut flow, token: t } if t == token => {
+                let step = flow.on_response(resp);
+                self.run_math(host, flow, step);
+                return;
             }
             Phase::RedirectSource { m, token: t } if t == token => {
                 // Always answered by the filter: nothing to resume.
@@ -456,7 +466,7 @@ impl Request {
         if m.op.method.eq_ignore_ascii_case("get") {
             self.page.content_location = Some(pages::content_location(&m.domain, &self.uri));
         }
-        if m.op.title {
+        if m.op.title || m.op.site_lang {
             return self.page_route(host, m);
         }
         self.serve(host, m)
@@ -481,6 +491,8 @@ impl Request {
             self.fetch_for_redirect(host, m)
         } else if m.op.save.is_some() {
             self.start_save(host, m)
+        } else if m.op.math.is_some() {
+            self.start_math(host, m)
         } else if m.op.storage.is_some() {
             self.start_flow(host, m)
         } else {
@@ -574,19 +586,78 @@ impl Request {
 
     fn emit_change(&self, host: &impl Host, flow: &StoredFlow) {
         let input = flow.input();
-        let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.filter.settings.event_base_path, self.header("x-request-id").map(str::to_string)) else {
-            return;
-        };
+        let (request_id, triggered_by) = (self.header("x-request-id").map(str::to_string), self.header("x-triggered-by").map(str::to_string));
+        if let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.filter.settings.event_base_path, flow.stored_revision(), request_id, triggered_by) {
+            self.emit(host, &change);
+        }
+    }
+
+    fn emit(&self, host: &impl Host, change: &Change) {
         let queue = self.filter.events_queue.get().or_else(|| {
             let q = host.resolve_queue(&self.filter.vm_id, EVENTS_QUEUE);
             self.filter.events_queue.set(q);
             q
         });
-        let sent = match (queue, serde_json::to_vec(&change)) {
+        let sent = match (queue, serde_json::to_vec(change)) {
             (Some(q), Ok(bytes)) => host.enqueue(q, &bytes),
             _ => false,
         };
         self.filter.metrics.count(host, if sent { Counter::EventsQueued } else { Counter::EventsDropped });
+    }
+
+    /// A math composite (`crate::math`): callouts only, the filter answers.
+    fn start_math(&mut self, host: &impl Host, m: Matched) -> Action {
+        let s = &self.filter.settings;
+        let q = self.body.take().and_then(|b| crate::math::query_of(&b, self.header("content-type")));
+        let input = MathInput {
+            op: m.op,
+            domain: m.domain,
+            params: m.params,
+            q,
+            method: self.method.clone(),
+            uri: self.uri.clone(),
+            no_cache: self.no_cache(),
+            storage_cluster: s.storage_cluster.clone(),
+            storage_timeout_ms: s.timeouts_ms.storage,
+            backend_timeout_ms: s.timeouts_ms.backend,
+            event_base_path: s.event_base_path.clone(),
+        };
+        let mut flow = MathFlow::new(input);
+        let step = flow.start();
+        self.run_math(host, flow, step);
+        Action::Pause
+    }
+
+    /// Carries out a math flow's steps until one waits on the network or answers.
+    fn run_math(&mut self, host: &impl Host, mut flow: MathFlow, mut step: Step) {
+        loop {
+            for c in flow.take_notes() {
+                self.filter.metrics.count(host, c);
+            }
+            match step {
+                Step::Respond(reply) => {
+                    if let Some(mut change) = flow.take_purge() {
+                        change.request_id = self.header("x-request-id").map(str::to_string);
+                        change.triggered_by = self.header("x-triggered-by").map(str::to_string);
+                        self.emit(host, &change);
+                    }
+                    let route = RoutePolicy::of(&flow.input().op);
+                    let _ = self.reply_with(host, reply, route, false);
+                    return;
+                }
+                Step::Call(mut callout) => match self.dispatch(host, &mut callout) {
+                    Some(token) => {
+                        self.phase = Phase::Math { flow, token };
+                        return;
+                    }
+                    None => {
+                        log::warn!("restrouter: callout to {} not dispatched", callout.cluster);
+                        self.filter.metrics.count(host, Counter::CalloutFailed);
+                        step = flow.on_response(Upstream::callout(0, Vec::new(), Vec::new()));
+                    }
+                },
+            }
+        }
     }
 
     /// Pass-through: point the request at the back-end and let Envoy's router forward it.
