@@ -18,24 +18,37 @@ const FALLBACK_CONTENT_TYPE: &str = "application/octet-stream";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoutePolicy {
     pub cache_control: Option<String>,
+    /// Answers made with the client's credentials: whatever the route or upstream say, they
+    /// are for this client alone (see [`private`]).
+    pub private: bool,
     pub content_type: Option<String>,
     pub csp: CspProfile,
 }
 
 impl RoutePolicy {
     pub fn of(op: &Op) -> RoutePolicy {
-        RoutePolicy { cache_control: op.cache_control.clone(), content_type: op.content_type.clone(), csp: op.csp }
+        RoutePolicy { cache_control: op.cache_control.clone(), private: op.credentials, content_type: op.content_type.clone(), csp: op.csp }
     }
 }
 
 /// The `cache-control` of an answer: errors are never cached publicly; otherwise the route's
 /// value, else what the source of the content (storage, the back-end) said, else the private
-/// default. The one place this is decided, for hits, built replies and proxied answers alike.
-pub fn cache_control<'a>(status: u16, route: Option<&'a str>, upstream: Option<&'a str>) -> &'a str {
+/// default; for a private route, a value no shared cache may keep. The one place this is
+/// decided, for hits, built replies and proxied answers alike.
+pub fn cache_control<'a>(status: u16, route: &'a RoutePolicy, upstream: Option<&'a str>) -> &'a str {
     if status >= 400 {
         return DEFAULT_CACHE_CONTROL;
     }
-    route.or(upstream).unwrap_or(DEFAULT_CACHE_CONTROL)
+    let cc = route.cache_control.as_deref().or(upstream).unwrap_or(DEFAULT_CACHE_CONTROL);
+    if route.private && !private(cc) {
+        return DEFAULT_CACHE_CONTROL;
+    }
+    cc
+}
+
+/// A `cache-control` that keeps an answer out of shared caches.
+pub fn private(cache_control: &str) -> bool {
+    cache_control.split(',').map(|d| d.trim().split('=').next().unwrap_or_default().trim()).any(|d| d.eq_ignore_ascii_case("private") || d.eq_ignore_ascii_case("no-store"))
 }
 
 /// The content type of an answer: its own, else the route's, else a neutral one.
@@ -76,7 +89,7 @@ pub fn shape(route: &RoutePolicy, status: u16, headers: &[(String, String)], dom
         }
     }
     want(headers, "content-type", ct, &mut out);
-    let cc = cache_control(status, route.cache_control.as_deref(), values(headers, "cache-control").next());
+    let cc = cache_control(status, route, values(headers, "cache-control").next());
     want(headers, "cache-control", cc, &mut out);
     for (name, value) in security(ct, route.csp, domain) {
         want(headers, name, &value, &mut out);
@@ -176,7 +189,7 @@ mod tests {
 
     #[test]
     fn built_replies_already_follow_the_policy() {
-        let routes = [RoutePolicy::default(), RoutePolicy { cache_control: Some("s-maxage=10".into()), content_type: Some("text/html".into()), csp: CspProfile::MobileHtml }];
+        let routes = [RoutePolicy::default(), RoutePolicy { cache_control: Some("s-maxage=10".into()), private: false, content_type: Some("text/html".into()), csp: CspProfile::MobileHtml }];
         for route in &routes {
             for (status, ct) in [(200, "text/html; charset=utf-8"), (200, "application/json"), (404, problem::CONTENT_TYPE), (502, problem::CONTENT_TYPE)] {
                 for upstream_cc in [None, Some("max-age=5")] {
@@ -201,7 +214,22 @@ mod tests {
             }
         }
         // Errors are never cached publicly, whatever the route or upstream say.
-        assert_eq!(cache_control(503, Some("s-maxage=10"), Some("max-age=5")), DEFAULT_CACHE_CONTROL);
+        let route = RoutePolicy { cache_control: Some("s-maxage=10".into()), ..RoutePolicy::default() };
+        assert_eq!(cache_control(503, &route, Some("max-age=5")), DEFAULT_CACHE_CONTROL);
+    }
+
+    #[test]
+    fn a_private_route_is_never_cached_publicly() {
+        let public = RoutePolicy { private: true, ..RoutePolicy::default() };
+        assert_eq!(cache_control(200, &public, Some("s-maxage=300, max-age=60")), DEFAULT_CACHE_CONTROL);
+        let with_route = RoutePolicy { cache_control: Some("max-age=0, s-maxage=0".into()), private: true, ..RoutePolicy::default() };
+        assert_eq!(cache_control(200, &with_route, None), DEFAULT_CACHE_CONTROL);
+        for own in ["private, max-age=0", "no-store", "max-age=0, Private"] {
+            let route = RoutePolicy { cache_control: Some(own.into()), private: true, ..RoutePolicy::default() };
+            assert_eq!(cache_control(200, &route, Some("s-maxage=300")), own);
+        }
+        let shaped = shape(&public, 201, &[("content-type".into(), "application/json".into()), ("cache-control".into(), "public, s-maxage=60".into())], "d.org");
+        assert!(shaped.edits.contains(&Edit::Set("cache-control", DEFAULT_CACHE_CONTROL.into())), "{shaped:?}");
     }
 
     #[test]

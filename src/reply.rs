@@ -15,7 +15,7 @@ pub struct Reply {
 impl Reply {
     /// An answer with content: `upstream_cache_control` is what the content's source said.
     pub fn content(status: u16, content_type: &str, body: Vec<u8>, route: &RoutePolicy, upstream_cache_control: Option<&str>, domain: &str) -> Reply {
-        let cache_control = policy::cache_control(status, route.cache_control.as_deref(), upstream_cache_control);
+        let cache_control = policy::cache_control(status, route, upstream_cache_control);
         let mut headers = vec![("content-type".to_string(), content_type.to_string()), ("cache-control".to_string(), cache_control.to_string())];
         headers.extend(policy::security(content_type, route.csp, domain).into_iter().map(|(n, v)| (n.to_string(), v)));
         Reply { status, headers, body }

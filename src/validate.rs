@@ -33,6 +33,7 @@ struct Param {
 enum BodyFormat {
     Json,
     Form,
+    Multipart,
 }
 
 #[derive(Debug)]
@@ -111,8 +112,10 @@ impl Validator {
                         BodyFormat::Json
                     } else if media.starts_with("application/x-www-form-urlencoded") {
                         BodyFormat::Form
+                    } else if media.starts_with("multipart/form-data") {
+                        BodyFormat::Multipart
                     } else {
-                        return Err(format!("requestBody: unsupported media type '{media}' (application/json or application/x-www-form-urlencoded)"));
+                        return Err(format!("requestBody: unsupported media type '{media}' (application/json, application/x-www-form-urlencoded or multipart/form-data)"));
                     });
                     if let (Some(s), None) = (&mt.schema, &schema) {
                         schema = Some(Schema::compile(s, root).map_err(|e| format!("requestBody: {e}"))?);
@@ -132,6 +135,15 @@ impl Validator {
 
     pub fn wants_body(&self) -> bool {
         self.body.is_some()
+    }
+
+    /// The body as the validator reads it (form fields coerced to their declared types); for
+    /// operations that act on its fields. A body the validator accepted parses.
+    pub fn body_value(&self, bytes: &[u8], content_type: Option<&str>) -> Result<Value, Invalid> {
+        match &self.body {
+            Some(spec) => parse_body(spec, bytes, content_type),
+            None => Err(Invalid::Body("this operation takes no body".into())),
+        }
     }
 
     pub fn validate(&self, input: &Input<'_>) -> Result<(), Invalid> {
@@ -215,6 +227,8 @@ fn parse_body(spec: &Body, bytes: &[u8], content_type: Option<&str>) -> Result<V
         BodyFormat::Json
     } else if ct.starts_with("application/x-www-form-urlencoded") {
         BodyFormat::Form
+    } else if ct.starts_with("multipart/form-data") {
+        BodyFormat::Multipart
     } else if let [only] = spec.formats.as_slice() {
         *only
     } else {
@@ -228,17 +242,27 @@ fn parse_body(spec: &Body, bytes: &[u8], content_type: Option<&str>) -> Result<V
         BodyFormat::Form => {
             let text = std::str::from_utf8(bytes).map_err(|_| Invalid::Body("form body is not UTF-8".into()))?;
             let pairs = crate::paths::parse_query(text).map_err(|e| Invalid::Body(format!("invalid form body: {e}")))?;
-            // `body_only=true` is a boolean in a form: coerce by the declared type, as for query
-            // parameters; what does not coerce stays a string and fails the schema by name.
-            let fields = pairs.into_iter().map(|(k, v)| {
-                let kind = spec.form_kinds.get(&k).copied().unwrap_or(Kind::String);
-                let p = Param { name: k.clone(), required: false, kind, schema: None };
-                let value = coerce_value("body", &p, &v).unwrap_or(Value::String(v));
-                (k, value)
-            });
-            Ok(Value::Object(fields.collect()))
+            Ok(form_value(spec, pairs))
+        }
+        BodyFormat::Multipart => {
+            let boundary = crate::multipart::boundary(content_type.unwrap_or("")).ok_or_else(|| Invalid::Body("multipart/form-data without a boundary".into()))?;
+            let pairs = crate::multipart::fields(bytes, boundary).map_err(|e| Invalid::Body(format!("invalid multipart body: {e}")))?;
+            Ok(form_value(spec, pairs))
         }
     }
+}
+
+/// Form fields as an object. `body_only=true` is a boolean in a form: coerced by the declared
+/// type, as query parameters are; what does not coerce stays a string and fails the schema by
+/// name.
+fn form_value(spec: &Body, pairs: impl IntoIterator<Item = (String, String)>) -> Value {
+    let fields = pairs.into_iter().map(|(k, v)| {
+        let kind = spec.form_kinds.get(&k).copied().unwrap_or(Kind::String);
+        let p = Param { name: k.clone(), required: false, kind, schema: None };
+        let value = coerce_value("body", &p, &v).unwrap_or(Value::String(v));
+        (k, value)
+    });
+    Value::Object(fields.collect())
 }
 
 #[cfg(test)]

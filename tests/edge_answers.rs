@@ -68,7 +68,7 @@ fn malformed_requests_still_close_the_connection() {
     // An error answered before the request body arrived: the rest of the body is not read, so
     // the connection cannot serve another request.
     let mut c = Connection::open(envoy.http_port());
-    c.send_raw(b"POST /en.wikipedia.org/v1/page/html/Earth HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{");
+    c.send_raw(b"PUT /en.wikipedia.org/v1/page/html/Earth HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{");
     let r = c.read_response(false);
     assert_eq!((r.status, r.header("connection")), (405, Some("close")), "{r}");
     assert!(c.closed_by_server());

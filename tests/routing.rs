@@ -126,7 +126,7 @@ fn host_form_is_served_as_the_domain_form() {
     let listing = s.envoy.get("/en.wikipedia.org/v1/page/");
     assert_eq!(
         (listing.status, listing.json()["items"].clone()),
-        (200, json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])),
+        (200, json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title", "wikitext"])),
         "{listing}"
     );
     let r = s.envoy.get_with("/api/rest_v1/page/", &host);
@@ -246,7 +246,8 @@ fn routing_errors_are_problems() {
     assert!(p["detail"].as_str().unwrap().contains("unknown.example.org"), "{p}");
 
     let uri = "/en.wikipedia.org/v1/page/html/Earth";
-    for method in ["POST", "PUT", "DELETE"] {
+    // POST saves the page (writes_api).
+    for method in ["PUT", "DELETE", "PATCH"] {
         s.envoy.send(method, uri, &[("content-type", "application/json")], Some(b"{}")).assert_problem(405, "method_not_allowed", method, uri);
     }
     let uri = "/en.wikipedia.org/v1/transform/wikitext/to/html";

@@ -10,6 +10,9 @@
 //!   the Parsoid stand-in ([`Page`]);
 //! - `generator=search` with `gsrsearch=morelike:<title>` (related pages): three pages named
 //!   after the title.
+//! - `meta=tokens`: the session's CSRF token (the session is the `Cookie` header, see
+//!   `reading_lists`);
+//! - `action=edit` (POST only): a page save with the session's token (see [`edit_page`]).
 //!
 //! Pages with fixed behaviour: titles starting `Missing` do not exist (`missing: true`);
 //! `Redirect_to_<Target>` is a redirect to `<Target>` (followed with `redirects=1`);
@@ -62,6 +65,8 @@ struct Wiki {
     edited: HashMap<String, u64>,
     /// Deleted page keys.
     deleted: Vec<String>,
+    /// Page key → the text of its latest revision, for pages saved with `action=edit`.
+    texts: HashMap<String, String>,
 }
 
 /// What a wiki holds for a title at one revision, as the action API would report it.
@@ -165,6 +170,12 @@ pub fn routes() -> Router<Shared> {
 
 async fn api_get(State(state): State<Shared>, headers: HeaderMap, query: RawQuery) -> Response {
     let params = form(query.0.as_deref().unwrap_or_default());
+    if params.get("action").is_some_and(|a| a == "edit") {
+        return api_error(
+            "mustbeposted",
+            "The \"edit\" module requires a POST request.",
+        );
+    }
     answer(&state, &headers, &params)
 }
 
@@ -213,6 +224,9 @@ fn answer(state: &Shared, headers: &HeaderMap, params: &BTreeMap<String, String>
     state.metrics.count(Service::ActionApi);
     let domain = host(headers);
     let get = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+    if get("action") == "edit" {
+        return edit_page(state, headers, &domain, params);
+    }
     if get("action") != "query" {
         return api_error(
             "badvalue",
@@ -223,7 +237,15 @@ fn answer(state: &Shared, headers: &HeaderMap, params: &BTreeMap<String, String>
         );
     }
     let mut query = Map::new();
-    if !get("meta").is_empty() {
+    if get("meta") == "tokens" {
+        // `ApiQueryTokens`: the session's CSRF token; `+\` (MediaWiki's anonymous token)
+        // without a session.
+        let token = crate::reading_lists::session(headers).map_or_else(
+            || "+\\".to_string(),
+            |s| crate::reading_lists::csrf_token(&s),
+        );
+        query.insert("tokens".into(), json!({ "csrftoken": token }));
+    } else if !get("meta").is_empty() {
         if get("meta") != "siteinfo" {
             return api_error(
                 "badvalue",
@@ -313,6 +335,86 @@ fn search(text: &str, limit: usize) -> Vec<Value> {
     .enumerate()
     .map(|(i, page)| json!({"pageid": page.page_id, "ns": 0, "title": page.text, "index": i + 1}))
     .collect()
+}
+
+/// `action=edit` (`ApiEditPage`, `formatversion=2` answers): the token must be the session's
+/// (`badtoken`; anonymous sessions have `+\`), the text replaces the page's, a `baserevid`
+/// other than the latest revision is an `editconflict` (no merging), the same text again is
+/// `nochange`. Pages that do not exist cannot be created here (`cantcreate`).
+fn edit_page(
+    state: &Shared,
+    headers: &HeaderMap,
+    domain: &str,
+    params: &BTreeMap<String, String>,
+) -> Response {
+    let Some(token) = params.get("token") else {
+        return api_error("missingparam", "The \"token\" parameter must be set.");
+    };
+    let session = crate::reading_lists::session(headers);
+    let expected = session
+        .as_deref()
+        .map_or_else(|| "+\\".to_string(), crate::reading_lists::csrf_token);
+    if *token != expected {
+        return api_error("badtoken", "Invalid CSRF token.");
+    }
+    let title = params.get("title").map(String::as_str).unwrap_or_default();
+    if title.is_empty() {
+        return api_error("missingparam", "The \"title\" parameter must be set.");
+    }
+    let Some(text) = params.get("text") else {
+        return api_error(
+            "missingparam",
+            "One of the parameters \"text\", \"appendtext\" and \"undo\" is required.",
+        );
+    };
+    let key = page_key(title);
+    let base = params.get("baserevid").and_then(|b| parse_revision(b));
+    let outcome = state.action.with(domain, |wiki| {
+        let latest = wiki.latest(&key)?;
+        if base.is_some_and(|b| b != latest) {
+            return Some(Err(()));
+        }
+        if wiki.texts.get(&key) == Some(text) {
+            return Some(Ok((latest, None)));
+        }
+        let next = latest + 1;
+        wiki.edited.insert(key.clone(), next);
+        wiki.texts.insert(key.clone(), text.clone());
+        Some(Ok((latest, Some(next))))
+    });
+    let page_id = Page::lookup(&key, None).map_or(0, |p| p.page_id);
+    let mut edit = json!({
+        "result": "Success",
+        "pageid": page_id,
+        "title": display(title),
+        "contentmodel": "wikitext",
+    });
+    match outcome {
+        None => api_error(
+            "cantcreate",
+            "You do not have permission to create new pages.",
+        ),
+        Some(Err(())) => api_error("editconflict", "Edit conflict."),
+        Some(Ok((_, None))) => {
+            set(&mut edit, "nochange", json!(true));
+            api_answer(json!({ "edit": edit }))
+        }
+        Some(Ok((old, Some(new)))) => {
+            set(&mut edit, "oldrevid", json!(old));
+            set(&mut edit, "newrevid", json!(new));
+            set(&mut edit, "newtimestamp", json!("2024-01-01T00:00:00Z"));
+            set(&mut edit, "watched", json!(false));
+            api_answer(json!({ "edit": edit }))
+        }
+    }
+}
+
+fn api_answer(body: Value) -> Response {
+    with_headers(
+        StatusCode::OK,
+        &[(header::CONTENT_TYPE, JSON)],
+        body.to_string(),
+    )
 }
 
 /// An API error: HTTP 200 with the error object and the `MediaWiki-API-Error` header, as the

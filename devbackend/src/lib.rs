@@ -1,6 +1,7 @@
 //! Development stand-ins for the services behind the REST API router: Parsoid, mobileapps (PCS),
 //! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), mathoid, proton
-//! (PDFs), citoid, recommendation-api, graphoid, the event service (EventGate) and the MediaWiki action API,
+//! (PDFs), citoid, recommendation-api, graphoid, the event service (EventGate), the MediaWiki
+//! action API and MediaWiki's REST routes of the ReadingLists extension,
 //! all on one port.
 //!
 //! Content is small, generated from the title and deterministic apart from render ids, so the
@@ -27,6 +28,7 @@ mod parsoid_formats;
 mod pcs;
 mod pcs_assets;
 mod proton;
+mod reading_lists;
 mod recommendation;
 mod respond;
 mod samples;
@@ -73,6 +75,7 @@ pub(crate) struct AppState {
     pub events: events::EventLog,
     pub tids: tid::TidGenerator,
     pub action: action_api::Wikis,
+    pub lists: reading_lists::Store,
 }
 
 pub(crate) type Shared = Arc<AppState>;
@@ -84,6 +87,7 @@ pub fn router(config: &Config) -> Router {
         events: events::EventLog::new(config.events_kept),
         tids: tid::TidGenerator::new(),
         action: action_api::Wikis::default(),
+        lists: reading_lists::Store::default(),
     });
     let app = Router::new()
         .route("/healthz", get(health))
@@ -108,6 +112,7 @@ pub fn router(config: &Config) -> Router {
         .merge(citoid::routes())
         .merge(recommendation::routes())
         .merge(graphoid::routes())
+        .merge(reading_lists::routes())
         .fallback(fallback)
         .with_state(state);
     if config.log_requests {

@@ -11,6 +11,7 @@
 //!   ├──pass-through──▶ Forwarded ──answer──▶ Proxied (policy; errors rewritten)
 //!   ├──redirect from the back-end's JSON──▶ RedirectSource ──▶ Replied
 //!   ├──related pages──▶ Related (search, then summaries) ──▶ Replied
+//!   ├──page save──▶ Save (Parsoid's transform, then the edit) ──▶ Replied
 //!   └──stored──▶ StorageRead ──hit──▶ Proxied
 //!        │ (forced re-render)     └─miss/error─▶ Callout (replacing) ─▶ … ─▶ Replied (replacing)
 //!        └──────────────────────────────────────▶ Callout ─▶ … ─▶ Replied
@@ -24,7 +25,10 @@ mod page;
 pub mod ratelimit;
 mod redirect;
 mod related;
+mod save;
 
+#[cfg(test)]
+mod credential_tests;
 #[cfg(test)]
 pub(crate) mod fake;
 #[cfg(test)]
@@ -60,6 +64,9 @@ pub const CLUSTER_HEADER: &str = "x-restrouter-cluster";
 
 /// How often a worker ships rate counts and picks up verdicts.
 const RATELIMIT_TICK_MS: u64 = 200;
+/// The client's credentials: they reach only the back-end of an operation that acts as the
+/// client (`x-restrouter.credentials`), never storage, another back-end or a callout.
+pub const CREDENTIAL_HEADERS: &[&str] = &["cookie", "authorization"];
 
 /// How much of an upstream's error body becomes the detail of the problem replacing it.
 const ERROR_DETAIL_BYTES: usize = 4096;
@@ -151,6 +158,9 @@ enum Phase {
     RedirectSource { m: Matched, token: u32 },
     /// Related pages: the search, then their summaries, are out (headers held).
     Related { m: Matched, state: related::Gathering },
+    /// A page save waits on Parsoid's transform or (`editing`) the action API's edit (headers
+    /// held).
+    Save { save: Box<crate::save::Save>, route: RoutePolicy, token: u32, editing: bool },
     /// Pass-through: Envoy's router forwards the request to the back-end.
     Forwarded(RoutePolicy),
     /// A stored route's read, sent to storage by Envoy's router.
@@ -192,7 +202,8 @@ pub struct Request {
     resolved_revision: Option<String>,
     /// The wiki's content language, for a back-end that wants one the client did not send.
     wiki_language: Option<String>,
-    /// The request body, kept for a math check (its formula).
+    /// The request body, kept for the operations that act on its fields (a math check's
+    /// formula, a page save).
     body: Option<Vec<u8>>,
     /// The render lease it holds, or how long it may wait for another's.
     coalescing: coalesce::Coalescing,
@@ -277,7 +288,7 @@ impl Request {
         if let Err(p) = self.validate(&m, Some(&body), false) {
             return self.problem(host, &p);
         }
-        if m.op.math.is_some() {
+        if m.op.math.is_some() || m.op.save.is_some() {
             self.body = Some(body);
         }
         self.proceed(host, m)
@@ -310,6 +321,7 @@ impl Request {
                 let _ = self.on_related(host, m, state, token, resp);
                 return;
             }
+            Phase::Save { save, route, token: t, editing } if t == token => return self.on_save(host, *save, route, editing, resp),
             other => self.phase = other,
         }
         if !matches!(self.phase, Phase::Callout { token: t, .. } if t == token) {
@@ -428,7 +440,7 @@ impl Request {
     /// Applies the response policy to the answer on its way out.
     fn shape(&mut self, host: &impl Host, route: &RoutePolicy, headers: &[(String, String)]) -> Action {
         let mut shaping = policy::shape(route, self.status, headers, &self.domain);
-        for (name, value) in self.page.wanted(self.status, headers) {
+        for (name, value) in self.page_headers(route, self.status, headers) {
             // Page semantics have the last word on the headers they set.
             shaping.edits.retain(|e| edit_name(e) != name);
             if header(headers, name) != Some(value.as_str()) {
@@ -446,6 +458,16 @@ impl Request {
         Action::Continue
     }
 
+    /// What page semantics add to an answer under `route`: a private answer keeps its
+    /// cache-control (a normalized title's `no-cache` would let shared caches store it).
+    fn page_headers(&self, route: &RoutePolicy, status: u16, headers: &[(String, String)]) -> Vec<(&'static str, String)> {
+        let mut wanted = self.page.wanted(status, headers);
+        if route.private {
+            wanted.retain(|(name, _)| *name != "cache-control");
+        }
+        wanted
+    }
+
     /// Answers the request itself, before anything was forwarded.
     fn reply(&mut self, host: &impl Host, reply: Reply, route: RoutePolicy) -> Action {
         self.reply_with(host, reply, route, false)
@@ -453,7 +475,7 @@ impl Request {
 
     fn reply_with(&mut self, host: &impl Host, mut reply: Reply, route: RoutePolicy, replacing: bool) -> Action {
         self.status = reply.status;
-        for (name, value) in self.page.wanted(reply.status, &reply.headers) {
+        for (name, value) in self.page_headers(&route, reply.status, &reply.headers) {
             reply = reply.setting(name, &value);
         }
         self.phase = Phase::Replied { route, replacing };
@@ -524,6 +546,8 @@ impl Request {
             self.fetch_for_redirect(host, m)
         } else if m.op.related.is_some() {
             self.search_related(host, m)
+        } else if m.op.save.is_some() {
+            self.start_save(host, m)
         } else if m.op.math.is_some() {
             self.start_math(host, m)
         } else if m.op.storage.is_some() {
@@ -567,6 +591,7 @@ impl Request {
                     // Storage answers a no-cache read with 404; only the flow decides on re-renders.
                     host.remove_request_header("cache-control");
                 }
+                self.drop_credentials(host);
                 self.phase = Phase::StorageRead(flow);
                 Action::Continue
             }
@@ -723,6 +748,9 @@ impl Request {
         for (name, value) in &m.op.backend.headers {
             host.set_request_header(name, value);
         }
+        if !m.op.credentials {
+            self.drop_credentials(host);
+        }
         // The client's accept-language goes on as it is (else the wiki's language, where the
         // route says so); x-client-ip is the filter's word.
         if let Some(lang) = self.wiki_language.take() {
@@ -735,6 +763,15 @@ impl Request {
         }
         self.phase = Phase::Forwarded(RoutePolicy::of(&m.op));
         Action::Continue
+    }
+
+    /// Takes the client's credentials off a request Envoy's router forwards.
+    fn drop_credentials(&self, host: &impl Host) {
+        for name in CREDENTIAL_HEADERS {
+            if self.header(name).is_some() {
+                host.remove_request_header(name);
+            }
+        }
     }
 }
 

@@ -233,7 +233,7 @@ fn wrong_method_is_a_405_with_allow() {
     let (h, f) = setup(json!({}));
     let s = serve(&h, &f, Req { method: "PUT", ..Req::get(PAGE) }, &unexpected);
     s.problem(405, "method_not_allowed");
-    assert_eq!(s.header("allow"), Some("GET, HEAD, OPTIONS"));
+    assert_eq!(s.header("allow"), Some("GET, POST, HEAD, OPTIONS"));
     assert_untouched(&h, &s);
 }
 

@@ -40,6 +40,10 @@ pub struct Op {
     pub redirect: Option<RedirectExt>,
     /// Answered with the pages related to the title (see [`model::RelatedExt`]).
     pub related: Option<RelatedExt>,
+    /// Acts as the client: its credentials are forwarded (see [`model::OperationExt::credentials`]).
+    pub credentials: bool,
+    /// Saves a page (see [`model::OperationExt::save`]).
+    pub save: Option<crate::save::From>,
     /// The path has a `{title}`: a page title, normalized with the wiki's siteinfo before
     /// anything else (RESTBase's normalize_title_filter ran on every route with one).
     pub title: bool,
@@ -348,6 +352,13 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
             return Err("x-restrouter.related.limit: must be 1 to 50".into());
         }
     }
+    if ext.credentials && (ext.storage.is_some() || !ext.events.is_empty() || ext.redirect.is_some() || ext.revisions.is_some()) {
+        // What is fetched with a client's credentials is that client's alone.
+        return Err("x-restrouter.credentials: an operation acting as the client is a plain pass-through (no storage, events, redirect or revisions)".into());
+    }
+    if ext.save.is_some() && !(ext.credentials && method == "post" && op.request_body.is_some()) {
+        return Err("x-restrouter.save: a page save is a POST with a body, acting as the client (credentials)".into());
+    }
     if let Some(s) = &ext.storage {
         check("storage.key", &s.key)?;
         if s.bucket.is_empty() || s.key.is_empty() {
@@ -423,7 +434,9 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         rate_limit: ext.rate_limit,
         events: ext.events,
         internal_only: ext.internal_only,
-        title: path.contains("{title}"),
+        credentials: ext.credentials,
+        save: ext.save,
+        title: ext.normalize_title && path.contains("{title}"),
         site_lang,
         math: ext.math,
         revisions: ext.revisions,

@@ -111,6 +111,18 @@ pub struct OperationExt {
     pub redirect: Option<RedirectExt>,
     /// The answer is the pages related to the title (see [`RelatedExt`]).
     pub related: Option<RelatedExt>,
+    /// The operation acts as the client (a write, a user's private data): the client's `cookie`
+    /// and `authorization` go to its back-end, its answers are private and never stored. No
+    /// other operation, storage read or callout ever carries them.
+    #[serde(default)]
+    pub credentials: bool,
+    /// A `{title}` of the path is normalized with this wiki's siteinfo (default). Off for a
+    /// title of another wiki, such as a reading list entry's.
+    #[serde(default = "yes")]
+    pub normalize_title: bool,
+    /// Saves a page from this body field (`wikitext`, or `html` through the back-end's HTML to
+    /// wikitext transform) with the action API's `edit`, as the client (see `crate::save`).
+    pub save: Option<crate::save::From>,
     /// One of the math composites (`crate::math`): check, formula or render.
     pub math: Option<MathExt>,
 }
@@ -123,6 +135,10 @@ pub struct OperationExt {
 pub struct RelatedExt {
     /// How many pages the search returns at most (1 to 50).
     pub limit: u16,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// RESTBase's sys/mathoid: formulas stored by hash, renders stored per format, all in one store

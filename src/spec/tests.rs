@@ -44,7 +44,7 @@ fn routing_errors() {
     // wikimedia.org has no page routes; a wildcard is one label only.
     assert_eq!(err("GET", "/wikimedia.org/v1/page/html/X", Class::External).kind, "not_found#route");
     assert_eq!(err("GET", "/a.b.wikipedia.org/v1/page/html/X", Class::External).kind, "not_found");
-    assert_eq!(err("POST", "/en.wikipedia.org/v1/page/html/X", Class::External).status, 405);
+    assert_eq!(err("PUT", "/en.wikipedia.org/v1/page/html/X", Class::External).status, 405);
     assert_eq!(err("GET", "/en.wikipedia.org/sys/key_value/x", Class::External).kind, "forbidden#sys");
     assert_eq!(err("GET", "/en.wikipedia.org/sys/key_value/x", Class::Internal).kind, "not_found#route");
     assert_eq!(err("GET", "/en.wikipedia.org/v1/page/html/%zz", Class::External).status, 400);
@@ -102,11 +102,11 @@ fn prefixes_are_listed_like_restbase() {
     use serde_json::json;
     assert_eq!(
         listing(&api, "GET", "/en.wikipedia.org/v1/page/"),
-        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])
+        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title", "wikitext"])
     );
     assert_eq!(
         listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"),
-        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])
+        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title", "wikitext"])
     );
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html", "lint"]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/"), json!([]));
@@ -114,7 +114,7 @@ fn prefixes_are_listed_like_restbase() {
     // A prefix's listing is not the project's document.
     assert_eq!(
         listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"),
-        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])
+        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title", "wikitext"])
     );
     // Each project lists its own paths.
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "media", "metrics", "transform"]));
@@ -127,7 +127,7 @@ fn prefixes_are_listed_like_restbase() {
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/metrics/pageviews/"), json!(["aggregate", "per-article", "top", "top-by-country"]));
     assert_eq!(
         listing(&api, "GET", "/api/rest_v1/page/"),
-        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title"])
+        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title", "wikitext"])
     );
     assert!(matches!(route(&api, "OPTIONS", "/en.wikipedia.org/v1/page/", "", || Class::External), Ok(Target::Preflight)));
     let err = |m: &str, p: &str| route(&api, m, p, "", || Class::External).err().unwrap();
