@@ -14,11 +14,22 @@ pub struct Change {
     pub request_id: Option<String>,
 }
 
-pub fn change(op: &Op, params: &HashMap<String, String>, domain: &str, base_path: &str, request_id: Option<String>) -> Option<Change> {
+/// The URIs of `op`'s events for the content stored at `revision` (from its ETag): a template
+/// with `{revision}` is left out when the revision is not known.
+pub fn change(op: &Op, params: &HashMap<String, String>, revision: Option<&str>, domain: &str, base_path: &str, request_id: Option<String>) -> Option<Change> {
     if op.events.is_empty() {
         return None;
     }
-    let uris = op.events.iter().map(|t| format!("//{domain}{base_path}{}", crate::paths::expand(t, params))).collect();
+    let mut params = params.clone();
+    if let Some(rev) = revision {
+        params.entry("revision".into()).or_insert_with(|| rev.to_string());
+    }
+    let uris = op
+        .events
+        .iter()
+        .filter(|t| crate::paths::placeholders(t).iter().all(|n| params.contains_key(n) || n == "domain"))
+        .map(|t| format!("//{domain}{base_path}{}", crate::paths::expand(t, &params)))
+        .collect();
     Some(Change { domain: domain.to_string(), uris, request_id })
 }
 

@@ -9,12 +9,14 @@ mod action_api;
 mod aqs;
 mod cx;
 mod dates;
+mod definition;
 mod error;
 mod events;
 mod feed_extras;
 mod feeds;
 mod markup;
 mod metrics;
+mod mobile_sections;
 mod onthisday;
 mod page;
 mod params;
@@ -22,6 +24,7 @@ mod parsoid;
 mod parsoid_formats;
 mod pcs;
 mod pcs_assets;
+mod pcs_transform;
 mod respond;
 mod samples;
 mod site;
@@ -90,6 +93,9 @@ pub fn router(config: &Config) -> Router {
         .merge(parsoid_formats::routes())
         .merge(pcs::routes())
         .merge(pcs_assets::routes())
+        .merge(mobile_sections::routes())
+        .merge(pcs_transform::routes())
+        .merge(definition::routes())
         .merge(talk::routes())
         .merge(feeds::routes())
         .merge(feed_extras::routes())

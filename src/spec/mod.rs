@@ -56,6 +56,9 @@ pub struct Storage {
     pub bucket: String,
     pub key: String,
     pub revision_param: Option<String>,
+    /// The member of the stored JSON object this operation answers with (see
+    /// [`model::StorageExt::part`]).
+    pub part: Option<String>,
 }
 
 #[derive(Debug)]
@@ -300,9 +303,15 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         if method != "get" {
             return Err("x-restrouter.storage: only GET operations can be stored".into());
         }
+        if s.part.as_ref().is_some_and(|p| p.is_empty()) {
+            return Err("x-restrouter.storage.part: must name a member".into());
+        }
     }
     for e in &ext.events {
-        check("events", e)?;
+        // `{revision}`: the stored content's, known once it is stored.
+        if let Some(n) = placeholders(e).into_iter().find(|n| !known.contains(n) && n != "revision") {
+            return Err(format!("x-restrouter.events: '{{{n}}}' is not a path parameter of {path}"));
+        }
     }
     if let Some(r) = &ext.revisions {
         // Pass-through GETs too: a back-end that redirects its latest form (Parsoid's page
@@ -344,7 +353,7 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         id: op.operation_id,
         method: method.to_string(),
         template: path.to_string(),
-        storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param }),
+        storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param, part: s.part }),
         backend: Backend { cluster: ext.backend.cluster, path: ext.backend.path, headers: ext.backend.headers.into_iter().map(|(n, v)| (n.to_ascii_lowercase(), v)).collect() },
         cache_control: ext.cache_control,
         content_type: ext.content_type,

@@ -97,7 +97,8 @@ pub struct OperationExt {
     #[serde(default)]
     pub csp: CspProfile,
     pub rate_limit: Option<RateLimitExt>,
-    /// Public paths (templates under the API base) to purge when stored content changes.
+    /// Public paths (templates under the API base) to purge when stored content changes;
+    /// `{revision}` is the revision of the content stored.
     #[serde(default)]
     pub events: Vec<String>,
     /// Only internal clients may call this operation.
@@ -143,6 +144,10 @@ pub struct StorageExt {
     /// A path parameter naming a revision: a stored copy of another revision is not served, and
     /// content fetched for an explicit revision is not stored (RESTBase's PCS behaviour).
     pub revision_param: Option<String>,
+    /// The stored body is a JSON object and this operation answers with this member of it
+    /// (RESTBase's mobile-sections-lead/-remaining): the back-end's whole answer is what is
+    /// stored, so every part is served from one copy.
+    pub part: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
