@@ -322,15 +322,13 @@ impl StoredFlow {
             },
             State::Fetch { store, redirected } => self.after_fetch(resp, store, redirected),
             State::Store { reply } => self.after_store(resp, reply),
-            State::FallbackRead { problem } => {
-                match (resp.status, self.content_reply(&resp)) {
-                    (200, Some(reply)) => {
-                        self.notes.push(Counter::ServedStored);
-                        self.respond(reply)
-                    }
-                    _ => self.respond(self.problem_reply(&problem)),
+            State::FallbackRead { problem } => match (resp.status, self.content_reply(&resp)) {
+                (200, Some(reply)) => {
+                    self.notes.push(Counter::ServedStored);
+                    self.respond(reply)
                 }
-            }
+                _ => self.respond(self.problem_reply(&problem)),
+            },
             State::Read | State::Done => self.respond(self.problem_reply(&Problem::internal("unexpected callout response"))),
         }
     }

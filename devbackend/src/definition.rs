@@ -26,37 +26,70 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route(
             "/{domain}/v1/page/definition/{term}",
-            get(|state: State<Shared>, params: Params<(String, String)>| async move {
-                let (domain, term) = &params.values;
-                respond(&state, domain, term, None, &params)
-            }),
+            get(
+                |state: State<Shared>, params: Params<(String, String)>| async move {
+                    let (domain, term) = &params.values;
+                    respond(&state, domain, term, None, &params)
+                },
+            ),
         )
         .route(
             "/{domain}/v1/page/definition/{term}/{revision}",
-            get(|state: State<Shared>, params: Params<(String, String, String)>| async move {
-                let (domain, term, revision) = &params.values;
-                respond(&state, domain, term, Some(revision), &params)
-            }),
+            get(
+                |state: State<Shared>, params: Params<(String, String, String)>| async move {
+                    let (domain, term, revision) = &params.values;
+                    respond(&state, domain, term, Some(revision), &params)
+                },
+            ),
         )
 }
 
-fn respond<T>(state: &Shared, domain: &str, term: &str, revision: Option<&String>, params: &Params<T>) -> Response {
+fn respond<T>(
+    state: &Shared,
+    domain: &str,
+    term: &str,
+    revision: Option<&String>,
+    params: &Params<T>,
+) -> Response {
     state.metrics.count(Service::Mobileapps);
     let (method, path) = (&params.method, params.path.as_str());
     if !domain.contains("wiktionary.org") {
-        return error::problem(StatusCode::BAD_REQUEST, "invalid_domain", "Invalid domain", method, path, "Definition requests only supported for wiktionary.org domains.");
+        return error::problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_domain",
+            "Invalid domain",
+            method,
+            path,
+            "Definition requests only supported for wiktionary.org domains.",
+        );
     }
     if !domain.starts_with("en") {
-        return error::problem(StatusCode::NOT_IMPLEMENTED, "unsupported_language", "Language not supported", method, path, "The language you have requested is not yet supported.");
+        return error::problem(
+            StatusCode::NOT_IMPLEMENTED,
+            "unsupported_language",
+            "Language not supported",
+            method,
+            path,
+            "The language you have requested is not yet supported.",
+        );
     }
     let revision = match revision.map(|r| parse_revision(r)) {
         None => None,
         Some(Some(revision)) => Some(revision),
-        Some(None) => return error::bad_request(method, path, "revision must be a positive integer"),
+        Some(None) => {
+            return error::bad_request(method, path, "revision must be a positive integer")
+        }
     };
     let Some(page) = Page::lookup(term, revision) else {
         let detail = format!("Could not find a definition for '{term}' on {domain}.");
-        return error::problem(StatusCode::NOT_FOUND, "not_found", "No definition found", method, path, &detail);
+        return error::problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No definition found",
+            method,
+            path,
+            &detail,
+        );
     };
     let text = escape(&page.text);
     let body = json!({

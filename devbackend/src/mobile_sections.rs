@@ -29,7 +29,11 @@ const MOBILE_SECTIONS_CONTENT_TYPE: &str = "application/json; charset=utf-8; pro
 
 pub fn routes() -> Router<Shared> {
     let mut router = Router::new();
-    for (suffix, part) in [("", Part::All), ("-lead", Part::Lead), ("-remaining", Part::Remaining)] {
+    for (suffix, part) in [
+        ("", Part::All),
+        ("-lead", Part::Lead),
+        ("-remaining", Part::Remaining),
+    ] {
         router = router
             .route(
                 &format!("/{{domain}}/v1/page/mobile-sections{suffix}/{{title}}"),
@@ -57,19 +61,39 @@ enum Part {
     Remaining,
 }
 
-fn respond<T>(state: &Shared, part: Part, domain: &str, title: &str, revision: Option<&String>, params: &Params<T>) -> Response {
+fn respond<T>(
+    state: &Shared,
+    part: Part,
+    domain: &str,
+    title: &str,
+    revision: Option<&String>,
+    params: &Params<T>,
+) -> Response {
     state.metrics.count(Service::Mobileapps);
     let revision = match revision.map(|r| parse_revision(r)) {
         None => None,
         Some(Some(revision)) => Some(revision),
-        Some(None) => return error::bad_request(&params.method, &params.path, "revision must be a positive integer"),
+        Some(None) => {
+            return error::bad_request(
+                &params.method,
+                &params.path,
+                "revision must be a positive integer",
+            )
+        }
     };
     // The wiki's state, shared with the action API and Parsoid: edits move the latest on.
     let page = match state.action.revision(domain, title, revision) {
         RevisionState::Visible(page) => page,
         // PCS passes Parsoid's refusal on as its own problem.
         RevisionState::TextHidden => {
-            return error::problem(StatusCode::FORBIDDEN, "access_denied", "Access to resource denied", &params.method, &params.path, "Not an available content version.")
+            return error::problem(
+                StatusCode::FORBIDDEN,
+                "access_denied",
+                "Access to resource denied",
+                &params.method,
+                &params.path,
+                "Not an available content version.",
+            )
         }
         _ => return error::not_found(&params.method, &params.path),
     };

@@ -23,7 +23,8 @@ use crate::respond::with_headers;
 use crate::site::Site;
 use crate::Shared;
 
-const MOBILE_HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/Mobile-HTML/1.2.2\"";
+const MOBILE_HTML_CONTENT_TYPE: &str =
+    "text/html; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/Mobile-HTML/1.2.2\"";
 /// mobileapps' default `cache_headers['wikitext-to-mobile-html']` (app.js).
 const CACHE_CONTROL: &str = "private, max-age=0, s-maxage=0, must-revalidate";
 /// mobileapps' `mobile_html_csp` (config.dev.yaml).
@@ -32,14 +33,26 @@ img-src *.wikimedia.org wikimedia.org *.wikipedia.org wikipedia.org 'self' data:
 style-src *.wikipedia.org 'self' 'unsafe-inline'; frame-ancestors 'self'";
 
 pub fn routes() -> Router<Shared> {
-    Router::new().route("/{domain}/v1/transform/wikitext/to/mobile-html/{title}", post(wikitext_to_mobile_html))
+    Router::new().route(
+        "/{domain}/v1/transform/wikitext/to/mobile-html/{title}",
+        post(wikitext_to_mobile_html),
+    )
 }
 
-async fn wikitext_to_mobile_html(State(state): State<Shared>, params: Params<(String, String)>, headers: HeaderMap, body: Bytes) -> Response {
+async fn wikitext_to_mobile_html(
+    State(state): State<Shared>,
+    params: Params<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     state.metrics.count(Service::Mobileapps);
     let (domain, title) = &params.values;
     let Some(wikitext) = body_field(&headers, &body, "wikitext") else {
-        return error::bad_request(&params.method, &params.path, "expected a body with a `wikitext` string");
+        return error::bad_request(
+            &params.method,
+            &params.path,
+            "expected a body with a `wikitext` string",
+        );
     };
     let site = Site::new(domain);
     let (lang, dir) = (site.lang, site.dir());
@@ -55,7 +68,11 @@ async fn wikitext_to_mobile_html(State(state): State<Shared>, params: Params<(St
         title = escape(&title.replace('_', " ")),
     );
     for (index, section) in render_wikitext(&wikitext).iter().enumerate() {
-        let _ = write!(out, "<section data-mw-section-id=\"{index}\" id=\"pcs-section-id-{index}\">{}</section>", section.html);
+        let _ = write!(
+            out,
+            "<section data-mw-section-id=\"{index}\" id=\"pcs-section-id-{index}\">{}</section>",
+            section.html
+        );
     }
     out.push_str("</div></body></html>");
     with_headers(

@@ -543,7 +543,9 @@ impl Request {
 
     fn emit_change(&self, host: &impl Host, flow: &StoredFlow) {
         let input = flow.input();
-        let Some(change) = crate::events::change(&input.op, &input.params, flow.stored_revision(), &input.domain, &self.filter.settings.event_base_path, self.header("x-request-id").map(str::to_string)) else {
+        let Some(change) =
+            crate::events::change(&input.op, &input.params, flow.stored_revision(), &input.domain, &self.filter.settings.event_base_path, self.header("x-request-id").map(str::to_string))
+        else {
             return;
         };
         let queue = self.filter.events_queue.get().or_else(|| {
