@@ -2,7 +2,12 @@
 //! client that does not follow redirects.
 
 // Helpers shared by the tests may fail loudly; not every test file uses every helper.
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    dead_code
+)]
 
 use std::sync::OnceLock;
 
@@ -27,7 +32,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     pub fn json(&self) -> Value {
@@ -37,11 +45,20 @@ impl Reply {
 
 /// Redirects are answers to check, so they are not followed.
 pub fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).proxy(None).max_redirects(0).build().into()
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .max_redirects(0)
+        .build()
+        .into()
 }
 
 pub fn collect(mut response: ureq::http::Response<ureq::Body>) -> Reply {
-    Reply { status: response.status().as_u16(), headers: response.headers().clone(), body: response.body_mut().read_to_string().unwrap() }
+    Reply {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.body_mut().read_to_string().unwrap(),
+    }
 }
 
 pub fn get_from(base: &str, path: &str) -> Reply {
@@ -60,7 +77,13 @@ pub fn get_latest_html(path: &str) -> Reply {
 }
 
 pub fn post_from(base: &str, path: &str, content_type: &str, body: &str) -> Reply {
-    collect(agent().post(format!("{base}{path}")).header("content-type", content_type).send(body).unwrap())
+    collect(
+        agent()
+            .post(format!("{base}{path}"))
+            .header("content-type", content_type)
+            .send(body)
+            .unwrap(),
+    )
 }
 
 pub fn post(path: &str, content_type: &str, body: &str) -> Reply {
