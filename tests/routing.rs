@@ -126,7 +126,24 @@ fn host_form_is_served_as_the_domain_form() {
     let listing = s.envoy.get("/en.wikipedia.org/v1/page/");
     assert_eq!(
         (listing.status, listing.json()["items"].clone()),
-        (200, json!(["html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "mobile-sections", "mobile-sections-lead", "mobile-sections-remaining", "random", "segments", "summary", "talk", "title"])),
+        (
+            200,
+            json!([
+                "html",
+                "lint",
+                "media-list",
+                "mobile-html",
+                "mobile-html-offline-resources",
+                "mobile-sections",
+                "mobile-sections-lead",
+                "mobile-sections-remaining",
+                "random",
+                "segments",
+                "summary",
+                "talk",
+                "title"
+            ])
+        ),
         "{listing}"
     );
     let r = s.envoy.get_with("/api/rest_v1/page/", &host);
