@@ -23,6 +23,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub timeouts_ms: Timeouts,
     pub event_stream: String,
+    /// Stream of the events of re-renders change-propagation made for a transcluded page's
+    /// change (its `x-triggered-by` names `transcludes`); empty: `event_stream`.
+    pub event_transcludes_stream: String,
     /// Largest request body the router validates and forwards (bytes).
     pub max_body_bytes: usize,
     /// Base of the public URIs in `resource_change` events (`//{domain}` + this + route path).
@@ -70,6 +73,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             timeouts_ms: Timeouts::default(),
             event_stream: "resource_change".into(),
+            event_transcludes_stream: "change-prop.transcludes.resource-change".into(),
             max_body_bytes: 1 << 20,
             event_base_path: "/api/rest_v1".into(),
             ratelimit: RateLimitSettings::default(),

@@ -12,48 +12,73 @@ pub struct Change {
     /// Protocol-relative public URIs: `//en.wikipedia.org/api/rest_v1/page/html/Earth`.
     pub uris: Vec<String>,
     pub request_id: Option<String>,
+    /// The request's `x-triggered-by` (change-propagation's chain of events behind it).
+    #[serde(default)]
+    pub triggered_by: Option<String>,
 }
 
-/// The URIs of `op`'s events for the content stored at `revision` (from its ETag): a template
-/// with `{revision}` is left out when the revision is not known.
-pub fn change(op: &Op, params: &HashMap<String, String>, revision: Option<&str>, domain: &str, base_path: &str, request_id: Option<String>) -> Option<Change> {
-    if op.events.is_empty() {
-        return None;
+/// The change of `op`'s content: one public URI per event template, the title encoded as
+/// RESTBase did (`encodeURIComponent`). `{revision}` is the request's, else the revision of the
+/// content just stored; a template naming a revision nobody knows is left out.
+pub fn change(op: &Op, params: &HashMap<String, String>, domain: &str, base_path: &str, stored_revision: Option<&str>, request_id: Option<String>, triggered_by: Option<String>) -> Option<Change> {
+    let mut params = std::borrow::Cow::Borrowed(params);
+    if let (false, Some(rev)) = (params.contains_key("revision"), stored_revision) {
+        params.to_mut().insert("revision".into(), rev.to_string());
     }
-    let mut params = params.clone();
-    if let Some(rev) = revision {
-        params.entry("revision".into()).or_insert_with(|| rev.to_string());
-    }
-    let uris = op
+    let uris: Vec<String> = op
         .events
         .iter()
-        .filter(|t| crate::paths::placeholders(t).iter().all(|n| params.contains_key(n) || n == "domain"))
-        .map(|t| format!("//{domain}{base_path}{}", crate::paths::expand(t, &params)))
+        .filter(|t| crate::paths::placeholders(t).iter().all(|p| params.contains_key(p)))
+        .map(|t| format!("//{domain}{base_path}{}", crate::paths::expand_with(t, &params, crate::paths::encode_component)))
         .collect();
-    Some(Change { domain: domain.to_string(), uris, request_id })
+    (!uris.is_empty()).then(|| Change { domain: domain.to_string(), uris, request_id, triggered_by })
 }
 
-/// The JSON array EventGate takes. `ids` makes one unique id per event; `dt` is ISO 8601.
-pub fn resource_change_body(change: &Change, stream: &str, dt: &str, mut ids: impl FnMut() -> String) -> Vec<u8> {
+/// Where events go: the configured stream, or the transclusion stream for re-renders
+/// change-propagation made because a transcluded page changed.
+pub struct Streams<'a> {
+    pub default: &'a str,
+    pub transcludes: &'a str,
+}
+
+/// The JSON array EventGate takes, as RESTBase's `sys/events.js` built it: `http:` URIs, the
+/// `restbase` tag (change-propagation's purge rules select on it), the request's
+/// `x-triggered-by`, and no event change-propagation is already processing (a re-render loop).
+/// `None` when nothing is left to send. `ids` makes one unique id per event; `dt` is ISO 8601.
+pub fn resource_change_body(change: &Change, streams: &Streams, dt: &str, mut ids: impl FnMut() -> String) -> Option<Vec<u8>> {
+    let triggered_by = change.triggered_by.as_deref();
+    let stream = match triggered_by {
+        Some(t) if !streams.transcludes.is_empty() && t.contains("transcludes") => streams.transcludes,
+        _ => streams.default,
+    };
+    let chain = triggered_by.map(|t| t.replace("https:", "").replace("http:", ""));
     let events: Vec<serde_json::Value> = change
         .uris
         .iter()
+        .filter(|uri| chain.as_ref().is_none_or(|c| !c.contains(&format!("{stream}:{uri}"))))
         .map(|uri| {
-            serde_json::json!({
+            let mut event = serde_json::json!({
                 "$schema": "/resource_change/1.0.0",
                 "meta": {
-                    "uri": format!("https:{uri}"),
+                    "uri": format!("http:{uri}"),
                     "stream": stream,
                     "request_id": change.request_id,
                     "id": ids(),
                     "dt": dt,
                     "domain": change.domain,
                 },
-                "tags": ["restrouter"],
-            })
+                "tags": ["restbase"],
+            });
+            if let (Some(t), Some(map)) = (triggered_by, event.as_object_mut()) {
+                map.insert("triggered_by".into(), t.into());
+            }
+            event
         })
         .collect();
-    serde_json::to_vec(&events).unwrap_or_default()
+    if events.is_empty() {
+        return None;
+    }
+    serde_json::to_vec(&events).ok()
 }
 
 /// One delivery waiting for the event service.
@@ -129,19 +154,50 @@ impl Outbox {
 mod tests {
     use super::*;
 
-    #[test]
-    fn body_has_one_event_per_uri() {
-        let c = Change { domain: "en.wikipedia.org".into(), uris: vec!["//en.wikipedia.org/api/rest_v1/page/html/Earth".into()], request_id: Some("r1".into()) };
+    const STREAMS: Streams = Streams { default: "resource_change", transcludes: "change-prop.transcludes.resource-change" };
+
+    fn earth(triggered_by: Option<&str>) -> Change {
+        let uris = vec!["//en.wikipedia.org/api/rest_v1/page/html/Earth/7".into(), "//en.wikipedia.org/api/rest_v1/page/html/Earth".into()];
+        Change { domain: "en.wikipedia.org".into(), uris, request_id: Some("r1".into()), triggered_by: triggered_by.map(str::to_string) }
+    }
+
+    fn body(c: &Change) -> serde_json::Value {
         let mut n = 0;
-        let body = resource_change_body(&c, "resource_change", "2026-11-24T00:00:00.000Z", || {
+        let bytes = resource_change_body(c, &STREAMS, "2026-11-24T00:00:00.000Z", || {
             n += 1;
             format!("id{n}")
         });
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v[0]["meta"]["uri"], "https://en.wikipedia.org/api/rest_v1/page/html/Earth");
+        bytes.map(|b| serde_json::from_slice(&b).unwrap()).unwrap_or(serde_json::Value::Null)
+    }
+
+    #[test]
+    fn body_has_one_event_per_uri_as_restbase_sent_it() {
+        let v = body(&earth(None));
+        assert_eq!(v[0]["meta"]["uri"], "http://en.wikipedia.org/api/rest_v1/page/html/Earth/7");
+        assert_eq!(v[1]["meta"]["uri"], "http://en.wikipedia.org/api/rest_v1/page/html/Earth");
         assert_eq!(v[0]["meta"]["stream"], "resource_change");
-        assert_eq!(v[0]["meta"]["id"], "id1");
+        assert_eq!((v[0]["meta"]["id"].as_str(), v[1]["meta"]["id"].as_str()), (Some("id1"), Some("id2")));
+        assert_eq!(v[0]["meta"]["request_id"], "r1");
         assert_eq!(v[0]["$schema"], "/resource_change/1.0.0");
+        assert_eq!(v[0]["tags"], serde_json::json!(["restbase"]));
+        assert!(v[0].get("triggered_by").is_none(), "{v}");
+    }
+
+    #[test]
+    fn a_rerender_change_propagation_triggered_keeps_its_chain_and_drops_its_own_event() {
+        // change-propagation re-requested the latest HTML because of the event for it: that
+        // event is not sent again (a loop); the revision's is, with the chain.
+        let chain = "mediawiki.revision-create:https://en.wikipedia.org/wiki/Earth,resource_change:https://en.wikipedia.org/api/rest_v1/page/html/Earth";
+        let v = body(&earth(Some(chain)));
+        assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+        assert_eq!(v[0]["meta"]["uri"], "http://en.wikipedia.org/api/rest_v1/page/html/Earth/7");
+        assert_eq!(v[0]["triggered_by"], chain);
+        // Re-renders for a transcluded page's change go to the transclusion stream.
+        let v = body(&earth(Some("change-prop.transcludes.resource-change:https://en.wikipedia.org/wiki/Template:X")));
+        assert_eq!(v[0]["meta"]["stream"], "change-prop.transcludes.resource-change");
+        // Every event dropped: nothing to send.
+        let both = "resource_change:http://en.wikipedia.org/api/rest_v1/page/html/Earth/7,resource_change:http://en.wikipedia.org/api/rest_v1/page/html/Earth";
+        assert!(body(&earth(Some(both))).is_null());
     }
 
     #[test]

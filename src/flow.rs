@@ -197,7 +197,7 @@ pub struct StoredFlow {
     notes: Vec<Counter>,
     /// Set when stored content changed: the public URIs to purge.
     changed: bool,
-    /// The revision of the content stored (its ETag's), for the events.
+    /// The revision of the content stored (its ETag's).
     stored_revision: Option<String>,
 }
 
@@ -235,7 +235,7 @@ impl StoredFlow {
         self.changed
     }
 
-    /// The revision of the content just stored, when its ETag names one.
+    /// The revision of the content this flow stored, for the events' revision URIs.
     pub fn stored_revision(&self) -> Option<&str> {
         self.stored_revision.as_deref()
     }

@@ -138,7 +138,11 @@ impl Service {
             return;
         }
         let dt = humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(now)).to_string();
-        let body = events::resource_change_body(&change, &self.settings.event_stream, &dt, || uuid::Uuid::new_v4().to_string());
+        let streams = events::Streams { default: &self.settings.event_stream, transcludes: &self.settings.event_transcludes_stream };
+        // Nothing left once the re-render loop guard dropped every event.
+        let Some(body) = events::resource_change_body(&change, &streams, &dt, || uuid::Uuid::new_v4().to_string()) else {
+            return;
+        };
         if !self.outbox.push(body, now) {
             self.metrics.count(host, Counter::EventsDropped);
         }
@@ -265,13 +269,13 @@ mod tests {
         let mut s = Service::new(&h, settings, "vm".into());
         s.start(&h);
         let events = h.resolve_queue("vm", EVENTS_QUEUE).unwrap();
-        let change = Change { domain: "en.wikipedia.org".into(), uris: vec!["//en.wikipedia.org/api/rest_v1/page/html/Earth".into()], request_id: Some("r1".into()) };
+        let change = Change { domain: "en.wikipedia.org".into(), uris: vec!["//en.wikipedia.org/api/rest_v1/page/html/Earth".into()], request_id: Some("r1".into()), triggered_by: None };
         h.enqueue(events, &serde_json::to_vec(&change).unwrap());
         s.on_queue_ready(&h, events);
         let c = answer(&mut s, &h, 201, "");
         assert_eq!((c.cluster.as_str(), c.method, c.path.as_str()), ("eventgate", "POST", "/v1/events"));
         let body: Value = serde_json::from_slice(c.body.as_deref().unwrap()).unwrap();
-        assert_eq!(body[0]["meta"]["uri"], "https://en.wikipedia.org/api/rest_v1/page/html/Earth");
+        assert_eq!(body[0]["meta"]["uri"], "http://en.wikipedia.org/api/rest_v1/page/html/Earth");
         assert_eq!(body[0]["meta"]["request_id"], "r1");
         assert_eq!(h.counter("restrouter.events.sent"), 1);
         // The event service failing: five attempts at growing intervals, then a counted drop.

@@ -20,7 +20,20 @@ fn a_filter_without_a_working_spec_serves_nothing_unchecked() {
     for (config, reason) in cases {
         let started = Envoy::builder()
             .edit_config(with_filter_configuration(config.clone()))
-            .sets(&[("storage", &addr), ("parsoid", &addr), ("mobileapps", &addr), ("wikifeeds", &addr), ("aqs", &addr), ("cxserver", &addr), ("mathoid", &addr), ("proton", &addr), ("citoid", &addr), ("recommendation", &addr), ("graphoid", &addr), ("mwapi", &addr)])
+            .sets(&[
+                ("storage", &addr),
+                ("parsoid", &addr),
+                ("mobileapps", &addr),
+                ("wikifeeds", &addr),
+                ("aqs", &addr),
+                ("cxserver", &addr),
+                ("mathoid", &addr),
+                ("proton", &addr),
+                ("citoid", &addr),
+                ("recommendation", &addr),
+                ("graphoid", &addr),
+                ("mwapi", &addr),
+            ])
             .concurrency(1)
             .try_start();
         // A static configuration the filter refuses: Envoy does not start, so it never serves.

@@ -274,13 +274,50 @@ fn rollout_defaults_come_from_the_variable_and_other_paths_stay_legacy() {
     let r = ro.stack.envoy.get("/en.wikipedia.org/v1/page/talk/Talk:Earth");
     assert_eq!((r.status, r.text()), (200, LEGACY_BODY.to_string()), "{r}");
     // A path restrouter does not implement, and the spec document, stay on RESTBase.
-    for path in ["/en.wikipedia.org/v1/page/title/Earth", "/en.wikipedia.org/v1/?spec"] {
+    for path in ["/en.wikipedia.org/v1/page/no-such-format/Earth", "/en.wikipedia.org/v1/?spec"] {
         let r = ro.stack.envoy.get(path);
         assert_eq!((r.status, r.text()), (200, LEGACY_BODY.to_string()), "{path}");
     }
     // Rolled back at run time, no restart.
     ro.set_percent(&[("feed", 0)]);
     assert!(support::wait_until(Duration::from_secs(5), || ro.stack.envoy.get(FEED_PATH).text() == LEGACY_BODY));
+}
+
+/// The services the rollout config names (`envoy/rollout.yaml.j2`).
+fn rollout_services() -> Vec<String> {
+    let template = std::fs::read_to_string(support::repo_root().join("envoy/rollout.yaml.j2")).unwrap();
+    let list = template.split("{%- set services = [").nth(1).and_then(|s| s.split("] %}").next()).unwrap();
+    list.lines().filter_map(|l| l.trim().strip_prefix("[\"")).filter_map(|l| l.split('"').next()).map(str::to_string).collect()
+}
+
+/// With every service at 100 %, every operation of RESTBase's 2020 API (one request each, on
+/// a wiki of its project) is restrouter's: each service's paths can move off RESTBase.
+#[test]
+fn every_operation_belongs_to_a_rollout_service() {
+    let services = rollout_services();
+    assert!(services.len() >= 7, "{services:?}");
+    let all: Vec<String> = services.iter().map(|s| format!("{s}=100")).collect();
+    let ro = rollout(&[("rollout", &all.join(","))]);
+    let domains = [
+        ("wikipedia", "en.wikipedia.org"),
+        ("wikivoyage", "en.wikivoyage.org"),
+        ("wiktionary", "en.wiktionary.org"),
+        ("wikidata", "www.wikidata.org"),
+        ("default", "en.wikibooks.org"),
+        ("wikimedia", "wikimedia.org"),
+    ];
+    let table = std::fs::read_to_string(support::repo_root().join("tests/fixtures/restbase-2020-operations.tsv")).unwrap();
+    let mut legacy = Vec::new();
+    for line in table.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let domain = domains.iter().find(|(p, _)| *p == f[0]).unwrap().1;
+        let path = format!("/{domain}/v1{}", f[3]);
+        let r = ro.stack.envoy.send(f[1], &path, &[], (f[1] != "GET" && f[1] != "DELETE").then_some(b"{}".as_slice()));
+        if r.header("x-legacy").is_some() {
+            legacy.push(format!("{} {path}", f[1]));
+        }
+    }
+    assert!(legacy.is_empty(), "on RESTBase with every service at 100 %:\n{}", legacy.join("\n"));
 }
 
 #[test]

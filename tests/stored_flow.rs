@@ -13,7 +13,7 @@ use support::{wait_until, Reply, Stack, EXTERNAL};
 const PAGE: &str = "/en.wikipedia.org/v1/page/html/Earth";
 const PARSOID: &str = "/en.wikipedia.org/v3/page/html/Earth";
 const HTML: &str = "text/html; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/HTML/2.1.0\"";
-const EARTH_URI: &str = "https://en.wikipedia.org/api/rest_v1/page/html/Earth";
+const EARTH_URI: &str = "http://en.wikipedia.org/api/rest_v1/page/html/Earth";
 
 /// Events received for `uri`, waiting (bounded) until there are at least `at_least`.
 fn events_for(s: &Stack, uri: &str, at_least: usize) -> Vec<serde_json::Value> {
@@ -60,9 +60,14 @@ fn miss_renders_stores_and_the_next_request_is_a_hit() {
     assert_eq!((second.text(), second.header("etag"), second.header("content-type")), (first.text(), first.header("etag"), first.header("content-type")));
     assert_eq!(s.backend.count(PARSOID), 1, "the second request is a storage hit");
 
-    // New content announced once, to the configured stream.
+    // New content announced once, to the configured stream: the revision's URI and the
+    // latest, in one batch, as RESTBase sent them.
     let events = events_for(&s, EARTH_URI, 1);
     assert_eq!(events.len(), 1, "events: {:?}", s.events_received());
+    let uris: Vec<_> = s.events_received().iter().map(|e| e["meta"]["uri"].clone()).collect();
+    assert_eq!(uris, [format!("{EARTH_URI}/100"), EARTH_URI.to_string()], "{uris:?}");
+    assert_eq!(events[0]["tags"], serde_json::json!(["restbase"]));
+    assert!(events[0].get("triggered_by").is_none(), "{}", events[0]);
     let meta = &events[0]["meta"];
     assert_eq!(meta["stream"], "resource_change");
     assert_eq!(meta["domain"], "en.wikipedia.org");
@@ -122,8 +127,34 @@ fn no_cache_rerenders_for_internal_clients_only() {
     // re-render would have too.
     s.backend.on("/en.wikipedia.org/v3/page/html/Moon", Reply::ok(HTML, "moon"));
     assert_eq!(s.envoy.get("/en.wikipedia.org/v1/page/html/Moon").status, 200);
-    assert_eq!(events_for(&s, "https://en.wikipedia.org/api/rest_v1/page/html/Moon", 1).len(), 1);
+    assert_eq!(events_for(&s, "http://en.wikipedia.org/api/rest_v1/page/html/Moon", 1).len(), 1);
     assert_eq!(events_for(&s, EARTH_URI, 1).len(), 1, "unchanged content emits no event: {:?}", s.events_received());
+}
+
+/// change-propagation's re-render after a change it is processing: the chain goes on in the
+/// events, the event that caused the re-render is not sent again (RESTBase's loop guard), a
+/// transcluded page's change goes to the transclusion stream, and titles are encoded as
+/// `encodeURIComponent` encodes them.
+#[test]
+fn rerenders_carry_change_propagations_chain_without_looping() {
+    let s = Stack::start();
+    let page = "/en.wikipedia.org/v1/page/html/AC%2FDC_(band)";
+    s.backend.on("/en.wikipedia.org/v3/page/html/AC%2FDC_%28band%29", Reply::ok(HTML, "v1").header("etag", "\"5/a\""));
+    let latest = "http://en.wikipedia.org/api/rest_v1/page/html/AC%2FDC_(band)";
+    let chain = format!("mediawiki.revision-create:https://en.wikipedia.org/wiki/AC/DC_(band),resource_change:{latest}");
+    let r = s.envoy.get_with(page, &[("cache-control", "no-cache"), ("x-triggered-by", &chain)]);
+    assert_eq!(r.status, 200, "{r}");
+    let sent = events_for(&s, &format!("{latest}/5"), 1);
+    assert_eq!(sent.len(), 1, "{:?}", s.events_received());
+    assert_eq!(sent[0]["triggered_by"], chain.as_str());
+    assert_eq!(sent[0]["meta"]["stream"], "resource_change");
+    assert!(s.events_received().iter().all(|e| e["meta"]["uri"] != latest), "the looping event was sent: {:?}", s.events_received());
+
+    s.backend.on("/en.wikipedia.org/v3/page/html/AC%2FDC_%28band%29", Reply::ok(HTML, "v2").header("etag", "\"6/b\""));
+    let chain = "change-prop.transcludes.resource-change:https://en.wikipedia.org/wiki/Template:Band";
+    assert_eq!(s.envoy.get_with(page, &[("cache-control", "no-cache"), ("x-triggered-by", chain)]).status, 200);
+    let sent = events_for(&s, &format!("{latest}/6"), 1);
+    assert_eq!(sent[0]["meta"]["stream"], "change-prop.transcludes.resource-change", "{:?}", sent[0]);
 }
 
 #[test]

@@ -149,6 +149,7 @@ fn settings(values: &Value) -> Result<Vec<(&'static str, String)>, String> {
         "trusted_proxies",
         "timeouts_ms",
         "event_stream",
+        "event_transcludes_stream",
         "max_body_bytes",
         "event_base_path",
         "ratelimit",
@@ -171,6 +172,7 @@ fn settings(values: &Value) -> Result<Vec<(&'static str, String)>, String> {
     }
     let scalars = [
         ("event_stream", "event_stream"),
+        ("event_transcludes_stream", "event_transcludes_stream"),
         ("max_body_bytes", "max_body_bytes"),
         ("event_base_path", "event_base_path"),
         ("ratelimit_sync_ms", "ratelimit/sync_interval_ms"),

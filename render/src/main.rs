@@ -134,6 +134,7 @@ fn settings(v: &vars::Vars) -> Result<Value, String> {
         "siteinfo_failure_ttl_s": v.number("siteinfo_failure_ttl_s")?,
         "redirect_cache_control": v.get("redirect_cache_control"),
         "event_stream": v.get("event_stream"),
+        "event_transcludes_stream": v.get("event_transcludes_stream"),
         "max_body_bytes": v.number("max_body_bytes")?,
         "event_base_path": v.get("event_base_path"),
         "ratelimit": {

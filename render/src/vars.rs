@@ -55,6 +55,7 @@ const VARS: &[(&str, &str, &str)] = &[
     ("siteinfo_failure_ttl_s", "5", "seconds a wiki whose siteinfo fetch failed is answered 503 before it is asked for again"),
     ("redirect_cache_control", "s-maxage=1209600, max-age=0, must-revalidate", "cache-control of title-normalization redirects"),
     ("event_stream", "resource_change", "stream name of resource_change events"),
+    ("event_transcludes_stream", "change-prop.transcludes.resource-change", "stream of the events of re-renders a transcluded page's change caused; empty: event_stream"),
     ("event_base_path", "/api/rest_v1", "path prefix of the public URIs in resource_change events"),
     ("max_body_bytes", "1048576", "largest request body accepted"),
     ("ratelimit", "on", "off disables rate limiting"),
@@ -109,7 +110,9 @@ impl Vars {
             ctx.insert(name.clone(), Value::String(value.clone()));
         }
         let mut addr = Map::new();
-        for name in ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid", "mwapi", "eventgate", "ratelimit_sidecar", "legacy"] {
+        for name in
+            ["storage", "parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid", "mwapi", "eventgate", "ratelimit_sidecar", "legacy"]
+        {
             let value = self.get(name);
             if value.is_empty() {
                 continue;

@@ -228,11 +228,11 @@ fn a_part_miss_stores_the_whole_and_events_name_its_revision() {
     assert!(f.content_changed());
     assert_eq!(f.stored_revision(), Some("7"));
     let input = f.input();
-    let change = crate::events::change(&input.op, &input.params, f.stored_revision(), &input.domain, "/api/rest_v1", None).unwrap();
+    let change = crate::events::change(&input.op, &input.params, &input.domain, "/api/rest_v1", f.stored_revision(), None, None).unwrap();
     assert_eq!(change.uris.len(), 6);
     assert!(change.uris.contains(&"//en.wikipedia.org/api/rest_v1/page/mobile-sections-lead/Earth/7".to_string()), "{:?}", change.uris);
     // Without a known revision, the revision's URIs are left out.
-    let change = crate::events::change(&input.op, &input.params, None, &input.domain, "/api/rest_v1", None).unwrap();
+    let change = crate::events::change(&input.op, &input.params, &input.domain, "/api/rest_v1", None, None, None).unwrap();
     assert_eq!(change.uris.len(), 3);
 }
 

@@ -543,9 +543,8 @@ impl Request {
 
     fn emit_change(&self, host: &impl Host, flow: &StoredFlow) {
         let input = flow.input();
-        let Some(change) =
-            crate::events::change(&input.op, &input.params, flow.stored_revision(), &input.domain, &self.filter.settings.event_base_path, self.header("x-request-id").map(str::to_string))
-        else {
+        let (request_id, triggered_by) = (self.header("x-request-id").map(str::to_string), self.header("x-triggered-by").map(str::to_string));
+        let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.filter.settings.event_base_path, flow.stored_revision(), request_id, triggered_by) else {
             return;
         };
         let queue = self.filter.events_queue.get().or_else(|| {

@@ -136,7 +136,7 @@ fn miss_fetches_stores_emits_and_replaces_storage_answer() {
     assert_eq!((h.counter("restrouter.storage.miss"), h.counter("restrouter.storage.write_ok")), (1, 1));
     let events = h.enqueued.borrow();
     let change: crate::events::Change = serde_json::from_slice(&events[0]).unwrap();
-    assert_eq!(change.uris, ["//en.wikipedia.org/api/rest_v1/page/html/Earth"]);
+    assert_eq!(change.uris, ["//en.wikipedia.org/api/rest_v1/page/html/Earth/6", "//en.wikipedia.org/api/rest_v1/page/html/Earth"]);
     assert_eq!(change.request_id.as_deref(), Some("r1"));
     assert_eq!(h.counter("restrouter.events.queued"), 1);
 }

@@ -308,9 +308,10 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         }
     }
     for e in &ext.events {
-        // `{revision}`: the stored content's, known once it is stored.
-        if let Some(n) = placeholders(e).into_iter().find(|n| !known.contains(n) && n != "revision") {
-            return Err(format!("x-restrouter.events: '{{{n}}}' is not a path parameter of {path}"));
+        // `{revision}` of a stored operation without one is the stored content's.
+        let stored_revision = |n: &String| n == "revision" && ext.storage.is_some();
+        if let Some(n) = placeholders(e).into_iter().find(|n| !known.contains(n) && !stored_revision(n)) {
+            return Err(format!("x-restrouter.events: '{{{n}}}' is neither a path parameter of {path} nor the stored revision"));
         }
     }
     if let Some(r) = &ext.revisions {

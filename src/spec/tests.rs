@@ -274,12 +274,19 @@ fn app_service_operations_route_per_project() {
     assert_eq!(id("/en.wikipedia.org/v1/feed/announcements"), "getAnnouncements");
     assert_eq!(id("/en.wikipedia.org/v1/feed/onthisday/births/01/15"), "onThisDay");
     assert_eq!(id("/en.wikipedia.org/v1/page/random/summary"), "getRandom");
-    assert_eq!(id("/en.wiktionary.org/v1/page/random/title"), "getRandom");
+    assert_eq!(id("/en.wikivoyage.org/v1/page/random/title"), "getRandom");
     assert_eq!(id("/wikimedia.org/v1/feed/availability"), "getFeedAvailability");
     let status = |path: &str| route(&api, "GET", path, "", || Class::External).err().map(|p| p.status);
     // Talk pages and the feed are the Wikipedias' alone; availability is wikimedia.org's.
     assert_eq!(status("/en.wiktionary.org/v1/page/talk/Talk:Earth"), Some(404));
     assert_eq!(status("/en.wikipedia.org/v1/feed/availability"), Some(404));
+    // As RESTBase mounted them: no summary or random page on Wiktionary, no summary and no
+    // mobile content on Wikidata.
+    assert_eq!(status("/en.wiktionary.org/v1/page/random/title"), Some(404));
+    assert_eq!(status("/en.wiktionary.org/v1/page/summary/Earth"), Some(404));
+    assert_eq!(status("/www.wikidata.org/v1/page/summary/Q42"), Some(404));
+    assert_eq!(status("/www.wikidata.org/v1/page/mobile-html/Q42"), Some(404));
+    assert_eq!(id("/www.wikidata.org/v1/page/random/title"), "getRandom");
     let bad = |path: &str| op(&api, "GET", path).validate(&HashMap::new(), None, None).err().map(|p| p.status);
     assert_eq!(bad("/en.wikipedia.org/v1/data/i18n/css"), Some(400));
     assert_eq!(bad("/en.wikipedia.org/v1/data/javascript/mobile/site"), Some(400));

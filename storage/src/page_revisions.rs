@@ -151,15 +151,22 @@ fn write_row(store: &Store, domain: &str, row: Row) -> Result<Row, StoreError> {
 }
 
 /// Marks the title deleted if any revision of it is stored (RESTBase kept `page_deleted` as a
-/// static column of the stored rows).
-fn mark_deleted(store: &Store, domain: &str, title: &str) -> Result<(), StoreError> {
+/// static column of the stored rows). Asked about one revision, only if that revision is
+/// stored: a revision number the wiki never had (any client can ask for one) says nothing
+/// about the page, as RESTBase looked up the stored row of exactly that revision.
+fn mark_deleted(
+    store: &Store,
+    domain: &str,
+    title: &str,
+    rev: Option<u64>,
+) -> Result<(), StoreError> {
     store.write(|conn| {
         let latest: Option<i64> = conn
             .prepare_cached(
                 "SELECT rev FROM page_revisions WHERE domain = ?1 AND title = ?2
-                 ORDER BY rev DESC LIMIT 1",
+                 AND (?3 IS NULL OR rev = ?3) ORDER BY rev DESC LIMIT 1",
             )?
-            .query_row(params![domain, title], |r| r.get(0))
+            .query_row(params![domain, title, rev.map(|r| r as i64)], |r| r.get(0))
             .optional()?;
         if let Some(rev) = latest {
             conn.prepare_cached(
@@ -343,7 +350,7 @@ async fn get(
             if no_cache {
                 let (d, t) = (domain.clone(), title.clone());
                 if let Err(problem) = app
-                    .with_store(move |store| mark_deleted(store, &d, &t))
+                    .with_store(move |store| mark_deleted(store, &d, &t, rev))
                     .await
                 {
                     return app.reject(request, problem);

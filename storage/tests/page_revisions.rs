@@ -298,6 +298,50 @@ fn deletion_and_a_new_edit() {
     assert_eq!(row(&storage.get(&path)), latest);
 }
 
+/// A revision number the wiki never had, asked for under no-cache (any client can make the
+/// router ask so), is a 404 for that revision alone: the page stays served.
+#[test]
+fn an_unknown_revision_does_not_delete_the_page() {
+    let storage = Storage::with_devbackend();
+    let path = "/en.wikipedia.org/v1/page_revisions/page/Earth";
+    let latest = row(&storage.get(path));
+    assert_problem(
+        &storage.get_no_cache(&format!("{path}/1234")),
+        404,
+        "not_found",
+        "Page or revision not found.",
+    );
+    assert_eq!(row(&storage.get(path)), latest);
+    assert_eq!(row(&storage.get_no_cache(path))["rev"], latest["rev"]);
+}
+
+#[test]
+fn a_stored_revision_found_gone_deletes_the_page() {
+    let storage = Storage::with_devbackend();
+    let domain = "delete.wikipedia.org";
+    let path = format!("/{domain}/v1/page_revisions/page/Deleted_by_revision");
+    let first = row(&storage.get(&path));
+    let rev = first["rev"].as_u64().unwrap();
+    control(&format!("/_dev/action/{domain}/delete/Deleted_by_revision"));
+    assert_problem(
+        &storage.get_no_cache(&format!("{path}/{rev}")),
+        404,
+        "not_found",
+        "Page or revision not found.",
+    );
+    assert_problem(
+        &storage.get(&path),
+        404,
+        "not_found#page_revisions",
+        "Page was deleted",
+    );
+    let edited = control(&format!("/_dev/action/{domain}/edit/Deleted_by_revision"));
+    let latest = row(&storage.get_no_cache(&path));
+    assert_eq!(latest["rev"], edited["revid"]);
+    assert_ne!(latest["tid"], first["tid"]);
+    assert_eq!(row(&storage.get(&path)), latest);
+}
+
 #[test]
 fn action_api_down_is_503_and_counted() {
     let closed = {

@@ -41,6 +41,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Every back-end cluster the filter routes to (besides storage, the action API and the event
+/// service).
+pub const BACKEND_CLUSTERS: &[&str] = &["parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid"];
+
 /// An address nothing listens on (connections are refused at once).
 pub const DEAD_ADDRESS: &str = "127.0.0.1:1";
 
@@ -155,11 +159,19 @@ impl Stack {
         events.on("/v1/events", Reply::status(201));
         let mwapi = siteinfo_upstream();
         let mut defaults = vec![("storage", storage.addr()), ("eventgate", events.addr()), ("mwapi", mwapi.addr()), ("xff_trusted_hops", "1".to_string())];
-        for cluster in ["parsoid", "mobileapps", "wikifeeds", "aqs", "cxserver", "mathoid", "proton", "citoid", "recommendation", "graphoid"] {
+        for cluster in BACKEND_CLUSTERS {
             defaults.push((cluster, backend.addr()));
         }
         let envoy = builder.defaults(&defaults).start();
         Stack { envoy, backend, events, mwapi, storage }
+    }
+
+    /// Every service real: the development back-end for every back-end cluster, the action API
+    /// and the event service, and a storage service whose page_revisions reads that action API.
+    pub fn on_devbackend(dev: &DevBackend) -> Stack {
+        let mut sets: Vec<(&str, &str)> = BACKEND_CLUSTERS.iter().map(|c| (*c, dev.addr())).collect();
+        sets.extend([("mwapi", dev.addr()), ("eventgate", dev.addr())]);
+        Stack::with_storage(Storage::with_mwapi(Some(dev.mwapi_url())), Envoy::builder().sets(&sets))
     }
 
     /// The `resource_change` events the event service received so far (all batches, flattened).
