@@ -243,6 +243,8 @@ fn bad_specs_name_route_and_field() {
     assert!(e.contains("used twice"), "{e}");
     let e = broken(|d| d["paths"]["/page/html/{title}"]["get"]["parameters"][0] = serde_json::json!({"$ref": "#/components/parameters/missing"}));
     assert!(e.contains("points at nothing"), "{e}");
+    let e = broken(|d| d["paths"]["/page/mobile-sections-lead/{title}"]["get"]["x-restrouter"]["storage"]["part"] = "".into());
+    assert!(e.contains("paths./page/mobile-sections-lead/{title}.get") && e.contains("storage.part"), "{e}");
     // Revisions: GET routes with a title, stored or passed through; never a POST.
     let e = broken(|d| d["paths"]["/transform/wikitext/to/html/{title}"]["post"]["x-restrouter"]["revisions"] = serde_json::json!({}));
     assert!(e.contains("revisions") && e.contains("GET"), "{e}");
