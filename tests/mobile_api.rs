@@ -89,6 +89,11 @@ fn every_operation_answers_with_its_content_type() {
     assert_eq!(s.envoy.get(&page("mobile-sections-remaining", "Earth")).json(), whole["remaining"]);
     let definition = s.envoy.get("/en.wiktionary.org/v1/page/definition/cat").json();
     assert_eq!(definition["en"][0]["partOfSpeech"], "Noun", "{definition}");
+    // The term is a title: normalized with the Wiktionary's siteinfo (case-sensitive there).
+    let r = s.envoy.get("/en.wiktionary.org/v1/page/definition/big%20cat");
+    assert_eq!((r.status, r.header("location")), (301, Some("big_cat")), "{r}");
+    let path = "/en.wiktionary.org/v1/page/definition/a%7Cb";
+    s.envoy.get(path).assert_problem(400, "bad_request", "GET", path);
 
     // The preview: wikitext in, the apps' HTML out, from mobileapps alone.
     let path = "/en.wikipedia.org/v1/transform/wikitext/to/mobile-html/Earth";

@@ -39,6 +39,8 @@ pub struct Op {
     /// The path has a `{title}`: a page title, normalized with the wiki's siteinfo before
     /// anything else (RESTBase's normalize_title_filter ran on every route with one).
     pub title: bool,
+    /// The path parameter holding the page title: `title`, or the operation's `title_param`.
+    pub title_param: String,
     pub validator: Validator,
     /// Index of this operation among all operations (dense: metric tables are indexed by it).
     pub index: usize,
@@ -349,6 +351,12 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
             return Err("x-restrouter.rate_limit: limits must be positive numbers".into());
         }
     }
+    let title_param = ext.title_param;
+    if let Some(t) = &title_param {
+        if !in_path.contains(t) {
+            return Err(format!("x-restrouter.title_param: '{t}' is not a path parameter of {path}"));
+        }
+    }
     let validator = Validator::compile(&params, op.request_body.as_ref(), doc).map_err(|e| format!("parameters: {e}"))?;
     Ok(Op {
         id: op.operation_id,
@@ -362,7 +370,8 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         rate_limit: ext.rate_limit,
         events: ext.events,
         internal_only: ext.internal_only,
-        title: path.contains("{title}"),
+        title: path.contains("{title}") || title_param.is_some(),
+        title_param: title_param.unwrap_or_else(|| "title".into()),
         revisions: ext.revisions,
         redirect: ext.redirect,
         validator,

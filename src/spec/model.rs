@@ -107,6 +107,9 @@ pub struct OperationExt {
     /// A page's content: its revision is looked up in storage's `page_revisions` first (access
     /// checks, redirects, the latest revision).
     pub revisions: Option<RevisionsExt>,
+    /// A path parameter other than `{title}` that holds a page title, normalized as a title is
+    /// (RESTBase's normalize_title_filter `title_param_name`: `term` of `/page/definition/{term}`).
+    pub title_param: Option<String>,
     /// The answer is a redirect built from the back-end's JSON, not the back-end's answer.
     pub redirect: Option<RedirectExt>,
 }
