@@ -23,7 +23,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
@@ -41,6 +43,8 @@ BASE = (27331, 27931)      # plain Envoy
 SCRATCH = (27261, 27941)   # start-up and memory runs
 VARIANT = (27271, 27951)   # restrouter built another way (--variant), shipped spec
 NOREV = (27281, 27961)     # restrouter, shipped spec without page_revisions lookups
+COALESCE = (27291, 27971)  # restrouter, 2 workers, a slow Parsoid (one render per title)
+SLOW_PARSOID = 27889
 
 HIT = "/en.wikipedia.org/v1/page/html/Earth"
 STORED = "/en.wikipedia.org/v1/key_value/parsoidphp/Earth"
@@ -411,6 +415,67 @@ class Bench:
                     start = None
         return out[0] if out else float("nan")
 
+    # --- one render per title -----------------------------------------------------------
+    def coalesce_phase(self):
+        """50 concurrent misses of one title through 2 workers, against a Parsoid stand-in
+        that takes RENDER_S to answer: how many renders and storage writes they cost, with
+        sharing on (the default) and off (coalesce_wait_ms=0)."""
+        calls = []
+
+        class SlowParsoid(BaseHTTPRequestHandler):
+            def do_GET(self):
+                calls.append(self.path)
+                time.sleep(self.server.render_s)
+                body = b"<p>rendered</p>"
+                self.send_response(200)
+                self.send_header("content-type", "text/html; charset=utf-8")
+                # Parsoid's ETag names the revision it rendered (the path's last segment).
+                self.send_header("etag", f'"{self.path.rsplit("/", 1)[-1]}/bench"')
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        class Server(ThreadingHTTPServer):
+            # Every miss may reach it at once when sharing is off.
+            request_queue_size = 256
+            daemon_threads = True
+
+        srv = Server(("127.0.0.1", SLOW_PARSOID), SlowParsoid)
+        srv.render_s = self.a.render_s
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.coalesce = {}
+        try:
+            for label, wait in (("sharing on", None), ("sharing off", "0")):
+                extra = [f"parsoid=127.0.0.1:{SLOW_PARSOID}"] + ([f"coalesce_wait_ms={wait}"] if wait else [])
+                cfg = render("envoy/restrouter.yaml.j2", self.path("coalesce.yaml"), *COALESCE, extra=extra, wasm=self.wasm)
+                p = self.start_envoy(cfg, COALESCE[1], concurrency=2, cpus=None, log_name="coalesce.log")
+                self.ready(COALESCE[1], "/ready")
+                # The wiki's siteinfo first (shared by the workers), as a running Envoy has it.
+                http_get(COALESCE[0], "/en.wikipedia.org/v1/page/title/Earth", timeout=60)
+                title = f"Bench_{label.replace(' ', '_')}_{os.getpid()}"
+                statuses = [None] * self.a.misses
+                go = threading.Barrier(self.a.misses)
+
+                def client(i):
+                    go.wait()
+                    statuses[i] = http_get(COALESCE[0], f"/en.wikipedia.org/v1/page/html/{title}", timeout=60)
+
+                threads = [threading.Thread(target=client, args=(i,)) for i in range(self.a.misses)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                renders = sum(1 for c in calls if f"/page/html/{title}" in c)
+                others = {st: statuses.count(st) for st in set(statuses) if st != 200}
+                self.coalesce[label] = (renders, statuses.count(200), others)
+                self.procs.stop(p)
+                self.log(f"one render per title, {label}: {self.coalesce[label]}")
+        finally:
+            srv.shutdown()
+
     # --- memory ---------------------------------------------------------------------------
     def memory_phase(self):
         cfg = render("envoy/restrouter.yaml.j2", self.path("mem.yaml"), *SCRATCH, extra_domains=800, wasm=self.wasm)
@@ -476,6 +541,12 @@ class Bench:
             if len(cs) >= 2:
                 slope = (self.memory[cs[-1]]["restrouter"][0] - self.memory[cs[0]]["restrouter"][0]) / 1024 / (cs[-1] - cs[0])
                 add(f"\nrestrouter per extra worker: {slope:.1f} MB")
+        if hasattr(self, "coalesce"):
+            add("")
+            add(f"| {self.a.misses} concurrent misses of one title (--concurrency 2, Parsoid takes {self.a.render_s} s) | back-end calls | 200s | other answers |")
+            add("|---|---|---|---|")
+            for label, (renders, ok, others) in self.coalesce.items():
+                add(f"| {label} | {renders} | {ok} | {', '.join(f'{k}: {v}' for k, v in others.items()) or '–'} |")
         if hasattr(self, "long_run_rss"):
             add("")
             add("RSS after the load runs: " + "; ".join(f"{k}: {v / 1024:.1f} MB" for k, v in self.long_run_rss.items()))
@@ -496,7 +567,9 @@ def main():
     ap.add_argument("--startup-reps", type=int, default=5)
     ap.add_argument("--mem-workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
     ap.add_argument("--mem-seconds", type=int, default=20)
-    ap.add_argument("--only", default="load,startup,memory", help="phases: load,startup,memory")
+    ap.add_argument("--only", default="load,startup,memory,coalesce", help="phases: load,startup,memory,coalesce")
+    ap.add_argument("--misses", type=int, default=50, help="concurrent misses of one title (coalesce phase)")
+    ap.add_argument("--render-s", type=float, default=1.0, help="seconds the slow Parsoid takes (coalesce phase)")
     ap.add_argument("--wasm", default="target/wasm32-wasip1/wasm/restrouter.wasm")
     ap.add_argument("--variant", help="NAME=PATH: also compare restrouter with this .wasm (hit and 404 paths)")
     ap.add_argument("--cases", help="only the load cases whose names contain one of these (comma separated)")
@@ -504,9 +577,8 @@ def main():
     a = ap.parse_args()
     if a.quick:
         a.rounds, a.duration, a.startup_reps, a.mem_seconds, a.gap = 1, 2, 1, 4, 0.2
-    for tool in ("wrk",):
-        if not shutil.which(tool):
-            sys.exit(f"bench: {tool} not found")
+    if {"load", "memory"} & set(a.only.split(",")) and not shutil.which("wrk"):
+        sys.exit("bench: wrk not found")
     b = Bench(a)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
@@ -518,6 +590,8 @@ def main():
             b.startup_phase()
         if "memory" in phases:
             b.memory_phase()
+        if "coalesce" in phases:
+            b.coalesce_phase()
         b.report()
     finally:
         b.procs.stop_all()

@@ -42,6 +42,24 @@ pub struct Settings {
     /// `cache-control` of title-normalization redirects (RESTBase's `purged_cache_control`: the
     /// CDN keeps them, change-propagation purges them).
     pub redirect_cache_control: String,
+    pub coalesce: CoalesceSettings,
+}
+
+/// Requests that miss the same stored content share one render (`pipeline::coalesce`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoalesceSettings {
+    /// Longest a request waits for another's render before it renders itself; 0: no sharing.
+    pub wait_ms: u64,
+    /// How often a waiting request looks whether the render is done (the workers' tick).
+    pub poll_ms: u64,
+}
+
+impl Default for CoalesceSettings {
+    fn default() -> Self {
+        // As long as a render and its write may take with the default timeouts.
+        CoalesceSettings { wait_ms: 11_000, poll_ms: 50 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,6 +100,7 @@ impl Default for Settings {
             siteinfo_ttl_s: 3600,
             siteinfo_failure_ttl_s: 5,
             redirect_cache_control: "s-maxage=1209600, max-age=0, must-revalidate".into(),
+            coalesce: CoalesceSettings::default(),
         }
     }
 }

@@ -187,6 +187,11 @@ enum State {
     FallbackRead {
         problem: Problem,
     },
+    /// Another request rendered the same content (`crate::pipeline::coalesce`): storage is
+    /// read again; on a miss the back-end is asked after all.
+    Recheck {
+        store: bool,
+    },
     Done,
 }
 
@@ -199,6 +204,8 @@ pub struct StoredFlow {
     changed: bool,
     /// The revision of the content stored (its ETag's).
     stored_revision: Option<String>,
+    /// The status of the back-end's failed answer (0: reset), once the fetch failed.
+    failed: Option<u16>,
 }
 
 /// The path (and query) of a back-end's redirect `location`, absolute or not.
@@ -217,7 +224,7 @@ fn etag_revision(etag: &str) -> Option<&str> {
 
 impl StoredFlow {
     pub fn new(input: FlowInput) -> StoredFlow {
-        StoredFlow { input, state: State::Read, notes: Vec::new(), changed: false, stored_revision: None }
+        StoredFlow { input, state: State::Read, notes: Vec::new(), changed: false, stored_revision: None, failed: None }
     }
 
     pub fn input(&self) -> &FlowInput {
@@ -233,6 +240,37 @@ impl StoredFlow {
     /// as new: the caller emits the `resource_change` event.
     pub fn content_changed(&self) -> bool {
         self.changed
+    }
+
+    /// The stored resource the pending fetch renders and stores (`domain:bucket:key:revision`),
+    /// when it is one requests for the same content can share: a fetch of content that is
+    /// stored (a miss of the latest, or a re-render of it), not a redirect being followed.
+    pub fn render_key(&self) -> Option<String> {
+        let State::Fetch { store, redirected: false } = self.state else { return None };
+        let rerender_latest = self.input.rerender && self.requested_revision().is_none();
+        if self.input.bypass_storage || !(store || rerender_latest) {
+            return None;
+        }
+        let s = self.input.op.storage.as_ref()?;
+        let key = crate::paths::expand(&s.key, &self.input.params);
+        let revision = self.input.resolved_revision.as_deref().unwrap_or("latest");
+        Some(format!("{}:{}:{key}:{revision}", self.input.domain, s.bucket))
+    }
+
+    /// The status of the back-end's failed answer (0: a reset), if the fetch failed.
+    pub fn failed_status(&self) -> Option<u16> {
+        self.failed
+    }
+
+    /// Instead of the pending fetch: read storage again, for content another request just
+    /// rendered; fetch after all if it is not there.
+    pub fn recheck(&mut self) -> Step {
+        let store = match self.state {
+            State::Fetch { store, .. } => store,
+            _ => false,
+        };
+        self.state = State::Recheck { store };
+        Step::Call(self.storage_get())
     }
 
     /// The revision of the content this flow stored, for the events' revision URIs.
@@ -329,6 +367,16 @@ impl StoredFlow {
                 }
                 _ => self.respond(self.problem_reply(&problem)),
             },
+            State::Recheck { store } => {
+                let fine = resp.status == 200 && self.holds_requested_revision(&resp) && matches!(self.profile_verdict(&resp, true), Profile::Fine);
+                match self.content_reply(&resp).filter(|_| fine) {
+                    Some(reply) => {
+                        self.notes.push(Counter::CoalescedServed);
+                        self.respond(reply)
+                    }
+                    None => self.fetch(store),
+                }
+            }
             State::Read | State::Done => self.respond(self.problem_reply(&Problem::internal("unexpected callout response"))),
         }
     }
@@ -480,6 +528,7 @@ impl StoredFlow {
             }
         };
         self.notes.push(failure_counter(&resp).unwrap_or(Counter::BackendError));
+        self.failed = Some(resp.status);
         if self.input.rerender {
             // A forced re-render failed: the stored copy is still better than an error.
             self.state = State::FallbackRead { problem: failure };

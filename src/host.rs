@@ -65,5 +65,8 @@ pub trait Host {
     /// Shared data: value and compare-and-swap token.
     fn shared_data(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>);
     fn set_shared_data(&self, key: &str, value: &[u8]) -> bool;
+    /// Writes only if the value still has compare-and-swap token `cas` (a key that does not
+    /// exist yet is written whatever `cas` says: the host's rule). False on a mismatch.
+    fn set_shared_data_if(&self, key: &str, value: &[u8], cas: u32) -> bool;
     fn set_tick_period_ms(&self, ms: u64);
 }

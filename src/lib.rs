@@ -10,6 +10,7 @@ pub mod config;
 pub mod events;
 pub mod flow;
 pub mod host;
+pub mod math;
 pub mod metrics;
 pub mod pages;
 pub mod paths;

@@ -30,6 +30,9 @@ pub enum Counter {
     CalloutFailed,
     MwapiError,
     RevisionsError,
+    CoalescedWait,
+    CoalescedServed,
+    CoalescedTimeout,
 }
 
 impl Counter {
@@ -53,6 +56,9 @@ impl Counter {
         Counter::CalloutFailed,
         Counter::MwapiError,
         Counter::RevisionsError,
+        Counter::CoalescedWait,
+        Counter::CoalescedServed,
+        Counter::CoalescedTimeout,
     ];
 
     pub fn name(self) -> &'static str {
@@ -76,6 +82,11 @@ impl Counter {
             Counter::CalloutFailed => "restrouter.callout.dispatch_failed",
             Counter::MwapiError => "restrouter.mwapi.error",
             Counter::RevisionsError => "restrouter.page_revisions.error",
+            // A request waited for another's render of the same content; was served what it
+            // stored; waited past the bound and rendered itself.
+            Counter::CoalescedWait => "restrouter.coalesce.wait",
+            Counter::CoalescedServed => "restrouter.coalesce.served",
+            Counter::CoalescedTimeout => "restrouter.coalesce.timeout",
         }
     }
 }

@@ -96,3 +96,37 @@ fn operations_are_mounted_where_restbase_had_them() {
     assert_eq!(s.envoy.get("/en.wikipedia.org/v1/transform/list/languagepairs/").status, 404);
     assert_eq!(s.envoy.get("/wikimedia.org/v1/page/segments/Foo_bar").status, 404);
 }
+
+#[test]
+fn the_wikis_translate_into_their_own_language() {
+    // RESTBase's transform-lang.js: the target is the wiki's content language (siteinfo's
+    // `general.lang`, which the development action API derives from the domain).
+    let dev = DevBackend::start();
+    let s = stack(&dev);
+    let html = b"html=%3Cp%3EHello%3C%2Fp%3E";
+    let cases = [
+        ("/es.wikipedia.org/v1/transform/html/from/en", "<div lang=\"es\" data-mt=\"Apertium\"><p>HELLO</p></div>"),
+        ("/de.wikipedia.org/v1/transform/html/from/en/Yandex", "<div lang=\"de\" data-mt=\"Yandex\"><p>HELLO</p></div>"),
+        // The default project too.
+        ("/fr.wikibooks.org/v1/transform/html/from/en", "<div lang=\"fr\" data-mt=\"Apertium\"><p>HELLO</p></div>"),
+    ];
+    for (path, contents) in cases {
+        let r = s.envoy.send("POST", path, &[("content-type", FORM)], Some(html));
+        assert_eq!((r.status, r.header("content-type")), (200, Some(JSON)), "{path}: {r}");
+        assert_eq!(r.json()["contents"], contents, "{path}");
+    }
+    let r = s.envoy.get("/de.wikipedia.org/v1/transform/word/from/en/house");
+    assert_eq!(r.status, 200, "{r}");
+    assert_eq!((r.json()["translations"][0]["info"].as_str(), r.json()["translations"][0]["sources"].as_str()), (Some("en > de"), Some("Dictd")));
+    let r = s.envoy.get("/es.wikipedia.org/v1/transform/word/from/en/house/JsonDict");
+    assert_eq!(r.json()["translations"][0]["phrase"], "house (es)", "{r}");
+    // A provider the wiki's pair lacks is cxserver's 404; one the spec does not know never
+    // reaches it; the forms without a target are the wikis', not wikimedia.org's.
+    let path = "/de.wikipedia.org/v1/transform/html/from/en/Youdao";
+    let r = s.envoy.send("POST", path, &[("content-type", FORM)], Some(html));
+    assert_eq!((r.status, r.header("content-type")), (404, Some("application/problem+json")), "{r}");
+    let path = "/de.wikipedia.org/v1/transform/word/from/en/house/Wiktionary";
+    s.envoy.get(path).assert_problem(400, "bad_request", "GET", path);
+    assert_eq!(s.envoy.get("/wikimedia.org/v1/transform/word/from/en/house").status, 404);
+    s.envoy.assert_no_vm_trouble();
+}

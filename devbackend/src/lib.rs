@@ -1,5 +1,5 @@
 //! Development stand-ins for the services behind the REST API router: Parsoid, mobileapps (PCS),
-//! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), the event service (EventGate) and the MediaWiki action API,
+//! wikifeeds, the analytics query service (AQS), Content Translation (cxserver), mathoid, the event service (EventGate) and the MediaWiki action API,
 //! all on one port.
 //!
 //! Content is small, generated from the title and deterministic apart from render ids, so the
@@ -15,6 +15,7 @@ mod events;
 mod feed_extras;
 mod feeds;
 mod markup;
+mod mathoid;
 mod metrics;
 mod mobile_sections;
 mod onthisday;
@@ -102,6 +103,7 @@ pub fn router(config: &Config) -> Router {
         .merge(onthisday::routes())
         .merge(aqs::routes())
         .merge(cx::routes())
+        .merge(mathoid::routes())
         .merge(action_api::routes())
         .fallback(fallback)
         .with_state(state);

@@ -19,6 +19,8 @@ pub enum Service {
     Aqs,
     /// cxserver (Content Translation).
     Cxserver,
+    /// mathoid (math formulas).
+    Mathoid,
     Eventgate,
     /// The MediaWiki action API (`/w/api.php`).
     ActionApi,
@@ -27,12 +29,13 @@ pub enum Service {
 }
 
 impl Service {
-    const ALL: [Service; 8] = [
+    const ALL: [Service; 9] = [
         Service::Parsoid,
         Service::Mobileapps,
         Service::Wikifeeds,
         Service::Aqs,
         Service::Cxserver,
+        Service::Mathoid,
         Service::Eventgate,
         Service::ActionApi,
         Service::Unrouted,
@@ -45,6 +48,7 @@ impl Service {
             Service::Wikifeeds => "wikifeeds",
             Service::Aqs => "aqs",
             Service::Cxserver => "cxserver",
+            Service::Mathoid => "mathoid",
             Service::Eventgate => "eventgate",
             Service::ActionApi => "action_api",
             Service::Unrouted => "unrouted",

@@ -157,6 +157,7 @@ fn settings(values: &Value) -> Result<Vec<(&'static str, String)>, String> {
         "siteinfo_ttl_s",
         "siteinfo_failure_ttl_s",
         "redirect_cache_control",
+        "coalesce",
     ];
     if let Some(unknown) = values.get("settings").and_then(Value::as_object).and_then(|m| m.keys().find(|k| !KNOWN.contains(&k.as_str()))) {
         return Err(format!("settings.{unknown}: not a setting (src/config.rs; cluster names are set by the templates)"));
@@ -186,6 +187,7 @@ fn settings(values: &Value) -> Result<Vec<(&'static str, String)>, String> {
         ("siteinfo_ttl_s", "siteinfo_ttl_s"),
         ("siteinfo_failure_ttl_s", "siteinfo_failure_ttl_s"),
         ("redirect_cache_control", "redirect_cache_control"),
+        ("coalesce_wait_ms", "coalesce/wait_ms"),
     ];
     for (name, key) in scalars {
         let pointer = format!("/settings/{key}");

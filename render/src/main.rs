@@ -108,7 +108,8 @@ fn load_spec_and_clusters(c: &Common) -> Result<(Value, Vec<String>), String> {
 
 fn compile(spec: Value) -> Result<(Value, Vec<String>), String> {
     let api = restrouter::spec::Api::compile(&spec)?;
-    let mut clusters: Vec<String> = api.ops.iter().filter(|o| o.storage.is_none()).map(|o| o.backend.cluster.clone()).collect();
+    // Routes to back-ends for pass-through operations; stored and math ones only make callouts.
+    let mut clusters: Vec<String> = api.ops.iter().filter(|o| o.storage.is_none() && o.math.is_none()).map(|o| o.backend.cluster.clone()).collect();
     clusters.sort();
     clusters.dedup();
     Ok((spec, clusters))
@@ -143,6 +144,7 @@ fn settings(v: &vars::Vars) -> Result<Value, String> {
             "sidecar_cluster": if v.get("ratelimit_sidecar").is_empty() { "" } else { "ratelimit" },
             "max_keys": v.number("ratelimit_max_keys")?,
         },
+        "coalesce": {"wait_ms": v.number("coalesce_wait_ms")?},
     });
     // The filter's own parser checks the result.
     restrouter::config::parse(&serde_json::to_vec(&json!({ "settings": settings })).map_err(|e| e.to_string())?)?;

@@ -61,6 +61,7 @@ const VARS: &[(&str, &str, &str)] = &[
     ("ratelimit", "on", "off disables rate limiting"),
     ("ratelimit_sync_ms", "1000", "rate-limit sync interval"),
     ("ratelimit_max_keys", "100000", "most client keys an Envoy tracks between syncs (bounds memory)"),
+    ("coalesce_wait_ms", "11000", "longest a request waits for another's render of the same stored content before it renders itself; 0: every miss renders"),
 ];
 
 pub struct Vars(BTreeMap<String, String>);

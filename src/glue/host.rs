@@ -152,6 +152,10 @@ impl Host for Hostcalls {
         hostcalls::set_shared_data(key, Some(value), None).is_ok()
     }
 
+    fn set_shared_data_if(&self, key: &str, value: &[u8], cas: u32) -> bool {
+        hostcalls::set_shared_data(key, Some(value), Some(cas)).is_ok()
+    }
+
     fn set_tick_period_ms(&self, ms: u64) {
         let _ = hostcalls::set_tick_period(Duration::from_millis(ms));
     }

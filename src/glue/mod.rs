@@ -17,7 +17,9 @@ use host::Hostcalls;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
-use std::rc::Rc;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
 
 /// `root_id` of the HTTP filter.
 pub const FILTER_ROOT: &str = "restrouter";
@@ -40,6 +42,43 @@ enum Role {
 #[derive(Default)]
 struct Root {
     role: Role,
+    parked: Rc<RefCell<Parked>>,
+}
+
+/// A request's pipeline, shared by its HTTP context and its worker's root.
+type Shared = Rc<RefCell<pipeline::Request>>;
+
+/// Requests of this VM waiting for another's render (`pipeline::coalesce`), which the root
+/// wakes on its tick. A callout a request makes while the root acts for it is the root's in
+/// the SDK's eyes, so its answer comes to the root, which hands it on (`calls`).
+#[derive(Default)]
+struct Parked {
+    waiting: Vec<(u32, Weak<RefCell<pipeline::Request>>)>,
+    calls: HashMap<u32, (u32, Weak<RefCell<pipeline::Request>>)>,
+}
+
+impl Parked {
+    /// Notes what a request needs from the root after a call into it: a tick while it waits,
+    /// and the answer to a callout made while the root acted for it (`by_root`).
+    fn after(&mut self, context_id: u32, request: &Shared, by_root: bool) {
+        let r = request.borrow();
+        if r.is_waiting() && !self.waiting.iter().any(|(id, _)| *id == context_id) {
+            self.waiting.push((context_id, Rc::downgrade(request)));
+        }
+        if let (true, Some(token)) = (by_root, r.pending_callout()) {
+            self.calls.insert(token, (context_id, Rc::downgrade(request)));
+        }
+    }
+}
+
+/// Runs `f` on a parked request with its HTTP context as the one host calls act on.
+fn act_for(context_id: u32, request: &Weak<RefCell<pipeline::Request>>, f: impl FnOnce(&mut pipeline::Request)) -> Option<Shared> {
+    let request = request.upgrade()?;
+    hostcalls::set_effective_context(context_id).ok()?;
+    let Ok(mut r) = request.try_borrow_mut() else { return None };
+    f(&mut r);
+    drop(r);
+    Some(request)
 }
 
 fn action(a: Action) -> proxy_wasm::types::Action {
@@ -51,9 +90,32 @@ fn action(a: Action) -> proxy_wasm::types::Action {
 
 impl Context for Root {
     fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
-        if let Role::Service(s) = &mut self.role {
-            s.on_callout(&Hostcalls, token, host::callout_response(num_headers, body_size));
+        match &mut self.role {
+            Role::Service(s) => s.on_callout(&Hostcalls, token, host::callout_response(num_headers, body_size)),
+            Role::Filter(_) => {
+                let Some((context_id, weak)) = self.parked.borrow_mut().calls.remove(&token) else { return };
+                // The answer's buffers belong to the request's context: read them as it.
+                let acted = act_for(context_id, &weak, |r| r.on_callout(&Hostcalls, token, host::callout_response(num_headers, body_size)));
+                if let Some(request) = acted {
+                    self.parked.borrow_mut().after(context_id, &request, true);
+                }
+            }
+            Role::Unconfigured => {}
         }
+    }
+}
+
+impl Root {
+    /// Lets every waiting request look at its lease.
+    fn wake(&self) {
+        let waiting = std::mem::take(&mut self.parked.borrow_mut().waiting);
+        for (context_id, weak) in waiting {
+            if let Some(request) = act_for(context_id, &weak, |r| r.on_wake(&Hostcalls)) {
+                self.parked.borrow_mut().after(context_id, &request, true);
+            }
+        }
+        // Answers that will never come (the request is gone) are forgotten.
+        self.parked.borrow_mut().calls.retain(|_, (_, weak)| weak.strong_count() > 0);
     }
 }
 
@@ -72,7 +134,11 @@ impl RootContext for Root {
                 self.role = role;
                 match &mut self.role {
                     Role::Service(s) => s.start(&Hostcalls),
-                    Role::Filter(f) if f.wants_tick() => hostcalls::set_tick_period(std::time::Duration::from_millis(200)).unwrap_or_default(),
+                    Role::Filter(f) => {
+                        if let Some(ms) = f.tick_ms() {
+                            hostcalls::set_tick_period(std::time::Duration::from_millis(ms)).unwrap_or_default();
+                        }
+                    }
                     _ => {}
                 }
                 true
@@ -89,7 +155,10 @@ impl RootContext for Root {
     fn on_tick(&mut self) {
         match &mut self.role {
             Role::Service(s) => s.on_tick(&Hostcalls),
-            Role::Filter(f) => f.on_tick(&Hostcalls),
+            Role::Filter(f) => {
+                f.on_tick(&Hostcalls);
+                self.wake();
+            }
             Role::Unconfigured => {}
         }
     }
@@ -100,10 +169,10 @@ impl RootContext for Root {
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         // The SDK panics on None; a root that is no filter refuses every request (fail closed).
         Some(match &self.role {
-            Role::Filter(f) => Box::new(Request(pipeline::Request::new(f.clone()))),
+            Role::Filter(f) => Box::new(Request { context_id, request: Rc::new(RefCell::new(pipeline::Request::new(f.clone()))), parked: self.parked.clone() }),
             _ => Box::new(Refuse),
         })
     }
@@ -113,11 +182,35 @@ impl RootContext for Root {
     }
 }
 
-struct Request(pipeline::Request);
+struct Request {
+    context_id: u32,
+    request: Shared,
+    parked: Rc<RefCell<Parked>>,
+}
+
+impl Request {
+    /// Forwards a callback; a request that now waits is parked for the root's tick.
+    fn with<T>(&mut self, f: impl FnOnce(&mut pipeline::Request) -> T, otherwise: T) -> T {
+        let out = match self.request.try_borrow_mut() {
+            Ok(mut r) => f(&mut r),
+            // Not reachable (one thread, and the host defers what would re-enter).
+            Err(_) => return otherwise,
+        };
+        if let Ok(mut parked) = self.parked.try_borrow_mut() {
+            parked.after(self.context_id, &self.request, false);
+        }
+        out
+    }
+}
 
 impl Context for Request {
     fn on_http_call_response(&mut self, token: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
-        self.0.on_callout(&Hostcalls, token, host::callout_response(num_headers, body_size));
+        self.with(|r| r.on_callout(&Hostcalls, token, host::callout_response(num_headers, body_size)), ());
+    }
+
+    fn on_done(&mut self) -> bool {
+        self.with(|r| r.on_done(&Hostcalls), ());
+        true
     }
 }
 
@@ -128,23 +221,23 @@ impl HttpContext for Request {
         if hostcalls::get_map_value_bytes(proxy_wasm::types::MapType::HttpRequestHeaders, "x-restrouter-test-trap").ok().flatten().is_some() {
             core::arch::wasm32::unreachable();
         }
-        action(self.0.on_request_headers(&Hostcalls, end_of_stream))
+        action(self.with(|r| r.on_request_headers(&Hostcalls, end_of_stream), Action::Pause))
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> proxy_wasm::types::Action {
-        action(self.0.on_request_body(&Hostcalls, body_size, end_of_stream))
+        action(self.with(|r| r.on_request_body(&Hostcalls, body_size, end_of_stream), Action::Pause))
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> proxy_wasm::types::Action {
-        action(self.0.on_response_headers(&Hostcalls))
+        action(self.with(|r| r.on_response_headers(&Hostcalls), Action::Pause))
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> proxy_wasm::types::Action {
-        action(self.0.on_response_body(&Hostcalls, body_size, end_of_stream))
+        action(self.with(|r| r.on_response_body(&Hostcalls, body_size, end_of_stream), Action::Pause))
     }
 
     fn on_log(&mut self) {
-        self.0.on_log(&Hostcalls);
+        self.with(|r| r.on_log(&Hostcalls), ());
     }
 }
 

@@ -174,6 +174,15 @@ impl Host for FakeHost {
         self.set_shared(key, value);
         true
     }
+    fn set_shared_data_if(&self, key: &str, value: &[u8], cas: u32) -> bool {
+        // The host's rule: a key that exists must still have `cas`; a new key is written.
+        let current = self.shared.borrow().get(key).map(|(_, c)| *c);
+        if current.is_some_and(|c| c != cas) {
+            return false;
+        }
+        self.set_shared(key, value);
+        true
+    }
     fn set_tick_period_ms(&self, _ms: u64) {}
 }
 

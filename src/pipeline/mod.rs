@@ -14,7 +14,11 @@
 //!        │ (forced re-render)     └─miss/error─▶ Callout (replacing) ─▶ … ─▶ Replied (replacing)
 //!        └──────────────────────────────────────▶ Callout ─▶ … ─▶ Replied
 //! ```
+//!
+//! A fetch of content another request is rendering waits for it instead (`Waiting`, see
+//! `coalesce`), then goes on as a callout.
 
+mod coalesce;
 mod page;
 pub mod ratelimit;
 mod redirect;
@@ -26,8 +30,10 @@ mod tests;
 
 use crate::client::{Class, Client, Trust};
 use crate::config::{self, Settings};
+use crate::events::Change;
 use crate::flow::{failure_counter, Begin, Callout, Failure, FlowInput, Step, StoredFlow, Upstream};
 use crate::host::{header, Headers, Host};
+use crate::math::{MathFlow, MathInput};
 use crate::metrics::{Counter, Metrics};
 use crate::pages::{self, SiteCache};
 use crate::paths::split_query;
@@ -50,6 +56,9 @@ pub const EVENTS_QUEUE: &str = "restrouter.events";
 /// value is always removed first.
 pub const CLUSTER_HEADER: &str = "x-restrouter-cluster";
 
+/// How often a worker ships rate counts and picks up verdicts.
+const RATELIMIT_TICK_MS: u64 = 200;
+
 /// How much of an upstream's error body becomes the detail of the problem replacing it.
 const ERROR_DETAIL_BYTES: usize = 4096;
 
@@ -71,6 +80,8 @@ pub struct Filter {
     events_queue: Cell<Option<u32>>,
     ratelimit: RateLimitState,
     sites: SiteCache,
+    /// When the rate-limit part of the tick is due next.
+    next_ratelimit_tick: Cell<u64>,
 }
 
 impl Filter {
@@ -82,16 +93,41 @@ impl Filter {
         let api = Api::compile(spec).map_err(|e| format!("spec: {e}"))?;
         let metrics = Metrics::define(host, Some(&api));
         let settings = config.settings;
-        Ok(Filter { trust: settings.trust(), ratelimit: RateLimitState::new(&settings), api, settings, metrics, vm_id, events_queue: Cell::new(None), sites: SiteCache::default() })
+        if settings.coalesce.wait_ms > 0 {
+            coalesce::prepare(host);
+        }
+        Ok(Filter {
+            trust: settings.trust(),
+            ratelimit: RateLimitState::new(&settings),
+            api,
+            settings,
+            metrics,
+            vm_id,
+            events_queue: Cell::new(None),
+            sites: SiteCache::default(),
+            next_ratelimit_tick: Cell::new(0),
+        })
     }
 
-    /// Workers ship their rate counts and pick up verdicts on a tick, when anything is limited.
-    pub fn wants_tick(&self) -> bool {
+    fn limits(&self) -> bool {
         self.settings.ratelimit.enabled && self.api.ops.iter().any(|o| o.rate_limit.is_some())
     }
 
+    /// The worker's tick period, if it needs one: rate limiting ships counts and picks up
+    /// verdicts on it, and requests waiting for another's render look at its lease.
+    pub fn tick_ms(&self) -> Option<u64> {
+        let coalesce = (self.settings.coalesce.wait_ms > 0).then_some(self.settings.coalesce.poll_ms.max(1));
+        let limits = self.limits().then_some(RATELIMIT_TICK_MS);
+        coalesce.into_iter().chain(limits).min()
+    }
+
+    /// The filter's part of the tick (the glue wakes waiting requests).
     pub fn on_tick(&self, host: &impl Host) {
-        self.ratelimit.on_tick(host, &self.vm_id);
+        let now = host.now_ms();
+        if self.limits() && now >= self.next_ratelimit_tick.get() {
+            self.next_ratelimit_tick.set(now + RATELIMIT_TICK_MS);
+            self.ratelimit.on_tick(host, &self.vm_id);
+        }
     }
 }
 
@@ -115,8 +151,12 @@ enum Phase {
     Forwarded(RoutePolicy),
     /// A stored route's read, sent to storage by Envoy's router.
     StorageRead(StoredFlow),
+    /// A math composite waits on a callout (headers held).
+    Math { flow: MathFlow, token: u32 },
     /// A stored flow waits on a callout. `replacing`: storage's answer is held, to be replaced.
     Callout { flow: StoredFlow, token: u32, replacing: bool },
+    /// A stored flow waits for another request's render of the same content.
+    Waiting(Box<coalesce::Waiting>),
     /// The filter answered itself, with the policy of `route` (Envoy may still answer in its
     /// place). `replacing` as above: storage's body is dropped.
     Replied { route: RoutePolicy, replacing: bool },
@@ -146,6 +186,10 @@ pub struct Request {
     page: PageHeaders,
     /// The latest revision, as page_revisions named it for a request without one.
     resolved_revision: Option<String>,
+    /// The request body, kept for a math check (its formula).
+    body: Option<Vec<u8>>,
+    /// The render lease it holds, or how long it may wait for another's.
+    coalescing: coalesce::Coalescing,
 }
 
 impl Request {
@@ -163,6 +207,8 @@ impl Request {
             status: 0,
             page: PageHeaders::default(),
             resolved_revision: None,
+            body: None,
+            coalescing: coalesce::Coalescing::default(),
         }
     }
 
@@ -224,6 +270,9 @@ impl Request {
         if let Err(p) = self.validate(&m, Some(&body), false) {
             return self.problem(host, &p);
         }
+        if m.op.math.is_some() {
+            self.body = Some(body);
+        }
         self.proceed(host, m)
     }
 
@@ -238,6 +287,11 @@ impl Request {
             Phase::RedirectTarget { m, token: t, hops } if t == token => {
                 let action = self.on_redirect_target(host, m, hops, resp);
                 return self.resume_if(host, action);
+            }
+            Phase::Math { mut flow, token: t } if t == token => {
+                let step = flow.on_response(resp);
+                self.run_math(host, flow, step);
+                return;
             }
             Phase::RedirectSource { m, token: t } if t == token => {
                 // Always answered by the filter: nothing to resume.
@@ -315,6 +369,11 @@ impl Request {
     pub fn on_response_body(&mut self, host: &impl Host, body_size: usize, end_of_stream: bool) -> Action {
         match self.phase {
             Phase::Replied { replacing: true, .. } | Phase::Callout { replacing: true, .. } => {
+                // Nothing of storage's answer reaches the client; keep no copy of it either.
+                host.replace_response_body(&[]);
+                Action::Pause
+            }
+            Phase::Waiting(ref w) if w.replacing => {
                 // Nothing of storage's answer reaches the client; keep no copy of it either.
                 host.replace_response_body(&[]);
                 Action::Pause
@@ -428,7 +487,7 @@ impl Request {
         if m.op.method.eq_ignore_ascii_case("get") {
             self.page.content_location = Some(pages::content_location(&m.domain, &self.uri));
         }
-        if m.op.title {
+        if m.op.title || m.op.site_lang {
             return self.page_route(host, m);
         }
         self.serve(host, m)
@@ -451,6 +510,8 @@ impl Request {
     fn serve_content(&mut self, host: &impl Host, m: Matched) -> Action {
         if m.op.redirect.is_some() {
             self.fetch_for_redirect(host, m)
+        } else if m.op.math.is_some() {
+            self.start_math(host, m)
         } else if m.op.storage.is_some() {
             self.start_flow(host, m)
         } else {
@@ -504,23 +565,30 @@ impl Request {
             self.note(host, &mut flow);
             match step {
                 Step::Respond(reply) => {
+                    self.release_lease(host, &flow);
                     if flow.content_changed() {
                         self.emit_change(host, &flow);
                     }
                     let route = RoutePolicy::of(&flow.input().op);
                     return self.reply_with(host, reply, route, replacing);
                 }
-                Step::Call(mut callout) => match self.dispatch(host, &mut callout) {
-                    Some(token) => {
-                        self.phase = Phase::Callout { flow, token, replacing };
-                        return Action::Pause;
+                Step::Call(mut callout) => {
+                    // A render another request is making already is waited for.
+                    if let Some(lease) = self.lease_to_wait_on(host, &flow) {
+                        return self.wait(flow, callout, replacing, lease);
                     }
-                    None => {
-                        log::warn!("restrouter: callout to {} not dispatched", callout.cluster);
-                        self.filter.metrics.count(host, Counter::CalloutFailed);
-                        step = flow.on_response(Upstream::callout(0, Vec::new(), Vec::new()));
+                    match self.dispatch(host, &mut callout) {
+                        Some(token) => {
+                            self.phase = Phase::Callout { flow, token, replacing };
+                            return Action::Pause;
+                        }
+                        None => {
+                            log::warn!("restrouter: callout to {} not dispatched", callout.cluster);
+                            self.filter.metrics.count(host, Counter::CalloutFailed);
+                            step = flow.on_response(Upstream::callout(0, Vec::new(), Vec::new()));
+                        }
                     }
-                },
+                }
             }
         }
     }
@@ -544,19 +612,77 @@ impl Request {
     fn emit_change(&self, host: &impl Host, flow: &StoredFlow) {
         let input = flow.input();
         let (request_id, triggered_by) = (self.header("x-request-id").map(str::to_string), self.header("x-triggered-by").map(str::to_string));
-        let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.filter.settings.event_base_path, flow.stored_revision(), request_id, triggered_by) else {
-            return;
-        };
+        if let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.filter.settings.event_base_path, flow.stored_revision(), request_id, triggered_by) {
+            self.emit(host, &change);
+        }
+    }
+
+    fn emit(&self, host: &impl Host, change: &Change) {
         let queue = self.filter.events_queue.get().or_else(|| {
             let q = host.resolve_queue(&self.filter.vm_id, EVENTS_QUEUE);
             self.filter.events_queue.set(q);
             q
         });
-        let sent = match (queue, serde_json::to_vec(&change)) {
+        let sent = match (queue, serde_json::to_vec(change)) {
             (Some(q), Ok(bytes)) => host.enqueue(q, &bytes),
             _ => false,
         };
         self.filter.metrics.count(host, if sent { Counter::EventsQueued } else { Counter::EventsDropped });
+    }
+
+    /// A math composite (`crate::math`): callouts only, the filter answers.
+    fn start_math(&mut self, host: &impl Host, m: Matched) -> Action {
+        let s = &self.filter.settings;
+        let q = self.body.take().and_then(|b| crate::math::query_of(&b, self.header("content-type")));
+        let input = MathInput {
+            op: m.op,
+            domain: m.domain,
+            params: m.params,
+            q,
+            method: self.method.clone(),
+            uri: self.uri.clone(),
+            no_cache: self.no_cache(),
+            storage_cluster: s.storage_cluster.clone(),
+            storage_timeout_ms: s.timeouts_ms.storage,
+            backend_timeout_ms: s.timeouts_ms.backend,
+            event_base_path: s.event_base_path.clone(),
+        };
+        let mut flow = MathFlow::new(input);
+        let step = flow.start();
+        self.run_math(host, flow, step);
+        Action::Pause
+    }
+
+    /// Carries out a math flow's steps until one waits on the network or answers.
+    fn run_math(&mut self, host: &impl Host, mut flow: MathFlow, mut step: Step) {
+        loop {
+            for c in flow.take_notes() {
+                self.filter.metrics.count(host, c);
+            }
+            match step {
+                Step::Respond(reply) => {
+                    if let Some(mut change) = flow.take_purge() {
+                        change.request_id = self.header("x-request-id").map(str::to_string);
+                        change.triggered_by = self.header("x-triggered-by").map(str::to_string);
+                        self.emit(host, &change);
+                    }
+                    let route = RoutePolicy::of(&flow.input().op);
+                    let _ = self.reply_with(host, reply, route, false);
+                    return;
+                }
+                Step::Call(mut callout) => match self.dispatch(host, &mut callout) {
+                    Some(token) => {
+                        self.phase = Phase::Math { flow, token };
+                        return;
+                    }
+                    None => {
+                        log::warn!("restrouter: callout to {} not dispatched", callout.cluster);
+                        self.filter.metrics.count(host, Counter::CalloutFailed);
+                        step = flow.on_response(Upstream::callout(0, Vec::new(), Vec::new()));
+                    }
+                },
+            }
+        }
     }
 
     /// Pass-through: point the request at the back-end and let Envoy's router forward it.

@@ -204,6 +204,12 @@ impl Request {
 
     /// Title normalization (301 / 400 / serve the normal form), then language variants.
     fn with_site(&mut self, host: &impl Host, mut m: Matched, site: &SiteInfo) -> Action {
+        if m.op.site_lang {
+            m.params.insert(crate::spec::SITE_LANG.into(), site.lang.clone());
+        }
+        if !m.op.title {
+            return self.serve(host, m);
+        }
         let param = m.op.title_param.clone();
         let raw = m.params.get(&param).cloned().unwrap_or_default();
         let no_cache = self.no_cache();

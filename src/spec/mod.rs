@@ -8,13 +8,15 @@ pub mod tree;
 
 use crate::paths::placeholders;
 use crate::validate::Validator;
-use model::{CspProfile, Document, Location, Operation, Parameter, RateLimitExt, RedirectExt, RevisionsExt};
+use model::{BackendExt, CspProfile, Document, Location, MathExt, MathStep, Operation, Parameter, RateLimitExt, RedirectExt, RevisionsExt};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 pub const METHODS: &[&str] = &["get", "post", "put", "delete", "patch"];
 const MAX_PATH_PARAMS: usize = 16;
+/// The placeholder of a back-end path that stands for the wiki's content language.
+pub const SITE_LANG: &str = "site_lang";
 
 /// One operation, ready to serve.
 #[derive(Debug)]
@@ -41,6 +43,11 @@ pub struct Op {
     pub title: bool,
     /// The path parameter holding the page title: `title`, or the operation's `title_param`.
     pub title_param: String,
+    /// The back-end path names the wiki's content language (`{site_lang}`, siteinfo's
+    /// `general.lang`): the siteinfo is looked up first, as RESTBase's transform-lang.js did.
+    pub site_lang: bool,
+    /// A math composite (see [`model::MathExt`]).
+    pub math: Option<MathExt>,
     pub validator: Validator,
     /// Index of this operation among all operations (dense: metric tables are indexed by it).
     pub index: usize,
@@ -279,14 +286,32 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         }
     };
     let ext = op.ext;
-    check("backend.path", &ext.backend.path)?;
-    if !ext.backend.path.starts_with('/') {
+    if let Some(math) = &ext.math {
+        check_math(math, method, &in_path, ext.storage.is_some() || ext.redirect.is_some() || ext.revisions.is_some())?;
+    }
+    let backend = match ext.backend {
+        Some(b) => b,
+        // A formula is only read from storage.
+        None if ext.math.as_ref().is_some_and(|m| m.step == MathStep::Formula) => BackendExt::default(),
+        None => return Err("x-restrouter.backend: missing".into()),
+    };
+    let site_lang = placeholders(&backend.path).iter().any(|n| n == SITE_LANG);
+    let mut with_lang = known.clone();
+    with_lang.insert(SITE_LANG.into());
+    if let Some(n) = placeholders(&backend.path).into_iter().find(|n| !with_lang.contains(n)) {
+        return Err(format!("x-restrouter.backend.path: '{{{n}}}' is neither a path parameter of {path} nor {{{SITE_LANG}}}"));
+    }
+    if in_path.contains(SITE_LANG) {
+        return Err(format!("parameters: '{SITE_LANG}' names the wiki's language, not a path parameter"));
+    }
+    let formula = ext.math.as_ref().is_some_and(|m| m.step == MathStep::Formula);
+    if !formula && !backend.path.starts_with('/') {
         return Err("x-restrouter.backend.path: must start with '/'".into());
     }
-    if ext.backend.cluster.is_empty() {
+    if !formula && backend.cluster.is_empty() {
         return Err("x-restrouter.backend.cluster: must not be empty".into());
     }
-    for (name, value) in &ext.backend.headers {
+    for (name, value) in &backend.headers {
         let token = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !token || name.eq_ignore_ascii_case("host") || name.to_ascii_lowercase().starts_with("x-restrouter") || value.bytes().any(|b| b.is_ascii_control()) {
             return Err(format!("x-restrouter.backend.headers: '{name}' is not a header the router may set"));
@@ -363,7 +388,7 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         method: method.to_string(),
         template: path.to_string(),
         storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param, part: s.part }),
-        backend: Backend { cluster: ext.backend.cluster, path: ext.backend.path, headers: ext.backend.headers.into_iter().map(|(n, v)| (n.to_ascii_lowercase(), v)).collect() },
+        backend: Backend { cluster: backend.cluster, path: backend.path, headers: backend.headers.into_iter().map(|(n, v)| (n.to_ascii_lowercase(), v)).collect() },
         cache_control: ext.cache_control,
         content_type: ext.content_type,
         csp: ext.csp,
@@ -372,11 +397,35 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         internal_only: ext.internal_only,
         title: path.contains("{title}") || title_param.is_some(),
         title_param: title_param.unwrap_or_else(|| "title".into()),
+        site_lang,
+        math: ext.math,
         revisions: ext.revisions,
         redirect: ext.redirect,
         validator,
         index,
     })
+}
+
+/// A math composite: its method, the path parameters it reads, and nothing else stacked on it.
+fn check_math(math: &MathExt, method: &str, in_path: &BTreeSet<String>, stacked: bool) -> Result<(), String> {
+    let (want_method, params): (&str, &[&str]) = match math.step {
+        MathStep::Check => ("post", &["type"]),
+        MathStep::Formula => ("get", &["hash"]),
+        MathStep::Render => ("get", &["format", "hash"]),
+    };
+    if method != want_method {
+        return Err(format!("x-restrouter.math: a {:?} is a {} operation", math.step, want_method.to_ascii_uppercase()));
+    }
+    if let Some(p) = params.iter().find(|p| !in_path.contains(**p)) {
+        return Err(format!("x-restrouter.math: a {:?} needs the path parameter '{p}'", math.step));
+    }
+    if stacked {
+        return Err("x-restrouter.math: storage, redirect and revisions do not apply to a math composite".into());
+    }
+    if math.domain.is_empty() || !math.domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
+        return Err("x-restrouter.math.domain: must be a domain name".into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -89,7 +89,8 @@ pub struct OperationExt {
     pub route_set: String,
     /// Present for stored routes: look up here first, store back after a back-end fetch.
     pub storage: Option<StorageExt>,
-    pub backend: BackendExt,
+    /// Absent only for a math formula read, which never calls a back-end.
+    pub backend: Option<BackendExt>,
     /// `cache-control` of successful answers (errors always get the private default).
     pub cache_control: Option<String>,
     /// Content type to use when the back-end or store does not say.
@@ -112,6 +113,29 @@ pub struct OperationExt {
     pub title_param: Option<String>,
     /// The answer is a redirect built from the back-end's JSON, not the back-end's answer.
     pub redirect: Option<RedirectExt>,
+    /// One of the math composites (`crate::math`): check, formula or render.
+    pub math: Option<MathExt>,
+}
+
+/// RESTBase's sys/mathoid: formulas stored by hash, renders stored per format, all in one store
+/// whatever the domain asked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MathExt {
+    pub step: MathStep,
+    /// The domain whose storage holds every formula and render (`wikimedia.org`).
+    pub domain: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MathStep {
+    /// `POST …/check/{type}`: mathoid's check, stored by hash.
+    Check,
+    /// `GET …/formula/{hash}`: the stored input.
+    Formula,
+    /// `GET …/render/{format}/{hash}`: the stored render, else mathoid's from the stored input.
+    Render,
 }
 
 /// A redirect worked out from the back-end's answer (RESTBase's `page/random/{format}`: a random
@@ -153,7 +177,7 @@ pub struct StorageExt {
     pub part: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendExt {
     /// Envoy cluster of the back-end service.

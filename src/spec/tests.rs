@@ -82,7 +82,7 @@ fn spec_and_listing() {
         other => panic!("{other:?}"),
     }
     match route(&api, "GET", "/en.wikipedia.org/v1/", "", || Class::External).unwrap() {
-        Target::Listing(bytes) => assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["items"], serde_json::json!(["data", "feed", "page", "transform"])),
+        Target::Listing(bytes) => assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["items"], serde_json::json!(["data", "feed", "media", "page", "transform"])),
         other => panic!("{other:?}"),
     }
 }
@@ -159,7 +159,7 @@ fn prefixes_are_listed_like_restbase() {
         ])
     );
     // Each project lists its own paths.
-    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "metrics", "transform"]));
+    assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "media", "metrics", "transform"]));
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/transform/"), json!(["html", "list", "word"]));
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/transform/list/"), json!(["languagepairs", "pair", "tool"]));
     assert_eq!(
@@ -208,7 +208,7 @@ fn host_form_routes_as_the_domain_form() {
     // `?spec` addresses the API as the client did.
     let Ok(Target::Spec(bytes)) = host("/api/rest_v1/?spec", "en.wikipedia.org") else { panic!() };
     assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["servers"][0]["url"], "/api/rest_v1");
-    assert_eq!(listing(&api, "GET", "/api/rest_v1/"), serde_json::json!(["data", "feed", "page", "transform"]));
+    assert_eq!(listing(&api, "GET", "/api/rest_v1/"), serde_json::json!(["data", "feed", "media", "page", "transform"]));
     assert_eq!(host("/api/rest_v1/page/html/X", "example.org").err().unwrap().detail, "Unknown domain: example.org");
     assert_eq!(host("/api/rest_v1/page/html/X", "").err().unwrap().kind, "not_found");
     assert_eq!(host("/api/rest_v1/page/html/X", "wikimedia.org").err().unwrap().kind, "not_found#route");
@@ -256,6 +256,30 @@ fn bad_specs_name_route_and_field() {
     assert!(e.contains("redirect.location") && e.contains("{nope}"), "{e}");
     let e = broken(|d| random_redirect(d)["from_body"]["title"] = "items/0/title".into());
     assert!(e.contains("redirect.from_body.title"), "{e}");
+    // Math composites: their method and parameters, a back-end unless only storage is read.
+    let e = broken(|d| d["paths"]["/media/math/render/{format}/{hash}"]["get"]["x-restrouter"]["math"]["step"] = "check".into());
+    assert!(e.contains("x-restrouter.math") && e.contains("POST"), "{e}");
+    let e = broken(|d| {
+        d["paths"]["/media/math/render/{format}/{hash}"]["get"]["x-restrouter"].as_object_mut().unwrap().remove("backend");
+    });
+    assert!(e.contains("x-restrouter.backend") && e.contains("missing"), "{e}");
+    let e = broken(|d| d["paths"]["/media/math/formula/{hash}"]["get"]["x-restrouter"]["math"]["domain"] = "a/b".into());
+    assert!(e.contains("math.domain"), "{e}");
+    let e = broken(|d| d["paths"]["/media/math/formula/{hash}"]["get"]["x-restrouter"]["storage"] = serde_json::json!({"bucket": "b", "key": "{hash}"}));
+    assert!(e.contains("x-restrouter.math") && e.contains("storage"), "{e}");
+    // `{site_lang}` is the wiki's language; other unknown names are refused.
+    let e = broken(|d| d["paths"]["/transform/word/from/{from}/{word}"]["get"]["x-restrouter"]["backend"]["path"] = "/v1/dictionary/{word}/{from}/{lang}".into());
+    assert!(e.contains("backend.path") && e.contains("{lang}"), "{e}");
+}
+
+#[test]
+fn site_lang_asks_for_the_wikis_language_and_math_names_its_store() {
+    let api = api();
+    let m = op(&api, "GET", "/de.wikipedia.org/v1/transform/word/from/en/Haus");
+    assert!(m.op.site_lang && !m.op.title);
+    assert!(!op(&api, "GET", "/wikimedia.org/v1/transform/word/from/en/to/de/Haus").op.site_lang);
+    let m = op(&api, "GET", "/fr.wikibooks.org/v1/media/math/formula/abc");
+    assert_eq!(m.op.math.as_ref().map(|x| (x.step, x.domain.as_str())), Some((model::MathStep::Formula, "wikimedia.org")));
 }
 
 fn random_redirect(d: &mut Value) -> &mut Value {
