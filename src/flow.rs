@@ -8,6 +8,8 @@
 //! ```text
 //! Read (router) ──hit─────────────────────────────────────▶ serve storage's answer
 //!  │ miss / storage error / other revision / forced re-render
+//!  │        (an operation answering a part of the stored JSON reads with a callout, and its
+//!  │         hit is answered with that part)
 //!  ▼
 //! Fetch ──2xx──▶ Store ──201──▶ respond(fresh) + resource_change event
 //!  │               └──202/412/error──▶ respond(fresh)
@@ -172,6 +174,8 @@ pub struct FlowInput {
 #[derive(Debug)]
 enum State {
     Read,
+    /// The read as a callout, for an operation that answers a part of what is stored.
+    ReadPart,
     /// `redirected`: the back-end's redirect to the revision was already followed once.
     Fetch {
         store: bool,
@@ -274,12 +278,21 @@ impl StoredFlow {
         self.stored_revision.as_deref()
     }
 
+    /// The member of the stored JSON object this operation answers with, if not all of it.
+    fn part(&self) -> Option<&str> {
+        self.input.op.storage.as_ref()?.part.as_deref()
+    }
+
     pub fn start(&mut self) -> Begin {
         if self.input.bypass_storage {
             return Begin::Step(self.fetch(false));
         }
         if self.input.rerender {
             Begin::Step(self.fetch(false))
+        } else if self.part().is_some() {
+            // Storage's answer is not the client's: read it whole, answer the part.
+            self.state = State::ReadPart;
+            Begin::Step(Step::Call(self.storage_get()))
         } else {
             self.state = State::Read;
             Begin::ReadThroughRouter(self.storage_path())
@@ -291,6 +304,11 @@ impl StoredFlow {
         if !matches!(std::mem::replace(&mut self.state, State::Done), State::Read) {
             return Some(self.respond(self.problem_reply(&Problem::internal("unexpected storage read"))));
         }
+        self.judge_read(resp)
+    }
+
+    /// What storage's answer to the read calls for: `None` serves it.
+    fn judge_read(&mut self, resp: &Upstream) -> Option<Step> {
         match resp.status {
             200 if self.holds_requested_revision(resp) => match self.profile_verdict(resp, true) {
                 Profile::Fine => {
@@ -328,23 +346,35 @@ impl StoredFlow {
     /// The answer to the last callout.
     pub fn on_response(&mut self, resp: Upstream) -> Step {
         match std::mem::replace(&mut self.state, State::Done) {
+            State::ReadPart => match self.judge_read(&resp) {
+                None => match self.content_reply(&resp) {
+                    Some(reply) => self.respond(reply),
+                    None => {
+                        // The stored copy lacks the part: rendered and stored anew.
+                        self.notes.push(Counter::StorageMiss);
+                        let store = self.requested_revision().is_none();
+                        self.fetch(store)
+                    }
+                },
+                Some(step) => step,
+            },
             State::Fetch { store, redirected } => self.after_fetch(resp, store, redirected),
             State::Store { reply } => self.after_store(resp, reply),
-            State::FallbackRead { problem } => {
-                if resp.status == 200 {
+            State::FallbackRead { problem } => match (resp.status, self.content_reply(&resp)) {
+                (200, Some(reply)) => {
                     self.notes.push(Counter::ServedStored);
-                    self.respond(self.content_reply(&resp))
-                } else {
-                    self.respond(self.problem_reply(&problem))
+                    self.respond(reply)
                 }
-            }
+                _ => self.respond(self.problem_reply(&problem)),
+            },
             State::Recheck { store } => {
                 let fine = resp.status == 200 && self.holds_requested_revision(&resp) && matches!(self.profile_verdict(&resp, true), Profile::Fine);
-                if fine {
-                    self.notes.push(Counter::CoalescedServed);
-                    self.respond(self.content_reply(&resp))
-                } else {
-                    self.fetch(store)
+                match self.content_reply(&resp).filter(|_| fine) {
+                    Some(reply) => {
+                        self.notes.push(Counter::CoalescedServed);
+                        self.respond(reply)
+                    }
+                    None => self.fetch(store),
                 }
             }
             State::Read | State::Done => self.respond(self.problem_reply(&Problem::internal("unexpected callout response"))),
@@ -413,12 +443,17 @@ impl StoredFlow {
         Reply::problem(p, &self.input.method, &self.input.uri, &self.input.domain)
     }
 
-    /// An answer from stored or fetched content, with the route's policy.
-    fn content_reply(&self, resp: &Upstream) -> Reply {
+    /// An answer from stored or fetched content, with the route's policy; `None` when the
+    /// operation answers a part of it and the content has no such part.
+    fn content_reply(&self, resp: &Upstream) -> Option<Reply> {
         let op = &self.input.op;
         let route = RoutePolicy::of(op);
         let ct = policy::content_type(resp.header("content-type"), &route);
-        let mut reply = Reply::content(200, ct, resp.body.clone(), &route, resp.header("cache-control"), &self.input.domain);
+        let body = match self.part() {
+            Some(part) => json_member(&resp.body, part)?,
+            None => resp.body.clone(),
+        };
+        let mut reply = Reply::content(200, ct, body, &route, resp.header("cache-control"), &self.input.domain);
         if let Some(etag) = resp.header("etag") {
             // RESTBase's ETags were strong: a weak one from the back-end is made strong.
             reply = reply.with_header("etag", etag.strip_prefix("W/").unwrap_or(etag));
@@ -428,7 +463,7 @@ impl StoredFlow {
                 reply = reply.with_header(name, v);
             }
         }
-        reply
+        Some(reply)
     }
 
     /// Whether content (stored or fetched) is in the HTML version the client asked for.
@@ -468,7 +503,11 @@ impl StoredFlow {
                 if let Profile::Impossible(p) = self.profile_verdict(&resp, false) {
                     return self.respond(self.problem_reply(&p));
                 }
-                let reply = self.content_reply(&resp);
+                let Some(reply) = self.content_reply(&resp) else {
+                    self.notes.push(Counter::BackendError);
+                    let part = self.part().unwrap_or_default();
+                    return self.respond(self.problem_reply(&Problem::bad_gateway(format!("The back-end service ({cluster}) answered without `{part}`"))));
+                };
                 // Content of an explicit revision is never stored: the key holds the latest.
                 let rerender_latest = self.input.rerender && self.requested_revision().is_none();
                 if !store && !rerender_latest {
@@ -508,7 +547,8 @@ impl StoredFlow {
                 headers.push((format!("x-store-{name}"), v.to_string()));
             }
         }
-        let body = reply.body.clone();
+        // The back-end's whole answer, also when the reply is a part of it.
+        let body = resp.body.clone();
         self.state = State::Store { reply };
         let i = &self.input;
         Callout { cluster: i.storage_cluster.clone(), method: "PUT", path, authority: i.domain.clone(), headers, body: Some(body), timeout_ms: i.storage_timeout_ms, forward_client: false }
@@ -526,6 +566,13 @@ impl StoredFlow {
         }
         self.respond(reply)
     }
+}
+
+/// The member `name` of a JSON object, serialized: `None` when `body` is no JSON object or has
+/// no such member.
+fn json_member(body: &[u8], name: &str) -> Option<Vec<u8>> {
+    let mut object = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body).ok()?;
+    serde_json::to_vec(&object.remove(name)?).ok()
 }
 
 /// Content negotiation on the HTML profile (RESTBase's content_negotiation_filter, without its

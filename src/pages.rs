@@ -181,6 +181,8 @@ pub struct TitleRequest<'a> {
     pub cross_origin: bool,
     /// The operation's path template, e.g. `/page/html/{title}/{revision}`.
     pub template: &'a str,
+    /// The path parameter holding the title (`title`, or e.g. `term`).
+    pub param: &'a str,
     pub params: &'a HashMap<String, String>,
     /// The raw query string (without `?`).
     pub query: &'a str,
@@ -202,15 +204,15 @@ pub fn check_title(site: &SiteInfo, raw: &str, req: &TitleRequest) -> TitleCheck
         return TitleCheck::Continue(normal);
     }
     let mut params = req.params.clone();
-    params.insert("title".into(), normal);
-    TitleCheck::Redirect(relative_location(req.template, &params, req.query))
+    params.insert(req.param.into(), normal);
+    TitleCheck::Redirect(relative_location(req.template, req.param, &params, req.query))
 }
 
 /// mwUtil.createRelativeTitleRedirect: `../` for each segment after the title's, then the
 /// template from the title on, values encoded as `encodeURIComponent` does, then the query.
 /// From `/page/html/main%20Page/1`: `../Main_Page/1`.
-pub fn relative_location(template: &str, params: &HashMap<String, String>, query: &str) -> String {
-    let (mut location, suffix) = back_to_title(template);
+pub fn relative_location(template: &str, param: &str, params: &HashMap<String, String>, query: &str) -> String {
+    let (mut location, suffix) = back_to_title(template, param);
     location.push_str(&paths::expand_with(suffix, params, paths::encode_component));
     push_query(&mut location, query);
     location
@@ -218,8 +220,8 @@ pub fn relative_location(template: &str, params: &HashMap<String, String>, query
 
 /// The `../` that lead from a request's path back to its title's directory, and the template
 /// from the title on.
-fn back_to_title(template: &str) -> (String, &str) {
-    let suffix = template.find("{title}").and_then(|at| template.get(at..)).unwrap_or("{title}");
+fn back_to_title<'a>(template: &'a str, param: &str) -> (String, &'a str) {
+    let suffix = template.find(&format!("{{{param}}}")).and_then(|at| template.get(at..)).unwrap_or("{title}");
     ("../".repeat(suffix.matches('/').count()), suffix)
 }
 
@@ -327,7 +329,7 @@ pub fn redirect_target(body: &[u8]) -> Option<(String, Option<String>)> {
 /// mwUtil.createRelativeTitleRedirect with `dropPathAfterTitle`: `../` for each segment after
 /// the title's, the target, the query, then the fragment. From `/page/html/A/5`: `../B`.
 pub fn redirect_location(template: &str, target: &str, fragment: Option<&str>, query: &str) -> String {
-    let (mut location, _) = back_to_title(template);
+    let (mut location, _) = back_to_title(template, "title");
     location.push_str(&paths::encode_component(target));
     push_query(&mut location, query);
     if let Some(f) = fragment {

@@ -126,7 +126,28 @@ fn host_form_is_served_as_the_domain_form() {
     let listing = s.envoy.get("/en.wikipedia.org/v1/page/");
     assert_eq!(
         (listing.status, listing.json()["items"].clone()),
-        (200, json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title", "wikitext"])),
+        (
+            200,
+            json!([
+                "graph",
+                "html",
+                "lint",
+                "media-list",
+                "mobile-html",
+                "mobile-html-offline-resources",
+                "mobile-sections",
+                "mobile-sections-lead",
+                "mobile-sections-remaining",
+                "pdf",
+                "random",
+                "related",
+                "segments",
+                "summary",
+                "talk",
+                "title",
+                "wikitext"
+            ])
+        ),
         "{listing}"
     );
     let r = s.envoy.get_with("/api/rest_v1/page/", &host);

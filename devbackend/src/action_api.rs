@@ -813,6 +813,8 @@ async fn edit(
     let revision = state.action.with(&domain, |wiki| {
         let next = wiki.edited.get(&key).copied().unwrap_or(current.revision) + 1;
         wiki.edited.insert(key.clone(), next);
+        // The edit made the revision: its id is the page's from now on, by `revids=` too.
+        wiki.revisions.insert(next, key.clone());
         wiki.deleted.retain(|k| *k != key);
         next
     });

@@ -12,6 +12,7 @@ mod aqs;
 mod citoid;
 mod cx;
 mod dates;
+mod definition;
 mod error;
 mod events;
 mod feed_extras;
@@ -20,6 +21,7 @@ mod graphoid;
 mod markup;
 mod mathoid;
 mod metrics;
+mod mobile_sections;
 mod onthisday;
 mod page;
 mod params;
@@ -27,6 +29,7 @@ mod parsoid;
 mod parsoid_formats;
 mod pcs;
 mod pcs_assets;
+mod pcs_transform;
 mod proton;
 mod reading_lists;
 mod recommendation;
@@ -100,6 +103,9 @@ pub fn router(config: &Config) -> Router {
         .merge(parsoid_formats::routes())
         .merge(pcs::routes())
         .merge(pcs_assets::routes())
+        .merge(mobile_sections::routes())
+        .merge(pcs_transform::routes())
+        .merge(definition::routes())
         .merge(talk::routes())
         .merge(feeds::routes())
         .merge(feed_extras::routes())

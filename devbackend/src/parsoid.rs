@@ -358,7 +358,7 @@ fn field_from_form(body: &[u8], field: &str) -> Option<String> {
 
 /// A deliberately small rendering: `== headings ==` start sections, blank lines separate
 /// paragraphs, everything else is escaped text. Enough to see the transform round-trip.
-fn render_wikitext(wikitext: &str) -> Vec<Section> {
+pub(crate) fn render_wikitext(wikitext: &str) -> Vec<Section> {
     let mut sections = vec![Section {
         heading: None,
         html: String::new().into(),

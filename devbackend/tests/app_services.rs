@@ -231,3 +231,82 @@ fn random_title_is_one_existing_title() {
         200
     );
 }
+
+#[test]
+fn mobile_sections_are_the_lead_and_the_remaining_sections() {
+    let whole = get("/en.wikipedia.org/v1/page/mobile-sections/Earth");
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    assert_eq!(
+        whole.header("content-type"),
+        profile("application/json", "mobile-sections", "0.14.5")
+    );
+    let revision = whole.json()["lead"]["revision"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(whole.header("etag").starts_with(&format!("\"{revision}/")));
+    // The lead has the first section's text and the others' headings; the rest their text.
+    let lead_sections = whole.json()["lead"]["sections"].clone();
+    assert!(lead_sections[0]["text"].is_string() && lead_sections[1]["text"].is_null());
+    assert_eq!(whole.json()["remaining"]["sections"][0]["id"], 1);
+    let lead = get("/en.wikipedia.org/v1/page/mobile-sections-lead/Earth");
+    assert_eq!(lead.json(), whole.json()["lead"]);
+    let remaining = get(&format!(
+        "/en.wikipedia.org/v1/page/mobile-sections-remaining/Earth/{revision}"
+    ));
+    assert_eq!(remaining.json(), whole.json()["remaining"]);
+    assert_problem(
+        &get("/en.wikipedia.org/v1/page/mobile-sections/Missing_page"),
+        404,
+        "not_found",
+    );
+    assert_problem(
+        &get("/en.wikipedia.org/v1/page/mobile-sections/Earth/0"),
+        400,
+        "bad_request",
+    );
+}
+
+#[test]
+fn definitions_are_english_wiktionarys_only() {
+    let reply = get("/en.wiktionary.org/v1/page/definition/cat");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.header("content-type"),
+        profile("application/json", "definition", "0.8.1")
+    );
+    assert_eq!(reply.json()["en"][0]["language"], "English");
+    assert_problem(
+        &get("/en.wikipedia.org/v1/page/definition/cat"),
+        400,
+        "invalid_domain",
+    );
+    assert_problem(
+        &get("/fr.wiktionary.org/v1/page/definition/chat"),
+        501,
+        "unsupported_language",
+    );
+}
+
+#[test]
+fn wikitext_previews_as_mobile_html() {
+    let path = "/en.wikipedia.org/v1/transform/wikitext/to/mobile-html/Earth";
+    let reply = common::post(
+        path,
+        "application/json",
+        r#"{"wikitext":"Hi\n\n== Two ==\nmore"}"#,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.header("content-type"),
+        profile("text/html", "Mobile-HTML", "1.2.2")
+    );
+    assert!(
+        reply.body.contains("<p>Hi</p>") && reply.body.contains("data-mw-section-id=\"1\""),
+        "{}",
+        reply.body
+    );
+    assert!(reply.header("cache-control").starts_with("private"));
+    let reply = common::post(path, "application/x-www-form-urlencoded", "other=x");
+    assert_problem(&reply, 400, "bad_request");
+}

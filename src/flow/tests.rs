@@ -198,3 +198,51 @@ fn another_stored_revision_is_not_served_or_replaced() {
     read(f.start());
     assert!(f.on_read(&upstream(200, &[("etag", "W/\"9/abc\"")], "rev 9")).is_none());
 }
+
+const SECTIONS: &str = r#"{"lead":{"revision":"7","sections":[{"id":0}]},"remaining":{"sections":[{"id":1}]}}"#;
+
+#[test]
+fn a_part_is_read_with_a_callout_and_answered_from_the_stored_whole() {
+    let api = api();
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/mobile-sections-lead/Earth", false);
+    let read = call(first(f.start()));
+    assert_eq!((read.method, read.path.as_str()), ("GET", "/en.wikipedia.org/v1/key_value/mobile-sections/Earth"));
+    let r = reply(f.on_response(upstream(200, &[("etag", "\"7/abc\""), ("content-type", "application/json")], SECTIONS)));
+    assert_eq!(r.status, 200);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&r.body).unwrap(), serde_json::json!({"revision": "7", "sections": [{"id": 0}]}));
+    assert_eq!(r.header("etag"), Some("\"7/abc\""));
+    assert_eq!(f.take_notes(), vec![Counter::StorageHit]);
+}
+
+#[test]
+fn a_part_miss_stores_the_whole_and_events_name_its_revision() {
+    let api = api();
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/mobile-sections-remaining/Earth", false);
+    let _ = first(f.start());
+    let fetch = call(f.on_response(upstream(404, &[], "")));
+    assert_eq!(fetch.path, "/en.wikipedia.org/v1/page/mobile-sections/Earth");
+    let put = call(f.on_response(upstream(200, &[("etag", "\"7/abc\""), ("content-type", "application/json")], SECTIONS)));
+    assert_eq!((put.method, put.body.as_deref()), ("PUT", Some(SECTIONS.as_bytes())), "the whole is stored");
+    let r = reply(f.on_response(upstream(201, &[], "")));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&r.body).unwrap(), serde_json::json!({"sections": [{"id": 1}]}));
+    assert!(f.content_changed());
+    assert_eq!(f.stored_revision(), Some("7"));
+    let input = f.input();
+    let change = crate::events::change(&input.op, &input.params, &input.domain, "/api/rest_v1", f.stored_revision(), None, None).unwrap();
+    assert_eq!(change.uris.len(), 6);
+    assert!(change.uris.contains(&"//en.wikipedia.org/api/rest_v1/page/mobile-sections-lead/Earth/7".to_string()), "{:?}", change.uris);
+    // Without a known revision, the revision's URIs are left out.
+    let change = crate::events::change(&input.op, &input.params, &input.domain, "/api/rest_v1", None, None, None).unwrap();
+    assert_eq!(change.uris.len(), 3);
+}
+
+#[test]
+fn a_stored_whole_without_the_part_is_rendered_anew_and_a_back_end_without_it_is_a_502() {
+    let api = api();
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/mobile-sections-lead/Earth", false);
+    let _ = first(f.start());
+    let fetch = call(f.on_response(upstream(200, &[("etag", "\"7/abc\"")], r#"{"remaining":{}}"#)));
+    assert_eq!(fetch.path, "/en.wikipedia.org/v1/page/mobile-sections/Earth");
+    let r = reply(f.on_response(upstream(200, &[("etag", "\"7/abc\"")], "not json")));
+    assert_eq!(r.status, 502);
+}

@@ -16,7 +16,7 @@ fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 fn check(raw: &str, method: &str, template: &str, query: &str, extra: &[(&str, &str)], no_cache: bool, cross_origin: bool) -> TitleCheck {
     let mut p = params(extra);
     p.insert("title".into(), raw.into());
-    check_title(&en(), raw, &TitleRequest { method, no_cache, cross_origin, template, params: &p, query })
+    check_title(&en(), raw, &TitleRequest { method, no_cache, cross_origin, template, param: "title", params: &p, query })
 }
 
 #[test]

@@ -222,7 +222,8 @@ impl Request {
         if !m.op.title {
             return self.serve(host, m);
         }
-        let raw = m.params.get("title").cloned().unwrap_or_default();
+        let param = m.op.title_param.clone();
+        let raw = m.params.get(&param).cloned().unwrap_or_default();
         let no_cache = self.no_cache();
         let check = pages::check_title(
             site,
@@ -232,6 +233,7 @@ impl Request {
                 no_cache,
                 cross_origin: self.header("origin").is_some_and(|o| o != m.domain),
                 template: &m.op.template,
+                param: &param,
                 params: &m.params,
                 query: split_query(&self.uri).1,
             },
@@ -239,7 +241,7 @@ impl Request {
         match check {
             TitleCheck::AsIs => {}
             TitleCheck::Continue(normal) => {
-                m.params.insert("title".into(), normal);
+                m.params.insert(param, normal);
                 self.page.no_cache = true;
             }
             TitleCheck::Redirect(location) => {

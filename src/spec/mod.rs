@@ -47,6 +47,8 @@ pub struct Op {
     /// The path has a `{title}`: a page title, normalized with the wiki's siteinfo before
     /// anything else (RESTBase's normalize_title_filter ran on every route with one).
     pub title: bool,
+    /// The path parameter holding the page title: `title`, or the operation's `title_param`.
+    pub title_param: String,
     /// The back-end path names the wiki's content language (`{site_lang}`, siteinfo's
     /// `general.lang`): the siteinfo is looked up first, as RESTBase's transform-lang.js did.
     pub site_lang: bool,
@@ -69,6 +71,9 @@ pub struct Storage {
     pub bucket: String,
     pub key: String,
     pub revision_param: Option<String>,
+    /// The member of the stored JSON object this operation answers with (see
+    /// [`model::StorageExt::part`]).
+    pub part: Option<String>,
 }
 
 #[derive(Debug)]
@@ -372,6 +377,9 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         if method != "get" {
             return Err("x-restrouter.storage: only GET operations can be stored".into());
         }
+        if s.part.as_ref().is_some_and(|p| p.is_empty()) {
+            return Err("x-restrouter.storage.part: must name a member".into());
+        }
     }
     for e in &ext.events {
         // `{revision}` of a stored operation without one is the stored content's.
@@ -415,12 +423,18 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
             return Err("x-restrouter.rate_limit: limits must be positive numbers".into());
         }
     }
+    let title_param = ext.title_param;
+    if let Some(t) = &title_param {
+        if !in_path.contains(t) {
+            return Err(format!("x-restrouter.title_param: '{t}' is not a path parameter of {path}"));
+        }
+    }
     let validator = Validator::compile(&params, op.request_body.as_ref(), doc).map_err(|e| format!("parameters: {e}"))?;
     Ok(Op {
         id: op.operation_id,
         method: method.to_string(),
         template: path.to_string(),
-        storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param }),
+        storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param, part: s.part }),
         backend: Backend {
             cluster: backend.cluster,
             path: backend.path,
@@ -436,7 +450,8 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         internal_only: ext.internal_only,
         credentials: ext.credentials,
         save: ext.save,
-        title: ext.normalize_title && path.contains("{title}"),
+        title: (ext.normalize_title && path.contains("{title}")) || title_param.is_some(),
+        title_param: title_param.unwrap_or_else(|| "title".into()),
         site_lang,
         math: ext.math,
         revisions: ext.revisions,

@@ -98,7 +98,8 @@ pub struct OperationExt {
     #[serde(default)]
     pub csp: CspProfile,
     pub rate_limit: Option<RateLimitExt>,
-    /// Public paths (templates under the API base) to purge when stored content changes.
+    /// Public paths (templates under the API base) to purge when stored content changes;
+    /// `{revision}` is the revision of the content stored.
     #[serde(default)]
     pub events: Vec<String>,
     /// Only internal clients may call this operation.
@@ -107,6 +108,9 @@ pub struct OperationExt {
     /// A page's content: its revision is looked up in storage's `page_revisions` first (access
     /// checks, redirects, the latest revision).
     pub revisions: Option<RevisionsExt>,
+    /// A path parameter other than `{title}` that holds a page title, normalized as a title is
+    /// (RESTBase's normalize_title_filter `title_param_name`: `term` of `/page/definition/{term}`).
+    pub title_param: Option<String>,
     /// The answer is a redirect built from the back-end's JSON, not the back-end's answer.
     pub redirect: Option<RedirectExt>,
     /// The answer is the pages related to the title (see [`RelatedExt`]).
@@ -198,6 +202,10 @@ pub struct StorageExt {
     /// A path parameter naming a revision: a stored copy of another revision is not served, and
     /// content fetched for an explicit revision is not stored (RESTBase's PCS behaviour).
     pub revision_param: Option<String>,
+    /// The stored body is a JSON object and this operation answers with this member of it
+    /// (RESTBase's mobile-sections-lead/-remaining): the back-end's whole answer is what is
+    /// stored, so every part is served from one copy.
+    pub part: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

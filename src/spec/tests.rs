@@ -102,19 +102,73 @@ fn prefixes_are_listed_like_restbase() {
     use serde_json::json;
     assert_eq!(
         listing(&api, "GET", "/en.wikipedia.org/v1/page/"),
-        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title", "wikitext"])
+        json!([
+            "graph",
+            "html",
+            "lint",
+            "media-list",
+            "mobile-html",
+            "mobile-html-offline-resources",
+            "mobile-sections",
+            "mobile-sections-lead",
+            "mobile-sections-remaining",
+            "pdf",
+            "random",
+            "related",
+            "segments",
+            "summary",
+            "talk",
+            "title",
+            "wikitext"
+        ])
     );
     assert_eq!(
         listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"),
-        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title", "wikitext"])
+        json!([
+            "graph",
+            "html",
+            "lint",
+            "media-list",
+            "mobile-html",
+            "mobile-html-offline-resources",
+            "mobile-sections",
+            "mobile-sections-lead",
+            "mobile-sections-remaining",
+            "pdf",
+            "random",
+            "related",
+            "segments",
+            "summary",
+            "talk",
+            "title",
+            "wikitext"
+        ])
     );
-    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html", "lint"]));
+    assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/transform/wikitext/to/"), json!(["html", "lint", "mobile-html"]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/"), json!([]));
     assert_eq!(listing(&api, "GET", "/en.wikipedia.org/v1/page/html/Earth/"), json!([]));
     // A prefix's listing is not the project's document.
     assert_eq!(
         listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"),
-        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title", "wikitext"])
+        json!([
+            "graph",
+            "html",
+            "lint",
+            "media-list",
+            "mobile-html",
+            "mobile-html-offline-resources",
+            "mobile-sections",
+            "mobile-sections-lead",
+            "mobile-sections-remaining",
+            "pdf",
+            "random",
+            "related",
+            "segments",
+            "summary",
+            "talk",
+            "title",
+            "wikitext"
+        ])
     );
     // Each project lists its own paths.
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/"), json!(["feed", "media", "metrics", "transform"]));
@@ -127,7 +181,25 @@ fn prefixes_are_listed_like_restbase() {
     assert_eq!(listing(&api, "GET", "/wikimedia.org/v1/metrics/pageviews/"), json!(["aggregate", "per-article", "top", "top-by-country"]));
     assert_eq!(
         listing(&api, "GET", "/api/rest_v1/page/"),
-        json!(["graph", "html", "lint", "media-list", "mobile-html", "mobile-html-offline-resources", "pdf", "random", "related", "segments", "summary", "talk", "title", "wikitext"])
+        json!([
+            "graph",
+            "html",
+            "lint",
+            "media-list",
+            "mobile-html",
+            "mobile-html-offline-resources",
+            "mobile-sections",
+            "mobile-sections-lead",
+            "mobile-sections-remaining",
+            "pdf",
+            "random",
+            "related",
+            "segments",
+            "summary",
+            "talk",
+            "title",
+            "wikitext"
+        ])
     );
     assert!(matches!(route(&api, "OPTIONS", "/en.wikipedia.org/v1/page/", "", || Class::External), Ok(Target::Preflight)));
     let err = |m: &str, p: &str| route(&api, m, p, "", || Class::External).err().unwrap();
@@ -187,6 +259,8 @@ fn bad_specs_name_route_and_field() {
     assert!(e.contains("used twice"), "{e}");
     let e = broken(|d| d["paths"]["/page/html/{title}"]["get"]["parameters"][0] = serde_json::json!({"$ref": "#/components/parameters/missing"}));
     assert!(e.contains("points at nothing"), "{e}");
+    let e = broken(|d| d["paths"]["/page/mobile-sections-lead/{title}"]["get"]["x-restrouter"]["storage"]["part"] = "".into());
+    assert!(e.contains("paths./page/mobile-sections-lead/{title}.get") && e.contains("storage.part"), "{e}");
     // Revisions: GET routes with a title, stored or passed through; never a POST.
     let e = broken(|d| d["paths"]["/transform/wikitext/to/html/{title}"]["post"]["x-restrouter"]["revisions"] = serde_json::json!({}));
     assert!(e.contains("revisions") && e.contains("GET"), "{e}");
@@ -315,7 +389,8 @@ fn many_domains_share_routes() {
     let mut doc = shipped();
     let domains: Vec<Value> = (0..800).map(|i| Value::String(format!("wiki{i}.example.org"))).collect();
     doc["x-restrouter"]["projects"][1]["domains"] = Value::Array(domains);
+    let projects = doc["x-restrouter"]["projects"].as_array().map(Vec::len);
     let api = Api::compile(&doc).unwrap();
-    assert_eq!(api.projects.len(), 6);
+    assert_eq!(Some(api.projects.len()), projects);
     assert_eq!(op(&api, "GET", "/wiki799.example.org/v1/page/html/X").op.id, "getPageHtml");
 }
