@@ -13,17 +13,8 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use support::{repo_root, DevBackend, Response, Stack};
-
-/// The wiki each project is tried on.
-const PROJECT_DOMAINS: &[(&str, &str)] = &[
-    ("wikipedia", "en.wikipedia.org"),
-    ("wikivoyage", "en.wikivoyage.org"),
-    ("wiktionary", "en.wiktionary.org"),
-    ("wikidata", "www.wikidata.org"),
-    ("default", "en.wikibooks.org"),
-    ("wikimedia", "wikimedia.org"),
-];
+use support::api_table::{operations, Operation, PROJECT_WIKIS};
+use support::{DevBackend, Response, Stack};
 
 /// Operations whose example request is rightly refused by the service behind them, with the
 /// status it gets (the operation is routed, validated and forwarded all the same): project,
@@ -34,29 +25,6 @@ const REFUSED: &[(&str, &str, &str, u16)] = &[
     ("wikidata", "GET", "/page/segments/{title}", 400),
     ("wikidata", "GET", "/page/segments/{title}/{revision}", 400),
 ];
-
-struct Operation {
-    project: String,
-    method: String,
-    template: String,
-    example: String,
-}
-
-fn operations() -> Vec<Operation> {
-    let text = std::fs::read_to_string(repo_root().join("tests/fixtures/restbase-2020-operations.tsv")).unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            assert_eq!(f.len(), 4, "fixture line {l:?}");
-            Operation { project: f[0].into(), method: f[1].into(), template: f[2].into(), example: f[3].into() }
-        })
-        .collect()
-}
-
-fn domain_of(project: &str) -> &'static str {
-    PROJECT_DOMAINS.iter().find(|(p, _)| *p == project).unwrap_or_else(|| panic!("no example wiki for project {project}")).1
-}
 
 /// `{name}` → `{}`: RESTBase's and restrouter's parameter names may differ.
 fn shape(template: &str) -> String {
@@ -140,10 +108,10 @@ fn every_operation_of_every_project_is_served_with_its_content_type() {
     let s = Stack::on_devbackend(&dev);
     let ops = operations();
     assert_eq!(ops.len(), 342, "the table's operations, counted per project");
-    let specs: BTreeMap<&str, Value> = PROJECT_DOMAINS.iter().map(|(p, d)| (*p, s.envoy.get(&format!("/{d}/v1/?spec")).json())).collect();
+    let specs: BTreeMap<&str, Value> = PROJECT_WIKIS.iter().map(|(p, d)| (*p, s.envoy.get(&format!("/{d}/v1/?spec")).json())).collect();
     let mut failures = Vec::new();
     for op in &ops {
-        let domain = domain_of(&op.project);
+        let domain = op.wiki();
         let r = request(&s, op, domain);
         let what = format!("{} {} /{domain}/v1{} ({})", op.project, op.method, op.example, op.template);
         let kind = problem_type(&r);
@@ -180,7 +148,7 @@ fn operations_a_project_did_not_mount_are_not_routed_there() {
     let s = Stack::on_devbackend(&dev);
     let ops = operations();
     let mut failures = Vec::new();
-    for (project, domain) in PROJECT_DOMAINS {
+    for (project, domain) in PROJECT_WIKIS {
         let mounted: BTreeSet<(String, String)> = ops.iter().filter(|o| o.project == *project).map(|o| (o.method.clone(), shape(&o.template))).collect();
         let mut tried = BTreeSet::new();
         for op in ops.iter().filter(|o| !mounted.contains(&(o.method.clone(), shape(&o.template)))) {

@@ -298,23 +298,12 @@ fn every_operation_belongs_to_a_rollout_service() {
     assert!(services.len() >= 7, "{services:?}");
     let all: Vec<String> = services.iter().map(|s| format!("{s}=100")).collect();
     let ro = rollout(&[("rollout", &all.join(","))]);
-    let domains = [
-        ("wikipedia", "en.wikipedia.org"),
-        ("wikivoyage", "en.wikivoyage.org"),
-        ("wiktionary", "en.wiktionary.org"),
-        ("wikidata", "www.wikidata.org"),
-        ("default", "en.wikibooks.org"),
-        ("wikimedia", "wikimedia.org"),
-    ];
-    let table = std::fs::read_to_string(support::repo_root().join("tests/fixtures/restbase-2020-operations.tsv")).unwrap();
     let mut legacy = Vec::new();
-    for line in table.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
-        let f: Vec<&str> = line.split('\t').collect();
-        let domain = domains.iter().find(|(p, _)| *p == f[0]).unwrap().1;
-        let path = format!("/{domain}/v1{}", f[3]);
-        let r = ro.stack.envoy.send(f[1], &path, &[], (f[1] != "GET" && f[1] != "DELETE").then_some(b"{}".as_slice()));
-        if r.header("x-legacy").is_some() {
-            legacy.push(format!("{} {path}", f[1]));
+    for op in support::api_table::operations() {
+        let path = op.path();
+        let body = (op.method != "GET" && op.method != "DELETE").then_some(b"{}".as_slice());
+        if ro.stack.envoy.send(&op.method, &path, &[], body).header("x-legacy").is_some() {
+            legacy.push(format!("{} {path}", op.method));
         }
     }
     assert!(legacy.is_empty(), "on RESTBase with every service at 100 %:\n{}", legacy.join("\n"));

@@ -264,6 +264,31 @@ fn suppression_after_storing_is_seen_on_no_cache() {
     );
 }
 
+/// The action API has no such page or revision: 404 for this request.
+fn assert_missing(r: &Reply) {
+    assert_problem(r, 404, "not_found", "Page or revision not found.");
+}
+
+/// The page is marked deleted: 404 from storage alone.
+fn assert_deleted(r: &Reply) {
+    assert_problem(r, 404, "not_found#page_revisions", "Page was deleted");
+}
+
+/// A new edit of a page marked deleted is served again, under a new tid.
+fn assert_new_edit_is_served(
+    storage: &Storage,
+    domain: &str,
+    title: &str,
+    first: &serde_json::Value,
+) {
+    let path = format!("/{domain}/v1/page_revisions/page/{title}");
+    let edited = control(&format!("/_dev/action/{domain}/edit/{title}"));
+    let latest = row(&storage.get_no_cache(&path));
+    assert_eq!(latest["rev"], edited["revid"]);
+    assert_ne!(latest["tid"], first["tid"]);
+    assert_eq!(row(&storage.get(&path)), latest);
+}
+
 #[test]
 fn deletion_and_a_new_edit() {
     let storage = Storage::with_devbackend();
@@ -271,31 +296,11 @@ fn deletion_and_a_new_edit() {
     let path = format!("/{domain}/v1/page_revisions/page/Deleted_later");
     let first = row(&storage.get(&path));
     control(&format!("/_dev/action/{domain}/delete/Deleted_later"));
-    assert_problem(
-        &storage.get_no_cache(&path),
-        404,
-        "not_found",
-        "Page or revision not found.",
-    );
-    assert_problem(
-        &storage.get(&path),
-        404,
-        "not_found#page_revisions",
-        "Page was deleted",
-    );
+    assert_missing(&storage.get_no_cache(&path));
+    assert_deleted(&storage.get(&path));
     let rev = first["rev"].as_u64().unwrap();
-    assert_problem(
-        &storage.get(&format!("{path}/{rev}")),
-        404,
-        "not_found#page_revisions",
-        "Page was deleted",
-    );
-
-    let edited = control(&format!("/_dev/action/{domain}/edit/Deleted_later"));
-    let latest = row(&storage.get_no_cache(&path));
-    assert_eq!(latest["rev"], edited["revid"]);
-    assert_ne!(latest["tid"], first["tid"]);
-    assert_eq!(row(&storage.get(&path)), latest);
+    assert_deleted(&storage.get(&format!("{path}/{rev}")));
+    assert_new_edit_is_served(&storage, domain, "Deleted_later", &first);
 }
 
 /// A revision number the wiki never had, asked for under no-cache (any client can make the
@@ -305,16 +310,12 @@ fn an_unknown_revision_does_not_delete_the_page() {
     let storage = Storage::with_devbackend();
     let path = "/en.wikipedia.org/v1/page_revisions/page/Earth";
     let latest = row(&storage.get(path));
-    assert_problem(
-        &storage.get_no_cache(&format!("{path}/1234")),
-        404,
-        "not_found",
-        "Page or revision not found.",
-    );
+    assert_missing(&storage.get_no_cache(&format!("{path}/1234")));
     assert_eq!(row(&storage.get(path)), latest);
     assert_eq!(row(&storage.get_no_cache(path))["rev"], latest["rev"]);
 }
 
+/// A stored revision the action API no longer has (the page was deleted) marks the page.
 #[test]
 fn a_stored_revision_found_gone_deletes_the_page() {
     let storage = Storage::with_devbackend();
@@ -323,23 +324,9 @@ fn a_stored_revision_found_gone_deletes_the_page() {
     let first = row(&storage.get(&path));
     let rev = first["rev"].as_u64().unwrap();
     control(&format!("/_dev/action/{domain}/delete/Deleted_by_revision"));
-    assert_problem(
-        &storage.get_no_cache(&format!("{path}/{rev}")),
-        404,
-        "not_found",
-        "Page or revision not found.",
-    );
-    assert_problem(
-        &storage.get(&path),
-        404,
-        "not_found#page_revisions",
-        "Page was deleted",
-    );
-    let edited = control(&format!("/_dev/action/{domain}/edit/Deleted_by_revision"));
-    let latest = row(&storage.get_no_cache(&path));
-    assert_eq!(latest["rev"], edited["revid"]);
-    assert_ne!(latest["tid"], first["tid"]);
-    assert_eq!(row(&storage.get(&path)), latest);
+    assert_missing(&storage.get_no_cache(&format!("{path}/{rev}")));
+    assert_deleted(&storage.get(&path));
+    assert_new_edit_is_served(&storage, domain, "Deleted_by_revision", &first);
 }
 
 #[test]

@@ -19,6 +19,7 @@
 
 #![allow(dead_code)]
 
+pub mod api_table;
 pub mod client;
 pub mod devbackend;
 pub mod envoy;
