@@ -87,7 +87,7 @@ fn check_matched(m: &Matched) {
             assert_clean_upstream_path(&path, "/{domain}/v1/key_value/{bucket}/{key}", "storage path");
         }
     }
-    if let Some(change) = restrouter::events::change(&m.op, &m.params, &m.domain, "/api/rest_v1", None) {
+    if let Some(change) = restrouter::events::change(&m.op, &m.params, &m.domain, "/api/rest_v1", Some("42"), None, None) {
         for (uri, template) in change.uris.iter().zip(&m.op.events) {
             let path = uri.trim_start_matches("//").split_once('/').map_or("", |(_, p)| p);
             assert_clean_upstream_path(&format!("/{path}"), &format!("/api/rest_v1{template}"), "event uri");
