@@ -169,21 +169,11 @@ impl Request {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fake::{serve, Answer, FakeHost, Req};
-    use super::super::Filter;
+    use super::super::fake::{serve, shipped_filter, Answer, Req};
     use super::*;
     use std::cell::Cell;
-    use std::rc::Rc;
 
     const MWAPI: &str = "mwapi POST /w/api.php";
-    const JSON: &str = "application/json; charset=utf-8";
-
-    fn filter() -> (FakeHost, Rc<Filter>) {
-        let h = FakeHost::default();
-        let config = serde_json::json!({"spec": crate::spec::tests::shipped(), "settings": {}});
-        let f = Filter::configure(&h, &serde_json::to_vec(&config).unwrap(), "restrouter".into()).unwrap();
-        (h, Rc::new(f))
-    }
 
     /// The action API: siteinfo first, then `search`.
     fn action_api<'a>(calls: &'a Cell<u32>, search: &'a str) -> impl Fn() -> Answer + 'a {
@@ -200,7 +190,7 @@ mod tests {
 
     #[test]
     fn search_then_each_summary_in_the_searchs_order() {
-        let (h, f) = filter();
+        let (h, f) = shipped_filter();
         let calls = Cell::new(0);
         let search = r#"{"batchcomplete":true,"query":{"pages":[{"pageid":9,"ns":0,"title":"Moon landing","index":2},{"pageid":3,"ns":0,"title":"Mars","index":1},{"pageid":4,"ns":0,"title":"Gone","index":3}]}}"#;
         let mwapi = action_api(&calls, search);
@@ -224,7 +214,7 @@ mod tests {
 
     #[test]
     fn nothing_found_is_a_404_and_a_failed_search_a_502() {
-        let (h, f) = filter();
+        let (h, f) = shipped_filter();
         let calls = Cell::new(0);
         let mwapi = action_api(&calls, r#"{"batchcomplete":true}"#);
         let s = serve(&h, &f, Req::get("/en.wikipedia.org/v1/page/related/Earth"), &|l| match l {
