@@ -3,7 +3,7 @@
 //! wanted format). One back-end call; its errors are answered as the back-end's own.
 
 use super::{Action, Phase, Request};
-use crate::flow::{failure_counter, Callout, Failure, Upstream};
+use crate::flow::{failure_counter, Failure, Upstream};
 use crate::host::Host;
 use crate::metrics::Counter;
 use crate::paths::expand;
@@ -18,16 +18,7 @@ use std::collections::HashMap;
 impl Request {
     /// Asks the back-end for what the redirect is built from.
     pub(super) fn fetch_for_redirect(&mut self, host: &impl Host, m: Matched) -> Action {
-        let mut callout = Callout {
-            cluster: m.op.backend.cluster.clone(),
-            method: "GET",
-            path: expand(&m.op.backend.path, &m.params),
-            authority: m.domain.clone(),
-            headers: vec![("accept".into(), "application/json".into())],
-            body: None,
-            timeout_ms: self.filter.settings.timeouts_ms.backend,
-            forward_client: true,
-        };
+        let mut callout = self.backend_json_get(&m, &m.params);
         match self.dispatch(host, &mut callout) {
             Some(token) => {
                 self.phase = Phase::RedirectSource { m, token };

@@ -5,11 +5,11 @@
 //! left it out; a search that finds nothing is `404`, as RESTBase's action module answered it.
 
 use super::{Action, Phase, Request};
-use crate::flow::{failure_counter, Callout, Failure, Upstream};
+use crate::flow::{failure_counter, Failure, Upstream};
 use crate::host::Host;
 use crate::metrics::Counter;
 use crate::pages::action_api_post;
-use crate::paths::{encode_component, expand};
+use crate::paths::encode_component;
 use crate::policy::RoutePolicy;
 use crate::problem::Problem;
 use crate::reply::Reply;
@@ -134,16 +134,7 @@ impl Request {
         for (index, title) in titles.into_iter().enumerate() {
             let mut params = m.params.clone();
             params.insert("title".into(), title);
-            let mut callout = Callout {
-                cluster: m.op.backend.cluster.clone(),
-                method: "GET",
-                path: expand(&m.op.backend.path, &params),
-                authority: m.domain.clone(),
-                headers: vec![("accept".into(), "application/json".into())],
-                body: None,
-                timeout_ms: self.filter.settings.timeouts_ms.backend,
-                forward_client: true,
-            };
+            let mut callout = self.backend_json_get(&m, &params);
             match self.dispatch(host, &mut callout) {
                 Some(token) => state.pending.push((token, index)),
                 None => self.filter.metrics.count(host, Counter::CalloutFailed),
