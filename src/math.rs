@@ -262,31 +262,26 @@ impl MathFlow {
             let reply = Reply::content(200, &ct, resp.body, &route, None, &self.input.domain).with_header("x-resource-location", &hash);
             return self.respond(reply);
         }
-        let i = &self.input;
-        self.state = State::Rendering;
-        Step::Call(Callout {
-            cluster: i.op.backend.cluster.clone(),
-            method: "POST",
-            path: i.op.backend.path.clone(),
-            authority: self.store_domain(),
-            headers: vec![("content-type".into(), JSON.into())],
-            body: Some(resp.body),
-            timeout_ms: i.backend_timeout_ms,
-            forward_client: true,
-        })
+        self.ask_mathoid(resp.body, State::Rendering)
     }
 
     fn check(&mut self, sent: String) -> Step {
         let i = &self.input;
         let body = input_json(i.q.as_deref().unwrap_or_default(), i.params.get("type").map(String::as_str).unwrap_or_default());
-        self.state = State::Checking { sent };
+        self.ask_mathoid(body.into_bytes(), State::Checking { sent })
+    }
+
+    /// A JSON POST to the operation's back-end (mathoid), which learns of the client as back-ends do.
+    fn ask_mathoid(&mut self, body: Vec<u8>, next: State) -> Step {
+        self.state = next;
+        let i = &self.input;
         Step::Call(Callout {
             cluster: i.op.backend.cluster.clone(),
             method: "POST",
             path: i.op.backend.path.clone(),
             authority: self.store_domain(),
             headers: vec![("content-type".into(), JSON.into())],
-            body: Some(body.into_bytes()),
+            body: Some(body),
             timeout_ms: i.backend_timeout_ms,
             forward_client: true,
         })

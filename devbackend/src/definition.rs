@@ -6,7 +6,7 @@
 //! (`unsupported_language`), a page without definitions or none at all a `404` problem.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -15,9 +15,9 @@ use serde_json::json;
 use crate::error;
 use crate::markup::escape;
 use crate::metrics::Service;
-use crate::page::{parse_revision, Page};
+use crate::page::Page;
 use crate::params::Params;
-use crate::respond::{etag, with_headers};
+use crate::respond::{etag, pcs_answer};
 use crate::Shared;
 
 const DEFINITION_CONTENT_TYPE: &str = "application/json; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/definition/0.8.1\"";
@@ -73,12 +73,9 @@ fn respond<T>(
             "The language you have requested is not yet supported.",
         );
     }
-    let revision = match revision.map(|r| parse_revision(r)) {
-        None => None,
-        Some(Some(revision)) => Some(revision),
-        Some(None) => {
-            return error::bad_request(method, path, "revision must be a positive integer")
-        }
+    let revision = match params.revision(revision) {
+        Ok(revision) => revision,
+        Err(e) => return *e,
     };
     let Some(page) = Page::lookup(term, revision) else {
         let detail = format!("Could not find a definition for '{term}' on {domain}.");
@@ -103,14 +100,10 @@ fn respond<T>(
             }],
         }],
     });
-    with_headers(
-        StatusCode::OK,
-        &[
-            (header::CONTENT_TYPE, DEFINITION_CONTENT_TYPE),
-            (header::ETAG, &etag(page.revision, &state.tids.next())),
-            (header::CONTENT_LANGUAGE, "en"),
-            (header::VARY, "Accept-Language"),
-        ],
+    pcs_answer(
+        DEFINITION_CONTENT_TYPE,
+        &etag(page.revision, &state.tids.next()),
+        "en",
         body.to_string(),
     )
 }

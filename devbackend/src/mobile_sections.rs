@@ -8,7 +8,7 @@
 //! the action API stand-in keeps (edits through its control move the latest on).
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -17,9 +17,9 @@ use serde_json::{json, Value};
 use crate::action_api::RevisionState;
 use crate::error;
 use crate::metrics::Service;
-use crate::page::{parse_revision, Page};
+use crate::page::Page;
 use crate::params::Params;
-use crate::respond::{etag, with_headers};
+use crate::respond::{etag, pcs_answer};
 use crate::site::Site;
 use crate::Shared;
 
@@ -70,16 +70,9 @@ fn respond<T>(
     params: &Params<T>,
 ) -> Response {
     state.metrics.count(Service::Mobileapps);
-    let revision = match revision.map(|r| parse_revision(r)) {
-        None => None,
-        Some(Some(revision)) => Some(revision),
-        Some(None) => {
-            return error::bad_request(
-                &params.method,
-                &params.path,
-                "revision must be a positive integer",
-            )
-        }
+    let revision = match params.revision(revision) {
+        Ok(revision) => revision,
+        Err(e) => return *e,
     };
     // The wiki's state, shared with the action API and Parsoid: edits move the latest on.
     let page = match state.action.revision(domain, title, revision) {
@@ -103,14 +96,10 @@ fn respond<T>(
         Part::Lead => lead(&page),
         Part::Remaining => remaining(&page),
     };
-    with_headers(
-        StatusCode::OK,
-        &[
-            (header::CONTENT_TYPE, MOBILE_SECTIONS_CONTENT_TYPE),
-            (header::ETAG, &etag(page.revision, &state.tids.next())),
-            (header::CONTENT_LANGUAGE, site.lang),
-            (header::VARY, "Accept-Language"),
-        ],
+    pcs_answer(
+        MOBILE_SECTIONS_CONTENT_TYPE,
+        &etag(page.revision, &state.tids.next()),
+        site.lang,
         body.to_string(),
     )
 }

@@ -4,8 +4,12 @@
 
 use std::borrow::Cow;
 
+use axum::response::Response;
+
 use crate::dates;
+use crate::error;
 use crate::markup::escape;
+use crate::params::Params;
 use crate::samples::{self, Image, Sample, Section};
 
 /// Titles starting with this do not exist, so callers can exercise 404 handling.
@@ -23,6 +27,18 @@ pub struct Page {
 }
 
 impl Page {
+    /// The page a Page Content Service request names, at its optional revision parameter: a
+    /// 400 problem for a bad revision, a 404 for a page that does not exist.
+    pub fn requested<T>(
+        params: &Params<T>,
+        title: &str,
+        revision: Option<&String>,
+    ) -> Result<Self, Box<Response>> {
+        let revision = params.revision(revision)?;
+        Self::lookup(title, revision)
+            .ok_or_else(|| Box::new(error::not_found(&params.method, &params.path)))
+    }
+
     /// The page for a decoded title at `revision` (latest if `None`); `None` if it does not exist.
     pub fn lookup(title: &str, revision: Option<u64>) -> Option<Self> {
         let key = title.trim().replace(' ', "_");

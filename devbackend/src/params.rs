@@ -10,6 +10,7 @@ use axum::response::Response;
 use serde::de::DeserializeOwned;
 
 use crate::error;
+use crate::page::parse_revision;
 
 /// Decoded path parameters plus the request method and path for error bodies.
 pub struct Params<T> {
@@ -36,5 +37,22 @@ where
             }),
             Err(rejection) => Err(error::bad_request(&method, &path, &rejection.body_text())),
         }
+    }
+}
+
+impl<T> Params<T> {
+    /// An optional revision parameter as the Page Content Service checks it: absent, or a
+    /// positive integer; anything else is a 400 problem (boxed: a response is large).
+    pub fn revision(&self, text: Option<&String>) -> Result<Option<u64>, Box<Response>> {
+        text.map(|r| {
+            parse_revision(r).ok_or_else(|| {
+                Box::new(error::bad_request(
+                    &self.method,
+                    &self.path,
+                    "revision must be a positive integer",
+                ))
+            })
+        })
+        .transpose()
     }
 }

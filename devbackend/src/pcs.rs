@@ -12,9 +12,9 @@ use serde_json::{json, Map, Value};
 use crate::error;
 use crate::markup::{escape, url_title};
 use crate::metrics::Service;
-use crate::page::{parse_revision, Page};
+use crate::page::Page;
 use crate::params::Params;
-use crate::respond::{etag, with_headers};
+use crate::respond::{etag, pcs_answer, with_headers};
 use crate::site::Site;
 use crate::Shared;
 
@@ -104,19 +104,9 @@ fn respond<T>(
     params: &Params<T>,
 ) -> Response {
     state.metrics.count(Service::Mobileapps);
-    let revision = match revision.map(|r| parse_revision(r)) {
-        None => None,
-        Some(Some(revision)) => Some(revision),
-        Some(None) => {
-            return error::bad_request(
-                &params.method,
-                &params.path,
-                "revision must be a positive integer",
-            )
-        }
-    };
-    let Some(page) = Page::lookup(title, revision) else {
-        return error::not_found(&params.method, &params.path);
+    let page = match Page::requested(params, title, revision) {
+        Ok(page) => page,
+        Err(e) => return *e,
     };
     let site = Site::new(domain);
     let tid = state.tids.next();
@@ -131,16 +121,7 @@ fn respond<T>(
             media_list_json(&page, &tid).to_string(),
         ),
     };
-    with_headers(
-        StatusCode::OK,
-        &[
-            (header::CONTENT_TYPE, content_type),
-            (header::ETAG, &etag(page.revision, &tid)),
-            (header::CONTENT_LANGUAGE, site.lang),
-            (header::VARY, "Accept-Language"),
-        ],
-        body,
-    )
+    pcs_answer(content_type, &etag(page.revision, &tid), site.lang, body)
 }
 
 /// A page summary with the fields and value shapes of PCS `/page/summary` (Summary/1.4.2).

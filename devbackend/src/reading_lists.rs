@@ -17,7 +17,7 @@
 //! answers are deterministic. Not modelled: paging (`next` is never set), limits.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -226,18 +226,26 @@ fn entry_json(e: &Entry) -> Value {
     json!({"id": e.id, "listId": e.list, "project": e.project, "title": e.title.replace('_', " "), "created": e.created, "updated": e.updated})
 }
 
+/// All users' lists, locked.
+fn lock(state: &Shared) -> Result<MutexGuard<'_, Inner>, Refusal> {
+    state.lists.inner.lock().map_err(|_| {
+        Box::new(error::rest(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "rest-exception",
+            "Lock poisoned.",
+        ))
+    })
+}
+
 /// Runs `f` on the user's lists; a user without lists has not set them up.
-fn with_user(
+fn on_lists(
     state: &Shared,
     session: &str,
     f: impl FnOnce(&mut User, &mut Inner) -> Result<Value, Refusal>,
 ) -> Response {
-    let Ok(mut inner) = state.lists.inner.lock() else {
-        return error::rest(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "rest-exception",
-            "Lock poisoned.",
-        );
+    let mut inner = match lock(state) {
+        Ok(inner) => inner,
+        Err(e) => return *e,
     };
     let Some(mut user) = inner.users.remove(session) else {
         return *not_set_up();
@@ -247,47 +255,82 @@ fn with_user(
     answer.map_or_else(|e| *e, ok)
 }
 
+/// Runs `f` on all users' lists with the session of a request that sends its CSRF token: setup
+/// and teardown, whose body need not be JSON.
+fn on_session_with_token(
+    state: &Shared,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    body: &Bytes,
+    f: impl FnOnce(&mut Inner, String) -> Result<Value, Refusal>,
+) -> Response {
+    let parsed = serde_json::from_slice::<Value>(body).ok();
+    let answer = user_with_token(headers, query, parsed.as_ref())
+        .and_then(|session| f(&mut *lock(state)?, session));
+    answer.map_or_else(|e| *e, ok)
+}
+
+/// Runs `f` on the lists of a request's logged-in user.
+fn for_user(
+    state: &Shared,
+    headers: &HeaderMap,
+    f: impl FnOnce(&mut User, &mut Inner) -> Result<Value, Refusal>,
+) -> Response {
+    match user(headers) {
+        Ok(session) => on_lists(state, &session, f),
+        Err(e) => *e,
+    }
+}
+
+/// Runs `f` with the JSON body on the lists of a request's user, who must send the CSRF token.
+fn for_user_with_token(
+    state: &Shared,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    body: &Bytes,
+    f: impl FnOnce(&mut User, &mut Inner, &Value) -> Result<Value, Refusal>,
+) -> Response {
+    let body = match json_body(body) {
+        Ok(b) => b,
+        Err(e) => return *e,
+    };
+    match user_with_token(headers, query, Some(&body)) {
+        Ok(session) => on_lists(state, &session, |u, inner| f(u, inner, &body)),
+        Err(e) => *e,
+    }
+}
+
 async fn setup(
     State(state): State<Shared>,
     headers: HeaderMap,
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let parsed = serde_json::from_slice::<Value>(&body).ok();
-    let session = match user_with_token(&headers, &q, parsed.as_ref()) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    let Ok(mut inner) = state.lists.inner.lock() else {
-        return error::rest(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "rest-exception",
-            "Lock poisoned.",
+    on_session_with_token(&state, &headers, &q, &body, |inner, session| {
+        if inner.users.contains_key(&session) {
+            return Err(bad(
+                "readinglists-db-error-already-set-up",
+                "Reading lists have already been set up for this user.",
+            ));
+        }
+        let (id, now) = inner.next();
+        let default = List {
+            id,
+            name: "default".into(),
+            description: String::new(),
+            default: true,
+            created: now.clone(),
+            updated: now,
+        };
+        inner.users.insert(
+            session,
+            User {
+                lists: vec![default],
+                entries: Vec::new(),
+            },
         );
-    };
-    if inner.users.contains_key(&session) {
-        return *bad(
-            "readinglists-db-error-already-set-up",
-            "Reading lists have already been set up for this user.",
-        );
-    }
-    let (id, now) = inner.next();
-    let default = List {
-        id,
-        name: "default".into(),
-        description: String::new(),
-        default: true,
-        created: now.clone(),
-        updated: now,
-    };
-    inner.users.insert(
-        session,
-        User {
-            lists: vec![default],
-            entries: Vec::new(),
-        },
-    );
-    ok(json!({}))
+        Ok(json!({}))
+    })
 }
 
 async fn teardown(
@@ -296,30 +339,16 @@ async fn teardown(
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let parsed = serde_json::from_slice::<Value>(&body).ok();
-    let session = match user_with_token(&headers, &q, parsed.as_ref()) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    let Ok(mut inner) = state.lists.inner.lock() else {
-        return error::rest(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "rest-exception",
-            "Lock poisoned.",
-        );
-    };
-    match inner.users.remove(&session) {
-        Some(_) => ok(json!({})),
-        None => *not_set_up(),
-    }
+    on_session_with_token(&state, &headers, &q, &body, |inner, session| {
+        match inner.users.remove(&session) {
+            Some(_) => Ok(json!({})),
+            None => Err(not_set_up()),
+        }
+    })
 }
 
 async fn lists(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let session = match user(&headers) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    with_user(&state, &session, |u, inner| {
+    for_user(&state, &headers, |u, inner| {
         let (_, now) = inner.next();
         Ok(
             json!({"lists": u.lists.iter().map(list_json).collect::<Vec<_>>(), "continue-from": now}),
@@ -332,11 +361,7 @@ async fn one_list(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let session = match user(&headers) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    with_user(&state, &session, |u, _| {
+    for_user(&state, &headers, |u, _| {
         find_list(u, &id).map(|i| u.lists.get(i).map(list_json).unwrap_or_default())
     })
 }
@@ -354,6 +379,12 @@ fn find_list(u: &User, id: &str) -> Result<usize, Refusal> {
             &format!("No such list: {id}."),
         )
     })
+}
+
+/// The id of the list `id` names, once checked to be one of the user's.
+fn list_id(u: &User, id: &str) -> Result<u64, Refusal> {
+    let i = find_list(u, id)?;
+    Ok(u.lists.get(i).map(|l| l.id).unwrap_or_default())
 }
 
 fn add_list(u: &mut User, inner: &mut Inner, item: &Value) -> Result<Value, Refusal> {
@@ -389,16 +420,8 @@ async fn create_list(
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&body) {
-        Ok(b) => b,
-        Err(e) => return *e,
-    };
-    let session = match user_with_token(&headers, &q, Some(&body)) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    with_user(&state, &session, |u, inner| {
-        let list = add_list(u, inner, &body)?;
+    for_user_with_token(&state, &headers, &q, &body, |u, inner, body| {
+        let list = add_list(u, inner, body)?;
         Ok(json!({"id": list.get("id"), "list": list}))
     })
 }
@@ -409,16 +432,8 @@ async fn create_lists(
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&body) {
-        Ok(b) => b,
-        Err(e) => return *e,
-    };
-    let session = match user_with_token(&headers, &q, Some(&body)) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    with_user(&state, &session, |u, inner| {
-        let batch = batch(&body)?;
+    for_user_with_token(&state, &headers, &q, &body, |u, inner, body| {
+        let batch = batch(body)?;
         let made = batch
             .iter()
             .map(|item| add_list(u, inner, item))
@@ -448,15 +463,7 @@ async fn update_list(
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&body) {
-        Ok(b) => b,
-        Err(e) => return *e,
-    };
-    let session = match user_with_token(&headers, &q, Some(&body)) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    with_user(&state, &session, |u, inner| {
+    for_user_with_token(&state, &headers, &q, &body, |u, inner, body| {
         let i = find_list(u, &id)?;
         let (_, now) = inner.next();
         let Some(list) = u.lists.get_mut(i) else {
@@ -484,11 +491,7 @@ async fn delete_list(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let session = match user(&headers) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    with_user(&state, &session, |u, _| {
+    for_user(&state, &headers, |u, _| {
         let i = find_list(u, &id)?;
         if u.lists.get(i).is_some_and(|l| l.default) {
             return Err(bad(
@@ -507,14 +510,10 @@ async fn entries(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let session = match user(&headers) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    with_user(&state, &session, |u, _| {
-        let list = u.lists.get(find_list(u, &id)?).map(|l| l.id);
+    for_user(&state, &headers, |u, _| {
+        let list = list_id(u, &id)?;
         Ok(
-            json!({"entries": u.entries.iter().filter(|e| Some(e.list) == list).map(entry_json).collect::<Vec<_>>()}),
+            json!({"entries": u.entries.iter().filter(|e| e.list == list).map(entry_json).collect::<Vec<_>>()}),
         )
     })
 }
@@ -558,21 +557,9 @@ async fn create_entry(
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&body) {
-        Ok(b) => b,
-        Err(e) => return *e,
-    };
-    let session = match user_with_token(&headers, &q, Some(&body)) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    with_user(&state, &session, |u, inner| {
-        let list = u
-            .lists
-            .get(find_list(u, &id)?)
-            .map(|l| l.id)
-            .unwrap_or_default();
-        let entry = add_entry(u, inner, list, &body)?;
+    for_user_with_token(&state, &headers, &q, &body, |u, inner, body| {
+        let list = list_id(u, &id)?;
+        let entry = add_entry(u, inner, list, body)?;
         Ok(json!({"id": entry.get("id"), "entry": entry}))
     })
 }
@@ -584,21 +571,9 @@ async fn create_entries(
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&body) {
-        Ok(b) => b,
-        Err(e) => return *e,
-    };
-    let session = match user_with_token(&headers, &q, Some(&body)) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    with_user(&state, &session, |u, inner| {
-        let list = u
-            .lists
-            .get(find_list(u, &id)?)
-            .map(|l| l.id)
-            .unwrap_or_default();
-        let made = batch(&body)?
+    for_user_with_token(&state, &headers, &q, &body, |u, inner, body| {
+        let list = list_id(u, &id)?;
+        let made = batch(body)?
             .iter()
             .map(|item| add_entry(u, inner, list, item))
             .collect::<Result<Vec<_>, _>>()?;
@@ -613,12 +588,8 @@ async fn delete_entry(
     headers: HeaderMap,
     Path((id, entry_id)): Path<(String, String)>,
 ) -> Response {
-    let session = match user(&headers) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    with_user(&state, &session, |u, _| {
-        let list = u.lists.get(find_list(u, &id)?).map(|l| l.id);
+    for_user(&state, &headers, |u, _| {
+        let list = list_id(u, &id)?;
         let entry_id: u64 = entry_id.parse().map_err(|_| {
             bad(
                 "paramvalidator-badinteger",
@@ -628,7 +599,7 @@ async fn delete_entry(
         let Some(i) = u
             .entries
             .iter()
-            .position(|e| e.id == entry_id && Some(e.list) == list)
+            .position(|e| e.id == entry_id && e.list == list)
         else {
             return Err(bad(
                 "readinglists-db-error-no-such-list-entry",
@@ -645,12 +616,8 @@ async fn pages(
     headers: HeaderMap,
     Path((project, title)): Path<(String, String)>,
 ) -> Response {
-    let session = match user(&headers) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
     let title = title.replace(' ', "_");
-    with_user(&state, &session, |u, _| {
+    for_user(&state, &headers, |u, _| {
         let holding: Vec<u64> = u
             .entries
             .iter()
@@ -668,11 +635,7 @@ async fn changes(
     headers: HeaderMap,
     Path(date): Path<String>,
 ) -> Response {
-    let session = match user(&headers) {
-        Ok(s) => s,
-        Err(e) => return *e,
-    };
-    with_user(&state, &session, |u, inner| {
+    for_user(&state, &headers, |u, inner| {
         let (_, now) = inner.next();
         // ISO 8601 timestamps of one shape compare as text.
         let lists: Vec<Value> = u

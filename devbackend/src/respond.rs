@@ -1,7 +1,7 @@
 //! Building responses with a set of headers.
 
 use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 
 /// A response with `status`, `headers` and `body`. Values that are not valid header text are
@@ -20,6 +20,21 @@ pub fn with_headers(
         }
     }
     response
+}
+
+/// A Page Content Service (mobileapps) answer: its content type, ETag and content language,
+/// varying by `Accept-Language`.
+pub fn pcs_answer(content_type: &str, etag: &str, lang: &str, body: String) -> Response {
+    with_headers(
+        StatusCode::OK,
+        &[
+            (header::CONTENT_TYPE, content_type),
+            (header::ETAG, etag),
+            (header::CONTENT_LANGUAGE, lang),
+            (header::VARY, "Accept-Language"),
+        ],
+        body,
+    )
 }
 
 /// The `etag` value the router stores with content: `"<revision>/<tid>"`.

@@ -4,18 +4,17 @@
 //! indicator}}]}` shape, content type Talk/0.1.1); the topics are generated from the title.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::error;
 use crate::markup::escape;
 use crate::metrics::Service;
-use crate::page::{parse_revision, stable_hash, Page};
+use crate::page::{stable_hash, Page};
 use crate::params::Params;
-use crate::respond::{etag, with_headers};
+use crate::respond::{etag, pcs_answer};
 use crate::site::Site;
 use crate::Shared;
 
@@ -69,33 +68,23 @@ fn respond<T>(
     params: &Params<T>,
 ) -> Response {
     state.metrics.count(Service::Mobileapps);
-    let revision = match revision.map(|r| parse_revision(r)) {
-        None => None,
-        Some(Some(revision)) => Some(revision),
-        Some(None) => {
-            return error::bad_request(
-                &params.method,
-                &params.path,
-                "revision must be a positive integer",
-            )
-        }
-    };
-    let Some(page) = Page::lookup(title, revision) else {
-        return error::not_found(&params.method, &params.path);
+    let page = match Page::requested(params, title, revision) {
+        Ok(page) => page,
+        Err(e) => return *e,
     };
     let site = Site::new(domain);
     let body = json!({"revision": page.revision, "topics": topics(&page)});
-    with_headers(
-        StatusCode::OK,
-        &[
-            (header::CONTENT_TYPE, TALK_CONTENT_TYPE),
-            (header::ETAG, &etag(page.revision, &state.tids.next())),
-            (header::CONTENT_LANGUAGE, site.lang),
-            (header::VARY, "Accept-Language"),
-            (header::CACHE_CONTROL, TALK_CACHE_CONTROL),
-        ],
+    let mut answer = pcs_answer(
+        TALK_CONTENT_TYPE,
+        &etag(page.revision, &state.tids.next()),
+        site.lang,
         body.to_string(),
-    )
+    );
+    answer.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(TALK_CACHE_CONTROL),
+    );
+    answer
 }
 
 fn topics(page: &Page) -> Vec<Value> {

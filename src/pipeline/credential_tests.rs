@@ -1,10 +1,9 @@
 //! The trust boundary: the client's credentials reach only the back-end of an operation that
 //! acts as the client, whose answers are private; page saves end to end against the fake host.
 
-use super::fake::{serve, Answer, FakeHost, Req, Served};
+use super::fake::{serve, shipped_filter, Answer, FakeHost, Req, Served};
 use super::*;
 use crate::policy::DEFAULT_CACHE_CONTROL;
-use serde_json::json;
 
 const COOKIE: &str = "enwikiSession=s3cr3t";
 const AUTH: &str = "Bearer t0ken";
@@ -12,11 +11,9 @@ const EDIT: &str = "mwapi POST /w/api.php";
 const TRANSFORM: &str = "parsoid POST /en.wikipedia.org/v3/transform/html/to/wikitext/Earth";
 
 fn setup() -> (FakeHost, Rc<Filter>) {
-    let h = FakeHost::default();
-    let config = json!({"spec": crate::spec::tests::shipped(), "settings": {}});
-    let f = Filter::configure(&h, &serde_json::to_vec(&config).unwrap(), "restrouter".into()).unwrap();
+    let (h, f) = shipped_filter();
     crate::pages::SiteCache::default().put(&h, "en.wikipedia.org", crate::pages::tests::EN).unwrap();
-    (h, Rc::new(f))
+    (h, f)
 }
 
 fn with_credentials(req: Req<'static>) -> Req<'static> {

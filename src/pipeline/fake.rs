@@ -9,6 +9,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// A fake host and the filter configured on it with the shipped spec and no settings.
+pub fn shipped_filter() -> (FakeHost, Rc<Filter>) {
+    let h = FakeHost::default();
+    let config = serde_json::json!({"spec": crate::spec::tests::shipped(), "settings": {}});
+    let f = Filter::configure(&h, &serde_json::to_vec(&config).unwrap(), "restrouter".into()).unwrap();
+    (h, Rc::new(f))
+}
+
 #[derive(Default)]
 pub struct FakeHost {
     pub request_headers: RefCell<Headers>,

@@ -42,7 +42,7 @@ use crate::host::{header, Headers, Host};
 use crate::math::{MathFlow, MathInput};
 use crate::metrics::{Counter, Metrics};
 use crate::pages::{self, SiteCache};
-use crate::paths::split_query;
+use crate::paths::{expand, split_query};
 use crate::policy::{self, Edit, RoutePolicy};
 use crate::problem::{self, Problem};
 use crate::ratelimit::Decision;
@@ -629,6 +629,20 @@ impl Request {
                     }
                 }
             }
+        }
+    }
+
+    /// A GET of JSON from the matched operation's back-end, at its path expanded with `params`.
+    fn backend_json_get(&self, m: &Matched, params: &HashMap<String, String>) -> Callout {
+        Callout {
+            cluster: m.op.backend.cluster.clone(),
+            method: "GET",
+            path: expand(&m.op.backend.path, params),
+            authority: m.domain.clone(),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: None,
+            timeout_ms: self.filter.settings.timeouts_ms.backend,
+            forward_client: true,
         }
     }
 

@@ -3,7 +3,7 @@
 //! wanted format). One back-end call; its errors are answered as the back-end's own.
 
 use super::{Action, Phase, Request};
-use crate::flow::{failure_counter, Callout, Failure, Upstream};
+use crate::flow::{failure_counter, Failure, Upstream};
 use crate::host::Host;
 use crate::metrics::Counter;
 use crate::paths::expand;
@@ -18,16 +18,7 @@ use std::collections::HashMap;
 impl Request {
     /// Asks the back-end for what the redirect is built from.
     pub(super) fn fetch_for_redirect(&mut self, host: &impl Host, m: Matched) -> Action {
-        let mut callout = Callout {
-            cluster: m.op.backend.cluster.clone(),
-            method: "GET",
-            path: expand(&m.op.backend.path, &m.params),
-            authority: m.domain.clone(),
-            headers: vec![("accept".into(), "application/json".into())],
-            body: None,
-            timeout_ms: self.filter.settings.timeouts_ms.backend,
-            forward_client: true,
-        };
+        let mut callout = self.backend_json_get(&m, &m.params);
         match self.dispatch(host, &mut callout) {
             Some(token) => {
                 self.phase = Phase::RedirectSource { m, token };
@@ -78,24 +69,15 @@ fn location(r: &RedirectExt, params: &HashMap<String, String>, body: &[u8]) -> O
 
 #[cfg(test)]
 mod tests {
-    use super::super::fake::{serve, Answer, FakeHost, Req};
-    use super::super::Filter;
+    use super::super::fake::{serve, shipped_filter, Answer, Req};
     use super::*;
-    use std::rc::Rc;
 
     const RANDOM: &str = "wikifeeds GET /en.wikipedia.org/v1/page/random/title";
     const JSON: &str = "application/json; charset=utf-8";
 
-    fn filter() -> (FakeHost, Rc<Filter>) {
-        let h = FakeHost::default();
-        let config = serde_json::json!({"spec": crate::spec::tests::shipped(), "settings": {}});
-        let f = Filter::configure(&h, &serde_json::to_vec(&config).unwrap(), "restrouter".into()).unwrap();
-        (h, Rc::new(f))
-    }
-
     #[test]
     fn random_asks_wikifeeds_for_a_title_then_redirects_to_its_page() {
-        let (h, f) = filter();
+        let (h, f) = shipped_filter();
         let s = serve(&h, &f, Req::get("/en.wikipedia.org/v1/page/random/mobile-sections"), &|l| match l {
             RANDOM => Answer::new(200, JSON, r#"{"items":[{"title":"Caf\u00e9_au_lait"}]}"#),
             l => panic!("unexpected {l}"),
@@ -110,7 +92,7 @@ mod tests {
 
     #[test]
     fn no_title_is_a_502_and_the_back_ends_errors_are_its_own() {
-        let (h, f) = filter();
+        let (h, f) = shipped_filter();
         let path = "/en.wikipedia.org/v1/page/random/title";
         let s = serve(&h, &f, Req::get(path), &|_| Answer::new(200, JSON, r#"{"items":[]}"#));
         s.problem(502, "bad_gateway");

@@ -5,11 +5,11 @@
 //! left it out; a search that finds nothing is `404`, as RESTBase's action module answered it.
 
 use super::{Action, Phase, Request};
-use crate::flow::{failure_counter, Callout, Failure, Upstream};
+use crate::flow::{failure_counter, Failure, Upstream};
 use crate::host::Host;
 use crate::metrics::Counter;
 use crate::pages::action_api_post;
-use crate::paths::{encode_component, expand};
+use crate::paths::encode_component;
 use crate::policy::RoutePolicy;
 use crate::problem::Problem;
 use crate::reply::Reply;
@@ -134,16 +134,7 @@ impl Request {
         for (index, title) in titles.into_iter().enumerate() {
             let mut params = m.params.clone();
             params.insert("title".into(), title);
-            let mut callout = Callout {
-                cluster: m.op.backend.cluster.clone(),
-                method: "GET",
-                path: expand(&m.op.backend.path, &params),
-                authority: m.domain.clone(),
-                headers: vec![("accept".into(), "application/json".into())],
-                body: None,
-                timeout_ms: self.filter.settings.timeouts_ms.backend,
-                forward_client: true,
-            };
+            let mut callout = self.backend_json_get(&m, &params);
             match self.dispatch(host, &mut callout) {
                 Some(token) => state.pending.push((token, index)),
                 None => self.filter.metrics.count(host, Counter::CalloutFailed),
@@ -169,21 +160,11 @@ impl Request {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fake::{serve, Answer, FakeHost, Req};
-    use super::super::Filter;
+    use super::super::fake::{serve, shipped_filter, Answer, Req};
     use super::*;
     use std::cell::Cell;
-    use std::rc::Rc;
 
     const MWAPI: &str = "mwapi POST /w/api.php";
-    const JSON: &str = "application/json; charset=utf-8";
-
-    fn filter() -> (FakeHost, Rc<Filter>) {
-        let h = FakeHost::default();
-        let config = serde_json::json!({"spec": crate::spec::tests::shipped(), "settings": {}});
-        let f = Filter::configure(&h, &serde_json::to_vec(&config).unwrap(), "restrouter".into()).unwrap();
-        (h, Rc::new(f))
-    }
 
     /// The action API: siteinfo first, then `search`.
     fn action_api<'a>(calls: &'a Cell<u32>, search: &'a str) -> impl Fn() -> Answer + 'a {
@@ -200,7 +181,7 @@ mod tests {
 
     #[test]
     fn search_then_each_summary_in_the_searchs_order() {
-        let (h, f) = filter();
+        let (h, f) = shipped_filter();
         let calls = Cell::new(0);
         let search = r#"{"batchcomplete":true,"query":{"pages":[{"pageid":9,"ns":0,"title":"Moon landing","index":2},{"pageid":3,"ns":0,"title":"Mars","index":1},{"pageid":4,"ns":0,"title":"Gone","index":3}]}}"#;
         let mwapi = action_api(&calls, search);
@@ -224,7 +205,7 @@ mod tests {
 
     #[test]
     fn nothing_found_is_a_404_and_a_failed_search_a_502() {
-        let (h, f) = filter();
+        let (h, f) = shipped_filter();
         let calls = Cell::new(0);
         let mwapi = action_api(&calls, r#"{"batchcomplete":true}"#);
         let s = serve(&h, &f, Req::get("/en.wikipedia.org/v1/page/related/Earth"), &|l| match l {
