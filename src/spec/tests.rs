@@ -103,6 +103,7 @@ fn prefixes_are_listed_like_restbase() {
     assert_eq!(
         listing(&api, "GET", "/en.wikipedia.org/v1/page/"),
         json!([
+            "data-parsoid",
             "graph",
             "html",
             "lint",
@@ -125,6 +126,7 @@ fn prefixes_are_listed_like_restbase() {
     assert_eq!(
         listing(&api, "HEAD", "/en.wikipedia.org/v1/p%61ge/"),
         json!([
+            "data-parsoid",
             "graph",
             "html",
             "lint",
@@ -151,6 +153,7 @@ fn prefixes_are_listed_like_restbase() {
     assert_eq!(
         listing(&api, "GET", "/en.wikipedia.org/v1/page/?spec"),
         json!([
+            "data-parsoid",
             "graph",
             "html",
             "lint",
@@ -182,6 +185,7 @@ fn prefixes_are_listed_like_restbase() {
     assert_eq!(
         listing(&api, "GET", "/api/rest_v1/page/"),
         json!([
+            "data-parsoid",
             "graph",
             "html",
             "lint",
