@@ -83,7 +83,7 @@ async fn render(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let (q, kind) = fields(content_type, &body);
-    match answer(&outformat, q.as_deref(), kind.as_deref()) {
+    match answer(outformat, q.as_deref(), kind.as_deref()) {
         Ok(response) => response,
         Err((error, detail)) => refusal(&uri, &error, detail),
     }
