@@ -129,6 +129,7 @@ fn host_form_is_served_as_the_domain_form() {
         (
             200,
             json!([
+                "data-parsoid",
                 "graph",
                 "html",
                 "lint",
