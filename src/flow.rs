@@ -363,8 +363,13 @@ impl StoredFlow {
         match std::mem::replace(&mut self.state, State::Done) {
             State::ReadPart => match self.judge_read(&resp) {
                 None => match (self.other_render(&resp), self.content_reply(&resp)) {
-                    // The stored render is not the one asked for (RESTBase did not render then).
-                    (Some(p), _) => self.respond(self.problem_reply(&p)),
+                    // Another render is stored: the HTML may have been rendered anew since, and
+                    // Parsoid's current render replaces the stored one if it is the one asked
+                    // for (RESTBase kept the latest render's data-parsoid with its HTML).
+                    (Some(_), _) => {
+                        self.notes.push(Counter::StorageMiss);
+                        self.fetch(true)
+                    }
                     (None, Some(reply)) => self.respond(reply),
                     (None, None) => {
                         // The stored copy lacks the part: rendered and stored anew.

@@ -115,9 +115,10 @@ fn parsoid_requests(dev: &DevBackend) -> f64 {
 
 /// data-parsoid is answered for the render the HTML named (its ETag's revision and tid): the
 /// first request renders Parsoid's page bundle and stores it, the next is served from storage;
-/// another tid is a 404 and a malformed revision a 400.
+/// another tid is a 404 and a malformed revision a 400; after the HTML is rendered anew, its
+/// render's data-parsoid replaces the stored one.
 #[test]
-fn data_parsoid_of_the_html_render_is_stored_once_and_other_renders_are_404() {
+fn data_parsoid_follows_the_html_render_and_is_stored_once() {
     let dev = DevBackend::start();
     let s = Stack::on_devbackend(&dev);
     let html = s.envoy.get("/en.wikipedia.org/v1/page/html/Earth");
@@ -143,7 +144,21 @@ fn data_parsoid_of_the_html_render_is_stored_once_and_other_renders_are_404() {
 
     let other = s.envoy.get(&format!("/en.wikipedia.org/v1/page/data-parsoid/Earth/{revision}/00000000-0000-1000-8000-000000000000"));
     assert_eq!(other.status, 404, "{other}");
-    assert_eq!(parsoid_requests(&dev), before + 1.0, "a stored other render is not rendered");
+    assert_eq!(parsoid_requests(&dev), before + 2.0, "Parsoid's current render is asked for");
+
+    // The HTML rendered anew (an internal client's no-cache): its render's data-parsoid replaces
+    // the stored one, then is served from storage.
+    let rerendered = s.envoy.get_with("/en.wikipedia.org/v1/page/html/Earth", &[("cache-control", "no-cache")]);
+    let new_etag = rerendered.header("etag").unwrap().trim_matches('"').to_string();
+    assert_ne!(new_etag, etag, "{rerendered}");
+    let new_path = format!("/en.wikipedia.org/v1/page/data-parsoid/Earth/{new_etag}");
+    let before = parsoid_requests(&dev);
+    for _ in 0..2 {
+        let r = s.envoy.get(&new_path);
+        assert_eq!((r.status, r.header("etag")), (200, Some(format!("\"{new_etag}\"").as_str())), "{r}");
+    }
+    assert_eq!(parsoid_requests(&dev), before + 1.0);
+    assert_eq!(s.envoy.get(&path).status, 404, "the older render is no longer available");
     for bad in ["abc", "0", "-1"] {
         let r = s.envoy.get(&format!("/en.wikipedia.org/v1/page/data-parsoid/Earth/{bad}/{tid}"));
         assert_eq!(r.status, 400, "{bad}: {r}");

@@ -275,10 +275,18 @@ fn data_parsoid_answers_only_the_render_asked_for() {
     assert_eq!(r.status, 200);
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&r.body).unwrap(), serde_json::json!({"counter": 0, "ids": {"mwAA": {}}}));
     assert!(r.header("content-type").unwrap().contains("Specs/data-parsoid/2.1.0"), "{r:?}");
-    // Another render stored: 404, nothing rendered.
+    // Another render stored: Parsoid's current one is asked for, and stored if it is the one.
     let mut f = flow(&api, "/en.wikipedia.org/v1/page/data-parsoid/Earth/7/other", false);
     let _ = first(f.start());
-    assert_eq!(reply(f.on_response(upstream(200, &bundle, BUNDLE))).status, 404);
+    let fetch = call(f.on_response(upstream(200, &bundle, BUNDLE)));
+    assert_eq!(fetch.path, "/en.wikipedia.org/v3/page/pagebundle/Earth/7");
+    let put = call(f.on_response(upstream(200, &[("etag", "\"7/other\"")], BUNDLE)));
+    assert_eq!(put.method, "PUT");
+    assert_eq!(reply(f.on_response(upstream(201, &[], ""))).status, 200);
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/data-parsoid/Earth/7/other", false);
+    let _ = first(f.start());
+    let _ = call(f.on_response(upstream(200, &bundle, BUNDLE)));
+    assert_eq!(reply(f.on_response(upstream(200, &bundle, BUNDLE))).status, 404, "no render of that tid");
     // A miss renders and stores the bundle; Parsoid's render of another tid is a 404, unstored.
     let mut f = flow(&api, DP, false);
     let _ = first(f.start());
