@@ -470,11 +470,11 @@ impl StoredFlow {
     fn content_reply(&self, resp: &Upstream) -> Option<Reply> {
         let op = &self.input.op;
         let route = RoutePolicy::of(op);
-        // A part is not the whole, whose content type is the stored one: the route's comes first.
-        let (ct, body) = match self.part() {
-            Some(part) => (route.content_type.as_deref().or(resp.header("content-type")).unwrap_or(policy::FALLBACK_CONTENT_TYPE), json_member(&resp.body, part)?),
-            None => (policy::content_type(resp.header("content-type"), &route), resp.body.clone()),
+        let (own_type, body) = match self.part() {
+            Some(part) => (part_content_type(&resp.body, part), json_member(&resp.body, part)?),
+            None => (None, resp.body.clone()),
         };
+        let ct = own_type.as_deref().unwrap_or_else(|| policy::content_type(resp.header("content-type"), &route));
         let mut reply = Reply::content(200, ct, body, &route, resp.header("cache-control"), &self.input.domain);
         if let Some(etag) = resp.header("etag") {
             // RESTBase's ETags were strong: a weak one from the back-end is made strong.
@@ -602,6 +602,16 @@ fn json_member(body: &[u8], path: &str) -> Option<Vec<u8>> {
         value = value.as_object_mut()?.remove(name)?;
     }
     serde_json::to_vec(&value).ok()
+}
+
+/// The content type a part carries itself: a part `<path>/body` whose sibling
+/// `<path>/headers` names a `content-type` (the members of Parsoid's page bundle, which RESTBase
+/// answered with their own headers).
+fn part_content_type(body: &[u8], part: &str) -> Option<String> {
+    let parent = part.strip_suffix("/body")?;
+    let headers = json_member(body, &format!("{parent}/headers"))?;
+    let headers = serde_json::from_slice::<serde_json::Value>(&headers).ok()?;
+    headers.get("content-type")?.as_str().map(str::to_string)
 }
 
 /// Content negotiation on the HTML profile (RESTBase's content_negotiation_filter, without its

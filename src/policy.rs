@@ -12,7 +12,7 @@ use crate::spec::Op;
 pub const DEFAULT_CACHE_CONTROL: &str = "private, max-age=0, s-maxage=0, must-revalidate";
 
 /// Content type of a successful answer when neither the upstream nor the route names one.
-pub(crate) const FALLBACK_CONTENT_TYPE: &str = "application/octet-stream";
+const FALLBACK_CONTENT_TYPE: &str = "application/octet-stream";
 
 /// What a route says about its answers (the default: no route, e.g. a routing error).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -258,9 +258,13 @@ fn a_part_path_names_a_nested_member() {
     assert_eq!(json_member(body, "data-parsoid/nope"), None);
     assert_eq!(json_member(b"[1]", "lead"), None);
     assert_eq!(json_member(b"not json", "lead"), None);
+    // A `…/body` part's own content type, from its sibling headers.
+    assert_eq!(part_content_type(br#"{"a":{"headers":{"content-type":"x/y"},"body":1}}"#, "a/body").as_deref(), Some("x/y"));
+    assert_eq!(part_content_type(br#"{"a":{"headers":{},"body":1}}"#, "a/body"), None);
+    assert_eq!(part_content_type(body, "lead"), None);
 }
 
-const BUNDLE: &str = r#"{"html":{"headers":{},"body":"<html/>"},"data-parsoid":{"headers":{},"body":{"counter":0,"ids":{"mwAA":{}}}}}"#;
+const BUNDLE: &str = r#"{"html":{"headers":{},"body":"<html/>"},"data-parsoid":{"headers":{"content-type":"application/json; profile=\"https://www.mediawiki.org/wiki/Specs/data-parsoid/2.1.0\""},"body":{"counter":0,"ids":{"mwAA":{}}}}}"#;
 const DP: &str = "/en.wikipedia.org/v1/page/data-parsoid/Earth/7/abc";
 
 #[test]
