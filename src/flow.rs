@@ -283,14 +283,29 @@ impl StoredFlow {
         self.input.op.storage.as_ref()?.part.as_deref()
     }
 
+    /// The render (tid) the request names, for an operation answering only that render.
+    fn wanted_tid(&self) -> Option<&str> {
+        let name = self.input.op.storage.as_ref()?.tid_param.as_ref()?;
+        self.input.params.get(name).map(String::as_str)
+    }
+
+    /// Content (stored or fetched) of another render than the request names: RESTBase answered
+    /// 404 (`_getContentWithFallback`).
+    fn other_render(&self, resp: &Upstream) -> Option<Problem> {
+        let wanted = self.wanted_tid()?;
+        let have = resp.header("etag").and_then(restrouter_proto::etag::parse).map(|e| e.tid);
+        (have != Some(wanted)).then(|| Problem::not_found(format!("No render {wanted} of this revision is available")))
+    }
+
     pub fn start(&mut self) -> Begin {
         if self.input.bypass_storage {
             return Begin::Step(self.fetch(false));
         }
         if self.input.rerender {
             Begin::Step(self.fetch(false))
-        } else if self.part().is_some() {
-            // Storage's answer is not the client's: read it whole, answer the part.
+        } else if self.part().is_some() || self.wanted_tid().is_some() {
+            // Storage's answer is not the client's: read it whole, answer the part (or judge
+            // its render).
             self.state = State::ReadPart;
             Begin::Step(Step::Call(self.storage_get()))
         } else {
@@ -347,9 +362,16 @@ impl StoredFlow {
     pub fn on_response(&mut self, resp: Upstream) -> Step {
         match std::mem::replace(&mut self.state, State::Done) {
             State::ReadPart => match self.judge_read(&resp) {
-                None => match self.content_reply(&resp) {
-                    Some(reply) => self.respond(reply),
-                    None => {
+                None => match (self.other_render(&resp), self.content_reply(&resp)) {
+                    // Another render is stored: the HTML may have been rendered anew since, and
+                    // Parsoid's current render replaces the stored one if it is the one asked
+                    // for (RESTBase kept the latest render's data-parsoid with its HTML).
+                    (Some(_), _) => {
+                        self.notes.push(Counter::StorageMiss);
+                        self.fetch(true)
+                    }
+                    (None, Some(reply)) => self.respond(reply),
+                    (None, None) => {
                         // The stored copy lacks the part: rendered and stored anew.
                         self.notes.push(Counter::StorageMiss);
                         let store = self.requested_revision().is_none();
@@ -448,11 +470,11 @@ impl StoredFlow {
     fn content_reply(&self, resp: &Upstream) -> Option<Reply> {
         let op = &self.input.op;
         let route = RoutePolicy::of(op);
-        let ct = policy::content_type(resp.header("content-type"), &route);
-        let body = match self.part() {
-            Some(part) => json_member(&resp.body, part)?,
-            None => resp.body.clone(),
+        let (own_type, body) = match self.part() {
+            Some(part) => (part_content_type(&resp.body, part), json_member(&resp.body, part)?),
+            None => (None, resp.body.clone()),
         };
+        let ct = own_type.as_deref().unwrap_or_else(|| policy::content_type(resp.header("content-type"), &route));
         let mut reply = Reply::content(200, ct, body, &route, resp.header("cache-control"), &self.input.domain);
         if let Some(etag) = resp.header("etag") {
             // RESTBase's ETags were strong: a weak one from the back-end is made strong.
@@ -501,6 +523,10 @@ impl StoredFlow {
         let failure = match (resp.failure, resp.status) {
             (None, 200..=299) => {
                 if let Profile::Impossible(p) = self.profile_verdict(&resp, false) {
+                    return self.respond(self.problem_reply(&p));
+                }
+                if let Some(p) = self.other_render(&resp) {
+                    // Another render than asked for: not served, and not stored either.
                     return self.respond(self.problem_reply(&p));
                 }
                 let Some(reply) = self.content_reply(&resp) else {
@@ -568,11 +594,24 @@ impl StoredFlow {
     }
 }
 
-/// The member `name` of a JSON object, serialized: `None` when `body` is no JSON object or has
-/// no such member.
-fn json_member(body: &[u8], name: &str) -> Option<Vec<u8>> {
-    let mut object = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body).ok()?;
-    serde_json::to_vec(&object.remove(name)?).ok()
+/// The member at `path` of a JSON object (member names separated by `/`, each naming a member
+/// of an object), serialized: `None` when `body` is no JSON object or has no such member.
+fn json_member(body: &[u8], path: &str) -> Option<Vec<u8>> {
+    let mut value = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    for name in path.split('/') {
+        value = value.as_object_mut()?.remove(name)?;
+    }
+    serde_json::to_vec(&value).ok()
+}
+
+/// The content type a part carries itself: a part `<path>/body` whose sibling
+/// `<path>/headers` names a `content-type` (the members of Parsoid's page bundle, which RESTBase
+/// answered with their own headers).
+fn part_content_type(body: &[u8], part: &str) -> Option<String> {
+    let parent = part.strip_suffix("/body")?;
+    let headers = json_member(body, &format!("{parent}/headers"))?;
+    let headers = serde_json::from_slice::<serde_json::Value>(&headers).ok()?;
+    headers.get("content-type")?.as_str().map(str::to_string)
 }
 
 /// Content negotiation on the HTML profile (RESTBase's content_negotiation_filter, without its

@@ -24,6 +24,13 @@ const REFUSED: &[(&str, &str, &str, u16)] = &[
     // production, where RESTBase mounted the route there all the same).
     ("wikidata", "GET", "/page/segments/{title}", 400),
     ("wikidata", "GET", "/page/segments/{title}/{revision}", 400),
+    // data-parsoid answers only the render a tid names (RESTBase's 404 otherwise): the example's
+    // all-zero tid is no render's. The served path is in tests/parsoid_api.rs.
+    ("wikipedia", "GET", "/page/data-parsoid/{title}/{revision}/{tid}", 404),
+    ("wikivoyage", "GET", "/page/data-parsoid/{title}/{revision}/{tid}", 404),
+    ("wiktionary", "GET", "/page/data-parsoid/{title}/{revision}/{tid}", 404),
+    ("wikidata", "GET", "/page/data-parsoid/{title}/{revision}/{tid}", 404),
+    ("default", "GET", "/page/data-parsoid/{title}/{revision}/{tid}", 404),
 ];
 
 /// `{name}` → `{}`: RESTBase's and restrouter's parameter names may differ.

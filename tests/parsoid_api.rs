@@ -107,3 +107,61 @@ fn latest_page_lint_is_asked_for_the_resolved_revision() {
     assert_eq!(r.status, 404, "{r}");
     s.envoy.assert_no_vm_trouble();
 }
+
+fn parsoid_requests(dev: &DevBackend) -> f64 {
+    let text = support::client::get(&format!("http://{}/metrics", dev.addr())).text();
+    support::envoy::prometheus_value(&text, "devbackend_requests_total", &[("service", "parsoid")]).unwrap_or(0.0)
+}
+
+/// data-parsoid is answered for the render the HTML named (its ETag's revision and tid): the
+/// first request renders Parsoid's page bundle and stores it, the next is served from storage;
+/// another tid is a 404 and a malformed revision a 400; after the HTML is rendered anew, its
+/// render's data-parsoid replaces the stored one.
+#[test]
+fn data_parsoid_follows_the_html_render_and_is_stored_once() {
+    let dev = DevBackend::start();
+    let s = Stack::on_devbackend(&dev);
+    let html = s.envoy.get("/en.wikipedia.org/v1/page/html/Earth");
+    assert_eq!(html.status, 200, "{html}");
+    let etag = html.header("etag").unwrap().trim_matches('"').to_string();
+    let (revision, tid) = etag.split_once('/').unwrap();
+    let path = format!("/en.wikipedia.org/v1/page/data-parsoid/Earth/{revision}/{tid}");
+
+    let before = parsoid_requests(&dev);
+    let first = s.envoy.get(&path);
+    assert_eq!(first.status, 200, "{first}");
+    assert_eq!(first.header("content-type"), Some("application/json; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/data-parsoid/2.1.0\""));
+    assert_eq!(first.header("etag"), Some(format!("\"{etag}\"").as_str()));
+    assert_eq!(first.header("cache-control"), html.header("cache-control"));
+    let body = first.json();
+    let ids = body["ids"].as_object().unwrap_or_else(|| panic!("{body}"));
+    assert!(!ids.is_empty() && ids.keys().all(|id| html.text().contains(&format!(" id=\"{id}\""))), "{body}");
+    assert_eq!(parsoid_requests(&dev), before + 1.0, "the miss asks Parsoid once");
+
+    let second = s.envoy.get(&path);
+    assert_eq!((second.status, second.json()), (200, body));
+    assert_eq!(parsoid_requests(&dev), before + 1.0, "the hit is served from storage");
+
+    let other = s.envoy.get(&format!("/en.wikipedia.org/v1/page/data-parsoid/Earth/{revision}/00000000-0000-1000-8000-000000000000"));
+    assert_eq!(other.status, 404, "{other}");
+    assert_eq!(parsoid_requests(&dev), before + 2.0, "Parsoid's current render is asked for");
+
+    // The HTML rendered anew (an internal client's no-cache): its render's data-parsoid replaces
+    // the stored one, then is served from storage.
+    let rerendered = s.envoy.get_with("/en.wikipedia.org/v1/page/html/Earth", &[("cache-control", "no-cache")]);
+    let new_etag = rerendered.header("etag").unwrap().trim_matches('"').to_string();
+    assert_ne!(new_etag, etag, "{rerendered}");
+    let new_path = format!("/en.wikipedia.org/v1/page/data-parsoid/Earth/{new_etag}");
+    let before = parsoid_requests(&dev);
+    for _ in 0..2 {
+        let r = s.envoy.get(&new_path);
+        assert_eq!((r.status, r.header("etag")), (200, Some(format!("\"{new_etag}\"").as_str())), "{r}");
+    }
+    assert_eq!(parsoid_requests(&dev), before + 1.0);
+    assert_eq!(s.envoy.get(&path).status, 404, "the older render is no longer available");
+    for bad in ["abc", "0", "-1"] {
+        let r = s.envoy.get(&format!("/en.wikipedia.org/v1/page/data-parsoid/Earth/{bad}/{tid}"));
+        assert_eq!(r.status, 400, "{bad}: {r}");
+    }
+    s.envoy.assert_no_vm_trouble();
+}

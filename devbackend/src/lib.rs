@@ -24,6 +24,7 @@ mod metrics;
 mod mobile_sections;
 mod onthisday;
 mod page;
+mod pagebundle;
 mod params;
 mod parsoid;
 mod parsoid_formats;
@@ -77,6 +78,7 @@ pub(crate) struct AppState {
     pub metrics: metrics::Metrics,
     pub events: events::EventLog,
     pub tids: tid::TidGenerator,
+    pub renders: pagebundle::Renders,
     pub action: action_api::Wikis,
     pub lists: reading_lists::Store,
 }
@@ -89,6 +91,7 @@ pub fn router(config: &Config) -> Router {
         metrics: metrics::Metrics::default(),
         events: events::EventLog::new(config.events_kept),
         tids: tid::TidGenerator::new(),
+        renders: pagebundle::Renders::default(),
         action: action_api::Wikis::default(),
         lists: reading_lists::Store::default(),
     });
@@ -100,6 +103,7 @@ pub fn router(config: &Config) -> Router {
             get(events::list).post(events::accept).delete(events::clear),
         )
         .merge(parsoid::routes())
+        .merge(pagebundle::routes())
         .merge(parsoid_formats::routes())
         .merge(pcs::routes())
         .merge(pcs_assets::routes())

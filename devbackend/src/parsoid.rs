@@ -154,7 +154,9 @@ pub(crate) fn unavailable(state: RevisionState) -> Response {
 
 fn respond_page(state: &Shared, domain: &str, page: &Page) -> Response {
     let site = Site::new(domain);
+    // A new render each time, which becomes the revision's page bundle too.
     let tid = state.tids.next();
+    state.renders.record(domain, page, &tid);
     let body = render_page(&site, page, &tid);
     with_headers(
         StatusCode::OK,

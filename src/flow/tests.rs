@@ -246,3 +246,61 @@ fn a_stored_whole_without_the_part_is_rendered_anew_and_a_back_end_without_it_is
     let r = reply(f.on_response(upstream(200, &[("etag", "\"7/abc\"")], "not json")));
     assert_eq!(r.status, 502);
 }
+
+#[test]
+fn a_part_path_names_a_nested_member() {
+    let body = br#"{"data-parsoid":{"headers":{},"body":{"counter":1,"ids":{"mwAA":{}}}},"lead":[1]}"#;
+    let v = |b: Option<Vec<u8>>| b.map(|b| serde_json::from_slice::<serde_json::Value>(&b).unwrap());
+    assert_eq!(v(json_member(body, "data-parsoid/body")), Some(serde_json::json!({"counter": 1, "ids": {"mwAA": {}}})));
+    // The single-member form, and members that are no objects.
+    assert_eq!(v(json_member(body, "lead")), Some(serde_json::json!([1])));
+    assert_eq!(json_member(body, "lead/0"), None);
+    assert_eq!(json_member(body, "data-parsoid/nope"), None);
+    assert_eq!(json_member(b"[1]", "lead"), None);
+    assert_eq!(json_member(b"not json", "lead"), None);
+    // A `…/body` part's own content type, from its sibling headers.
+    assert_eq!(part_content_type(br#"{"a":{"headers":{"content-type":"x/y"},"body":1}}"#, "a/body").as_deref(), Some("x/y"));
+    assert_eq!(part_content_type(br#"{"a":{"headers":{},"body":1}}"#, "a/body"), None);
+    assert_eq!(part_content_type(body, "lead"), None);
+}
+
+const BUNDLE: &str = r#"{"html":{"headers":{},"body":"<html/>"},"data-parsoid":{"headers":{"content-type":"application/json; profile=\"https://www.mediawiki.org/wiki/Specs/data-parsoid/2.1.0\""},"body":{"counter":0,"ids":{"mwAA":{}}}}}"#;
+const DP: &str = "/en.wikipedia.org/v1/page/data-parsoid/Earth/7/abc";
+
+#[test]
+fn data_parsoid_answers_only_the_render_asked_for() {
+    let api = api();
+    let bundle = [("etag", "\"7/abc\""), ("content-type", "application/json; profile=\"https://www.mediawiki.org/wiki/Specs/pagebundle/2.1.0\"")];
+    // A stored bundle of the render: its data-parsoid, typed as such.
+    let mut f = flow(&api, DP, false);
+    let get = call(first(f.start()));
+    assert_eq!(get.path, "/en.wikipedia.org/v1/key_value/parsoidphp-pagebundle/Earth%3A7");
+    let r = reply(f.on_response(upstream(200, &bundle, BUNDLE)));
+    assert_eq!(r.status, 200);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&r.body).unwrap(), serde_json::json!({"counter": 0, "ids": {"mwAA": {}}}));
+    assert!(r.header("content-type").unwrap().contains("Specs/data-parsoid/2.1.0"), "{r:?}");
+    // Another render stored: Parsoid's current one is asked for, and stored if it is the one.
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/data-parsoid/Earth/7/other", false);
+    let _ = first(f.start());
+    let fetch = call(f.on_response(upstream(200, &bundle, BUNDLE)));
+    assert_eq!(fetch.path, "/en.wikipedia.org/v3/page/pagebundle/Earth/7");
+    let put = call(f.on_response(upstream(200, &[("etag", "\"7/other\"")], BUNDLE)));
+    assert_eq!(put.method, "PUT");
+    assert_eq!(reply(f.on_response(upstream(201, &[], ""))).status, 200);
+    let mut f = flow(&api, "/en.wikipedia.org/v1/page/data-parsoid/Earth/7/other", false);
+    let _ = first(f.start());
+    let _ = call(f.on_response(upstream(200, &bundle, BUNDLE)));
+    assert_eq!(reply(f.on_response(upstream(200, &bundle, BUNDLE))).status, 404, "no render of that tid");
+    // A miss renders and stores the bundle; Parsoid's render of another tid is a 404, unstored.
+    let mut f = flow(&api, DP, false);
+    let _ = first(f.start());
+    let fetch = call(f.on_response(upstream(404, &[], "")));
+    assert_eq!((fetch.cluster.as_str(), fetch.path.as_str()), ("parsoid", "/en.wikipedia.org/v3/page/pagebundle/Earth/7"));
+    let put = call(f.on_response(upstream(200, &bundle, BUNDLE)));
+    assert_eq!((put.method, put.body.as_deref()), ("PUT", Some(BUNDLE.as_bytes())));
+    assert_eq!(reply(f.on_response(upstream(201, &[], ""))).status, 200);
+    let mut f = flow(&api, DP, false);
+    let _ = first(f.start());
+    let _ = call(f.on_response(upstream(404, &[], "")));
+    assert_eq!(reply(f.on_response(upstream(200, &[("etag", "\"7/new\"")], BUNDLE))).status, 404);
+}

@@ -74,6 +74,8 @@ pub struct Storage {
     /// The member of the stored JSON object this operation answers with (see
     /// [`model::StorageExt::part`]).
     pub part: Option<String>,
+    /// The path parameter naming the render (see [`model::StorageExt::tid_param`]).
+    pub tid_param: Option<String>,
 }
 
 #[derive(Debug)]
@@ -377,8 +379,13 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         if method != "get" {
             return Err("x-restrouter.storage: only GET operations can be stored".into());
         }
-        if s.part.as_ref().is_some_and(|p| p.is_empty()) {
-            return Err("x-restrouter.storage.part: must name a member".into());
+        if s.part.as_ref().is_some_and(|p| p.split('/').any(str::is_empty)) {
+            return Err("x-restrouter.storage.part: must name a member (or a path of members, `a/b`)".into());
+        }
+        if let Some(t) = &s.tid_param {
+            if !in_path.contains(t) {
+                return Err(format!("x-restrouter.storage.tid_param: '{t}' is not a path parameter of {path}"));
+            }
         }
     }
     for e in &ext.events {
@@ -434,7 +441,7 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         id: op.operation_id,
         method: method.to_string(),
         template: path.to_string(),
-        storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param, part: s.part }),
+        storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param, part: s.part, tid_param: s.tid_param }),
         backend: Backend {
             cluster: backend.cluster,
             path: backend.path,

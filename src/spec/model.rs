@@ -204,8 +204,13 @@ pub struct StorageExt {
     pub revision_param: Option<String>,
     /// The stored body is a JSON object and this operation answers with this member of it
     /// (RESTBase's mobile-sections-lead/-remaining): the back-end's whole answer is what is
-    /// stored, so every part is served from one copy.
+    /// stored, so every part is served from one copy. A path of members separated by `/`
+    /// (`data-parsoid/body`) names a nested one.
     pub part: Option<String>,
+    /// A path parameter naming a render (the tid of the ETag `"<revision>/<tid>"`): content of
+    /// another render is a 404 (RESTBase's data-parsoid, which answered only the render whose
+    /// revision and tid matched).
+    pub tid_param: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -102,6 +102,7 @@ fn prefixes_are_listed_like_restbase() {
     use serde_json::json;
     // What a Wikipedia has under /page/.
     let page = json!([
+        "data-parsoid",
         "graph",
         "html",
         "lint",
