@@ -48,7 +48,7 @@ SLOW_PARSOID = 27889
 
 HIT = "/en.wikipedia.org/v1/page/html/Earth"
 STORED = "/en.wikipedia.org/v1/key_value/parsoidphp/Earth"
-FEED = "/en.wikipedia.org/v1/feed/featured/2025/01/01"
+FEED = "/en.wikipedia.org/v1/feed/onthisday/births/01/01"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 

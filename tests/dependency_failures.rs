@@ -13,8 +13,8 @@ use support::{Envoy, Reply, Stack, Upstream, DEAD_ADDRESS};
 
 const PAGE: &str = "/en.wikipedia.org/v1/page/html/Earth";
 const PARSOID: &str = "/en.wikipedia.org/v3/page/html/Earth";
-const FEED: &str = "/en.wikipedia.org/v1/feed/featured/2024/01/15";
-const WIKIFEEDS: &str = "/en.wikipedia.org/v1/feed/featured/2024/01/15";
+const FEED: &str = "/en.wikipedia.org/v1/feed/onthisday/births/01/15";
+const WIKIFEEDS: &str = "/en.wikipedia.org/v1/feed/onthisday/births/01/15";
 const HTML: &str = "text/html; charset=utf-8";
 
 /// Back-end calls give up after this long here.
@@ -95,7 +95,7 @@ fn back_end_down_is_a_502() {
     assert_eq!(s.storage.get("en.wikipedia.org", "parsoidphp", "Earth").status, 404);
     // Counted for the stored route's callout and the pass-through route alike.
     assert_eq!(s.envoy.wait_counter("restrouter_backend_error", &[], 2.0), 2.0);
-    assert_eq!(s.envoy.wait_counter("restrouter_route_rq", &[("restrouter_route", "aggregatedFeed"), ("status_class", "5xx")], 1.0), 1.0);
+    assert_eq!(s.envoy.wait_counter("restrouter_route_rq", &[("restrouter_route", "onThisDay"), ("status_class", "5xx")], 1.0), 1.0);
 }
 
 #[test]

@@ -38,7 +38,7 @@ fn cache_control_follows_the_route() {
     let s = Stack::start();
     s.backend.on("/en.wikipedia.org/v3/page/html/Earth", Reply::html("earth").header("cache-control", "no-store"));
     s.backend.on("/en.wikipedia.org/v1/page/summary/Earth", Reply::json(&json!({"title": "Earth"})));
-    s.backend.on("/en.wikipedia.org/v1/feed/featured/2024/01/15", Reply::json(&json!({})).header("cache-control", "no-store"));
+    s.backend.on("/en.wikipedia.org/v1/feed/onthisday/births/01/15", Reply::json(&json!({})).header("cache-control", "no-store"));
     s.backend.on("/en.wikipedia.org/v1/data/css/mobile/base", Reply::ok("text/css", "body{}"));
     s.backend.on("/en.wikipedia.org/v1/data/css/mobile/site", Reply::ok("text/css", "p{}").header("cache-control", "public, max-age=86400"));
 
@@ -48,7 +48,7 @@ fn cache_control_follows_the_route() {
         ("/en.wikipedia.org/v1/page/html/Earth", html), // hit
         ("/en.wikipedia.org/v1/page/summary/Earth", "s-maxage=1209600, max-age=300"),
         // A pass-through route's own value replaces the back-end's.
-        ("/en.wikipedia.org/v1/feed/featured/2024/01/15", "s-maxage=300, max-age=60"),
+        ("/en.wikipedia.org/v1/feed/onthisday/births/01/15", "s-maxage=300, max-age=60"),
         // No route value: the back-end's, else the private default.
         ("/en.wikipedia.org/v1/data/css/mobile/site", "public, max-age=86400"),
         ("/en.wikipedia.org/v1/data/css/mobile/base", PRIVATE),
@@ -61,9 +61,9 @@ fn cache_control_follows_the_route() {
         assert_eq!(r.header_count("cache-control"), 1, "{path}:\n{r}");
     }
     // A back-end error on a route with its own cache-control is private too.
-    s.backend.on("/en.wikipedia.org/v1/feed/featured/2024/01/16", Reply::status(404).header("content-type", "text/plain").body("no feed"));
-    let r = s.envoy.get("/en.wikipedia.org/v1/feed/featured/2024/01/16");
-    r.assert_problem(404, "not_found", "GET", "/en.wikipedia.org/v1/feed/featured/2024/01/16");
+    s.backend.on("/en.wikipedia.org/v1/feed/onthisday/births/01/16", Reply::status(404).header("content-type", "text/plain").body("no feed"));
+    let r = s.envoy.get("/en.wikipedia.org/v1/feed/onthisday/births/01/16");
+    r.assert_problem(404, "not_found", "GET", "/en.wikipedia.org/v1/feed/onthisday/births/01/16");
     assert_eq!(r.header("cache-control"), Some(PRIVATE), "{r}");
 }
 
@@ -75,7 +75,7 @@ fn cors_and_security_headers_on_every_answer() {
     s.backend.on("/en.wikipedia.org/v1/page/summary/Earth", Reply::json(&json!({})));
     // A back-end's own policy headers are replaced, not added to.
     s.backend.on(
-        "/en.wikipedia.org/v1/feed/featured/2024/01/15",
+        "/en.wikipedia.org/v1/feed/onthisday/births/01/15",
         Reply::json(&json!({})).header("access-control-allow-origin", "https://evil.example").header("content-security-policy", "default-src *").header("x-frame-options", "ALLOW"),
     );
 
@@ -89,7 +89,7 @@ fn cors_and_security_headers_on_every_answer() {
     assert_security_headers(&r);
     assert!(r.header("content-security-policy").unwrap().contains("connect-src app://*.wikipedia.org"), "{r}");
 
-    for path in ["/en.wikipedia.org/v1/page/summary/Earth", "/en.wikipedia.org/v1/feed/featured/2024/01/15", "/en.wikipedia.org/v1/nothing", "/en.wikipedia.org/v1/?spec"] {
+    for path in ["/en.wikipedia.org/v1/page/summary/Earth", "/en.wikipedia.org/v1/feed/onthisday/births/01/15", "/en.wikipedia.org/v1/nothing", "/en.wikipedia.org/v1/?spec"] {
         let r = s.envoy.get(path);
         assert_security_headers(&r);
         assert_eq!(r.header("content-security-policy"), Some(STRICT_CSP), "{path}:\n{r}");
@@ -106,10 +106,10 @@ fn cors_and_security_headers_on_every_answer() {
 fn request_id_is_kept_or_generated() {
     let s = Stack::start();
     s.backend.on("/en.wikipedia.org/v3/page/html/Earth", Reply::html("earth"));
-    s.backend.on("/en.wikipedia.org/v1/feed/featured/2024/01/15", Reply::json(&json!({})));
+    s.backend.on("/en.wikipedia.org/v1/feed/onthisday/births/01/15", Reply::json(&json!({})));
 
     // Sent: kept in the answer and passed on, on stored and pass-through routes and on errors.
-    for path in ["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/feed/featured/2024/01/15"] {
+    for path in ["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/feed/onthisday/births/01/15"] {
         let r = s.envoy.get_with(path, &[("x-request-id", "client-chosen-id")]);
         assert_eq!(r.status, 200, "{r}");
         assert_eq!(r.header("x-request-id"), Some("client-chosen-id"), "{path}:\n{r}");
@@ -119,7 +119,7 @@ fn request_id_is_kept_or_generated() {
     assert_eq!(r.header("x-request-id"), Some("error-id"), "{r}");
 
     // Not sent: a fresh one per request, the same one the back-end saw.
-    let a = s.envoy.get("/en.wikipedia.org/v1/feed/featured/2024/01/15");
+    let a = s.envoy.get("/en.wikipedia.org/v1/feed/onthisday/births/01/15");
     let id_a = a.header("x-request-id").unwrap_or_else(|| panic!("no request id:\n{a}")).to_string();
     assert_eq!(s.backend.last_any().unwrap().header("x-request-id"), Some(id_a.as_str()));
     let b = s.envoy.get_with("/en.wikipedia.org/v1/page/html/Earth", &[("cache-control", "no-cache")]);
@@ -131,9 +131,9 @@ fn request_id_is_kept_or_generated() {
 #[test]
 fn head_on_a_pass_through_route() {
     let s = Stack::start();
-    s.backend.on("/en.wikipedia.org/v1/feed/featured/2024/01/15", Reply::json(&json!({"tfa": {}})));
-    let get = s.envoy.get("/en.wikipedia.org/v1/feed/featured/2024/01/15");
-    let head = s.envoy.send("HEAD", "/en.wikipedia.org/v1/feed/featured/2024/01/15", &[], None);
+    s.backend.on("/en.wikipedia.org/v1/feed/onthisday/births/01/15", Reply::json(&json!({"tfa": {}})));
+    let get = s.envoy.get("/en.wikipedia.org/v1/feed/onthisday/births/01/15");
+    let head = s.envoy.send("HEAD", "/en.wikipedia.org/v1/feed/onthisday/births/01/15", &[], None);
     assert_eq!((head.status, get.status), (200, 200), "{head}");
     assert_eq!(s.backend.last_any().unwrap().method, "HEAD");
     for name in ["content-type", "cache-control", "content-security-policy", "access-control-allow-origin"] {

@@ -21,7 +21,7 @@ use support::{client, envoy::EnvoyBuilder, Envoy, Reply, Stack, Upstream};
 
 const HTML_PATH: &str = "/en.wikipedia.org/v1/page/html/Earth";
 const PARSOID_PATH: &str = "/en.wikipedia.org/v3/page/html/Earth";
-const FEED_PATH: &str = "/en.wikipedia.org/v1/feed/featured/2024/01/15";
+const FEED_PATH: &str = "/en.wikipedia.org/v1/feed/onthisday/births/01/15";
 const LEGACY_BODY: &str = "served by legacy RESTBase";
 const HTML_BODY: &str = "<p>Earth, from restrouter</p>";
 const FEED_BODY: &str = "{\"tfa\":\"from restrouter\"}";
@@ -58,7 +58,7 @@ fn rollout_with(configure: impl FnOnce(EnvoyBuilder) -> EnvoyBuilder) -> Rollout
     let builder: EnvoyBuilder = configure(Envoy::builder().template("envoy/rollout.yaml.j2").set("legacy", &legacy.addr()));
     let stack = Stack::with_builder(builder);
     stack.backend.on(PARSOID_PATH, Reply::html(HTML_BODY).header("etag", "\"42/abc\""));
-    stack.backend.on("/en.wikipedia.org/v1/feed/featured/2024/01/15", Reply::ok("application/json", FEED_BODY));
+    stack.backend.on("/en.wikipedia.org/v1/feed/onthisday/births/01/15", Reply::ok("application/json", FEED_BODY));
     Rollout { stack, legacy }
 }
 
@@ -262,7 +262,7 @@ fn rollout_defaults_come_from_the_variable_and_other_paths_stay_legacy() {
     }
     // The public URL form (the wiki named by Host) belongs to the same service.
     let host = [("host", "en.wikipedia.org")];
-    let public_feed = ro.stack.envoy.url("/api/rest_v1/feed/featured/2024/01/15");
+    let public_feed = ro.stack.envoy.url("/api/rest_v1/feed/onthisday/births/01/15");
     assert_eq!(side(FEED_PATH, &client::try_send("GET", &public_feed, &host, None)), Ok(true));
     let public_html = ro.stack.envoy.url("/api/rest_v1/page/html/Earth");
     assert_eq!(side(HTML_PATH, &client::try_send("GET", &public_html, &host, None)), Ok(false));

@@ -48,7 +48,7 @@ fn shipped_routes_reach_their_back_ends() {
 
     // Pass-through routes.
     let passthrough = [
-        ("/en.wikipedia.org/v1/feed/featured/2024/01/15", "/en.wikipedia.org/v1/feed/featured/2024/01/15"),
+        ("/en.wikipedia.org/v1/feed/onthisday/births/01/15", "/en.wikipedia.org/v1/feed/onthisday/births/01/15"),
         ("/en.wikipedia.org/v1/data/css/mobile/base", "/en.wikipedia.org/v1/data/css/mobile/base"),
         ("/en.wikipedia.org/v1/data/javascript/mobile/pcs", "/en.wikipedia.org/v1/data/javascript/mobile/pcs"),
         ("/en.wikipedia.org/v1/data/i18n/pcs", "/en.wikipedia.org/v1/data/i18n/pcs"),
@@ -168,7 +168,7 @@ fn encoded_slash_stays_in_the_title() {
 fn path_query_and_header_parameters_are_validated() {
     let s = Stack::start();
     s.backend.on("/en.wikipedia.org/v3/page/html/Earth", Reply::html("earth"));
-    s.backend.on("/en.wikipedia.org/v1/feed/featured/2024/01/15", Reply::json(&json!({})));
+    s.backend.on("/en.wikipedia.org/v1/feed/onthisday/births/01/15", Reply::json(&json!({})));
     let bad = [
         ("/en.wikipedia.org/v1/page/html/Earth/abc", "revision"),
         ("/en.wikipedia.org/v1/page/html/Earth/0", "revision"),
@@ -193,9 +193,9 @@ fn path_query_and_header_parameters_are_validated() {
     let r = s.envoy.get_with("/en.wikipedia.org/v1/page/html/Earth?redirect=false", &[("accept-language", "sr-ec")]);
     assert_eq!(r.status, 200, "{r}");
     assert_eq!(s.backend.last("/en.wikipedia.org/v3/page/html/Earth").unwrap().header("accept-language"), Some("sr-ec"));
-    let r = s.envoy.get("/en.wikipedia.org/v1/feed/featured/2024/01/15?lang=de");
+    let r = s.envoy.get("/en.wikipedia.org/v1/feed/onthisday/births/01/15?lang=de");
     assert_eq!(r.status, 200, "{r}");
-    assert_eq!(s.backend.last("/en.wikipedia.org/v1/feed/featured/2024/01/15").unwrap().path, "/en.wikipedia.org/v1/feed/featured/2024/01/15?lang=de");
+    assert_eq!(s.backend.last("/en.wikipedia.org/v1/feed/onthisday/births/01/15").unwrap().path, "/en.wikipedia.org/v1/feed/onthisday/births/01/15?lang=de");
 }
 
 #[test]
@@ -237,7 +237,7 @@ fn routing_errors_are_problems() {
         "/en.wikipedia.org/v2/page/html/Earth",
         "/en.wikipedia.org/v1/page/html",
         // Route sets: the feed is mounted for Wikipedias only, metrics for wikimedia.org only.
-        "/en.wiktionary.org/v1/feed/featured/2024/01/15",
+        "/en.wiktionary.org/v1/feed/onthisday/births/01/15",
         "/en.wikipedia.org/v1/metrics/pageviews/per-article/en.wikipedia/all-access/user/Earth/daily/20240101/20240131",
     ] {
         let p = s.envoy.get(uri).assert_problem(404, "not_found#route", "GET", uri);

@@ -172,3 +172,30 @@ fn head_is_answered_like_get_without_a_body() {
     }
     assert_eq!(s.backend.count(PARSOID), 1, "the GET was a hit after the HEAD");
 }
+
+/// The aggregated feed is stored per day, as RESTBase kept it: a past day's is served from
+/// storage, today's (UTC) is asked of wikifeeds on every request, stored each time.
+#[test]
+fn a_past_days_feed_is_stored_and_todays_is_fetched_anew() {
+    let s = Stack::start();
+    const FEED: &str = "application/json; charset=utf-8; profile=\"https://www.mediawiki.org/wiki/Specs/aggregated-feed/0.5.0\"";
+    let past = "/en.wikipedia.org/v1/feed/featured/2020/01/15";
+    s.backend.on(past, Reply::ok(FEED, "{\"tfa\":{\"title\":\"Past\"}}"));
+    for _ in 0..2 {
+        let r = s.envoy.get(past);
+        assert_eq!((r.status, r.text().as_str(), r.header("content-type")), (200, "{\"tfa\":{\"title\":\"Past\"}}", Some(FEED)), "{r}");
+        assert_eq!(r.header("cache-control"), Some("s-maxage=300, max-age=60"));
+    }
+    assert_eq!(s.backend.count(past), 1, "the second request is a storage hit");
+    assert_eq!(s.storage.get("en.wikipedia.org", "feed.aggregated", "2020-01-15").text(), "{\"tfa\":{\"title\":\"Past\"}}");
+
+    let today = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let (y, m, d) = (&today[0..4], &today[5..7], &today[8..10]);
+    let current = format!("/en.wikipedia.org/v1/feed/featured/{y}/{m}/{d}");
+    s.backend.on(&current, Reply::ok("application/json", "{\"mostread\":1}"));
+    assert_eq!(s.envoy.get(&current).text(), "{\"mostread\":1}");
+    s.backend.on(&current, Reply::ok("application/json", "{\"mostread\":2}"));
+    assert_eq!(s.envoy.get(&current).text(), "{\"mostread\":2}", "today's feed is asked for again");
+    assert_eq!(s.backend.count(&current), 2);
+    assert_eq!(s.storage.get("en.wikipedia.org", "feed.aggregated", &format!("{y}-{m}-{d}")).text(), "{\"mostread\":2}");
+}

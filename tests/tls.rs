@@ -141,12 +141,12 @@ fn https_answers_like_http() {
     let pki = Pki::new();
     let s = stack(&pki);
     s.backend.on("/en.wikipedia.org/v3/page/html/Earth", Reply::html("<p>Earth</p>").header("etag", "\"42/abc\""));
-    s.backend.on("/en.wikipedia.org/v1/feed/featured/2024/01/15", Reply::ok("application/json", "{\"tfa\":1}"));
+    s.backend.on("/en.wikipedia.org/v1/feed/onthisday/births/01/15", Reply::ok("application/json", "{\"tfa\":1}"));
     let https = pki.agent();
     let base = format!("https://127.0.0.1:{}", s.envoy.https_port());
     // Stored, pass-through, an error and the spec document: same status, body and the headers
     // the filter sets.
-    for path in ["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/feed/featured/2024/01/15", "/en.wikipedia.org/v1/no/such/route", "/en.wikipedia.org/v1/?spec"] {
+    for path in ["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/feed/onthisday/births/01/15", "/en.wikipedia.org/v1/no/such/route", "/en.wikipedia.org/v1/?spec"] {
         let plain = s.envoy.get(path);
         let secure = get(&https, &format!("{base}{path}")).unwrap_or_else(|e| panic!("https {path}: {e}"));
         assert_eq!((secure.status, secure.text()), (plain.status, plain.text()), "{path}");

@@ -116,9 +116,9 @@ fn forged_routing_headers_reach_neither_storage_nor_a_backend_with_the_filter_ru
     // pass-through to the back-end.
     let r = envoy.get("/en.wikipedia.org/v1/page/html/Earth");
     assert_eq!((r.status, r.text()), (200, STORED.to_string()), "{r}");
-    let r = envoy.get("/en.wikipedia.org/v1/feed/featured/2024/01/15");
+    let r = envoy.get("/en.wikipedia.org/v1/feed/onthisday/births/01/15");
     assert_eq!(r.status, 200, "{r}");
-    assert_eq!(s.backend.count("/en.wikipedia.org/v1/feed/featured/2024/01/15"), 1);
+    assert_eq!(s.backend.count("/en.wikipedia.org/v1/feed/onthisday/births/01/15"), 1);
     assert!(s.backend.requests().iter().all(|r| r.header("x-restrouter-cluster").is_none()));
 }
 
@@ -129,7 +129,7 @@ fn without_the_filter_nothing_is_proxied_and_nothing_written() {
     assert!(!envoy.config().contains("envoy.filters.http.wasm"), "filter=off still renders the filter");
     let mut answers = send_forged(&envoy, true);
     // Without the filter every public path is unrouted too.
-    for path in ["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/feed/featured/2024/01/15", "/"] {
+    for path in ["/en.wikipedia.org/v1/page/html/Earth", "/en.wikipedia.org/v1/feed/onthisday/births/01/15", "/"] {
         answers.push((format!("GET {path}"), envoy.get_with(path, &[EXTERNAL, ("x-restrouter-cluster", "storage")])));
     }
     assert_problems("no filter", &answers);

@@ -304,3 +304,25 @@ fn data_parsoid_answers_only_the_render_asked_for() {
     let _ = call(f.on_response(upstream(404, &[], "")));
     assert_eq!(reply(f.on_response(upstream(200, &[("etag", "\"7/new\"")], BUNDLE))).status, 404);
 }
+
+#[test]
+fn only_todays_feed_and_later_is_live() {
+    let api = api();
+    let live = |path: &str, now_ms: u64| {
+        let Ok(Target::Op(m)) = route(&api, "GET", path, "", || Class::External) else { panic!("{path}") };
+        is_live(&m.op, &m.params, now_ms)
+    };
+    // 2024-01-15T12:00:00Z
+    let noon = 1_705_320_000_000;
+    assert!(!live("/en.wikipedia.org/v1/feed/featured/2024/01/14", noon));
+    assert!(live("/en.wikipedia.org/v1/feed/featured/2024/01/15", noon));
+    assert!(live("/en.wikipedia.org/v1/feed/featured/2024/02/01", noon));
+    assert!(!live("/en.wikipedia.org/v1/feed/featured/2023/12/31", noon));
+    // The day turns at midnight UTC.
+    assert!(!live("/en.wikipedia.org/v1/feed/featured/2024/01/15", 1_705_363_200_000));
+    // Operations without a live date never are.
+    assert!(!live("/en.wikipedia.org/v1/page/html/Earth", noon));
+    // A past day's feed is read from storage first: its key is the day.
+    let f = flow(&api, "/en.wikipedia.org/v1/feed/featured/2024/01/14", false);
+    assert_eq!(f.storage_path(), "/en.wikipedia.org/v1/key_value/feed.aggregated/2024-01-14");
+}

@@ -11,8 +11,8 @@ const PAGE: &str = "/en.wikipedia.org/v1/page/html/Earth";
 const READ: &str = "storage GET /en.wikipedia.org/v1/key_value/parsoidphp/Earth";
 const FETCH: &str = "parsoid GET /en.wikipedia.org/v3/page/html/Earth";
 const STORE: &str = "storage PUT /en.wikipedia.org/v1/key_value/parsoidphp/Earth";
-const FEED: &str = "/en.wikipedia.org/v1/feed/featured/2024/01/15";
-const FEED_UPSTREAM: &str = "wikifeeds GET /en.wikipedia.org/v1/feed/featured/2024/01/15";
+const FEED: &str = "/en.wikipedia.org/v1/feed/onthisday/births/01/15";
+const FEED_UPSTREAM: &str = "wikifeeds GET /en.wikipedia.org/v1/feed/onthisday/births/01/15";
 const TRANSFORM: &str = "/en.wikipedia.org/v1/transform/wikitext/to/html";
 const HTML: &str = "text/html; charset=utf-8";
 const PAGE_CC: &str = "s-maxage=1209600, max-age=0, must-revalidate";
@@ -286,7 +286,7 @@ fn back_end_unavailable_is_a_502_and_counted() {
     let p = s.problem(502, "bad_gateway");
     assert!(p["detail"].as_str().unwrap().starts_with("upstream connect error"), "{p}");
     assert_eq!(h.counter("restrouter.backend.error"), 2);
-    assert_eq!(h.counter("restrouter.route.aggregatedFeed.rq_5xx"), 1);
+    assert_eq!(h.counter("restrouter.route.onThisDay.rq_5xx"), 1);
     // A back-end's own 503 (no response flags) stays a 503, and is a back-end error too.
     let s = serve(&h, &f, Req::get(FEED), &|_| Answer::new(503, "text/plain", "maintenance"));
     assert_eq!(s.problem(503, "service_unavailable")["detail"], "maintenance");

@@ -76,6 +76,8 @@ pub struct Storage {
     pub part: Option<String>,
     /// The path parameter naming the render (see [`model::StorageExt::tid_param`]).
     pub tid_param: Option<String>,
+    /// Today's content is fetched anew (see [`model::StorageExt::live_date`]).
+    pub live_date: Option<String>,
 }
 
 #[derive(Debug)]
@@ -387,6 +389,9 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
                 return Err(format!("x-restrouter.storage.tid_param: '{t}' is not a path parameter of {path}"));
             }
         }
+        if let Some(d) = &s.live_date {
+            check("storage.live_date", d)?;
+        }
     }
     for e in &ext.events {
         // `{revision}` of a stored operation without one is the stored content's.
@@ -441,7 +446,7 @@ fn compile_op(op: Operation, path: &str, method: &str, path_params: &[Parameter]
         id: op.operation_id,
         method: method.to_string(),
         template: path.to_string(),
-        storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param, part: s.part, tid_param: s.tid_param }),
+        storage: ext.storage.map(|s| Storage { bucket: s.bucket, key: s.key, revision_param: s.revision_param, part: s.part, tid_param: s.tid_param, live_date: s.live_date }),
         backend: Backend {
             cluster: backend.cluster,
             path: backend.path,

@@ -211,6 +211,10 @@ pub struct StorageExt {
     /// another render is a 404 (RESTBase's data-parsoid, which answered only the render whose
     /// revision and tid matched).
     pub tid_param: Option<String>,
+    /// A date template (`{yyyy}-{mm}-{dd}`): content of today (UTC) or a later day is fetched
+    /// anew on every request and stored, content of an earlier day is served from storage
+    /// (RESTBase's aggregated feed: a past day's feed no longer changes, today's does).
+    pub live_date: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
