@@ -17,12 +17,9 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
 
-use crate::action_api::RevisionState;
-use crate::error;
-use crate::metrics::Service;
-use crate::page::{parse_revision, Page};
+use crate::page::Page;
 use crate::params::Params;
-use crate::parsoid::{redirect_to_revision, render_page, unavailable, HTML_CONTENT_TYPE};
+use crate::parsoid::{latest_redirect, page_at_revision, render_page, HTML_CONTENT_TYPE};
 use crate::respond::{etag, with_headers};
 use crate::site::Site;
 use crate::Shared;
@@ -74,36 +71,18 @@ async fn latest(
     params: Params<(String, String)>,
     query: RawQuery,
 ) -> Response {
-    state.metrics.count(Service::Parsoid);
-    let (domain, title) = &params.values;
-    match state.action.revision(domain, title, None) {
-        RevisionState::Visible(page) => redirect_to_revision(
-            domain,
-            "pagebundle",
-            &page,
-            query.0.as_deref().unwrap_or_default(),
-        ),
-        other => unavailable(other),
-    }
+    latest_redirect(&state, &params, &query, "pagebundle")
 }
 
 async fn at_revision(
     State(state): State<Shared>,
     params: Params<(String, String, String)>,
 ) -> Response {
-    state.metrics.count(Service::Parsoid);
-    let (domain, title, revision) = &params.values;
-    let Some(revision) = parse_revision(revision) else {
-        return error::bad_request(
-            &params.method,
-            &params.path,
-            "revision must be a positive integer",
-        );
+    let page = match page_at_revision(&state, &params) {
+        Ok(page) => page,
+        Err(answer) => return *answer,
     };
-    let page = match state.action.revision(domain, title, Some(revision)) {
-        RevisionState::Visible(page) => page,
-        other => return unavailable(other),
-    };
+    let domain = &params.values.0;
     let site = Site::new(domain);
     let tid = state.renders.current_or(domain, &page, state.tids.next());
     let html = render_page(&site, &page, &tid);

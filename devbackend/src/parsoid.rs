@@ -60,12 +60,33 @@ async fn page_html(
     params: Params<(String, String)>,
     query: RawQuery,
 ) -> Response {
+    latest_redirect(&state, &params, &query, "html")
+}
+
+async fn page_html_at_revision(
+    State(state): State<Shared>,
+    params: Params<(String, String, String)>,
+) -> Response {
+    match page_at_revision(&state, &params) {
+        Ok(page) => respond_page(&state, &params.values.0, &page),
+        Err(answer) => *answer,
+    }
+}
+
+/// Parsoid's page endpoint for `format` without a revision: the redirect to the latest one
+/// ([`redirect_to_revision`]), or why there is none ([`unavailable`]).
+pub(crate) fn latest_redirect(
+    state: &Shared,
+    params: &Params<(String, String)>,
+    query: &RawQuery,
+    format: &str,
+) -> Response {
     state.metrics.count(Service::Parsoid);
     let (domain, title) = &params.values;
     match state.action.revision(domain, title, None) {
         RevisionState::Visible(page) => redirect_to_revision(
             domain,
-            "html",
+            format,
             &page,
             query.0.as_deref().unwrap_or_default(),
         ),
@@ -73,22 +94,18 @@ async fn page_html(
     }
 }
 
-async fn page_html_at_revision(
-    State(state): State<Shared>,
-    params: Params<(String, String, String)>,
-) -> Response {
+/// Parsoid's page endpoint at a revision: the page, or the answer in its place (a 400 for a
+/// revision that is not a positive integer, else as [`unavailable`]; boxed: a response is large).
+pub(crate) fn page_at_revision(
+    state: &Shared,
+    params: &Params<(String, String, String)>,
+) -> Result<Page, Box<Response>> {
     state.metrics.count(Service::Parsoid);
     let (domain, title, revision) = &params.values;
-    let Some(revision) = parse_revision(revision) else {
-        return error::bad_request(
-            &params.method,
-            &params.path,
-            "revision must be a positive integer",
-        );
-    };
-    match state.action.revision(domain, title, Some(revision)) {
-        RevisionState::Visible(page) => respond_page(&state, domain, &page),
-        other => unavailable(other),
+    let revision = params.revision(Some(revision))?;
+    match state.action.revision(domain, title, revision) {
+        RevisionState::Visible(page) => Ok(page),
+        other => Err(Box::new(unavailable(other))),
     }
 }
 
@@ -100,12 +117,7 @@ const RAWURLENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// The `302` of Parsoid's page endpoint for `format` (`html`, `lint`) without a revision.
-pub(crate) fn redirect_to_revision(
-    domain: &str,
-    format: &str,
-    page: &Page,
-    query: &str,
-) -> Response {
+fn redirect_to_revision(domain: &str, format: &str, page: &Page, query: &str) -> Response {
     let mut location = format!(
         "/{}/v3/page/{format}/{}/{}",
         utf8_percent_encode(domain, RAWURLENCODE),

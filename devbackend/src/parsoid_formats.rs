@@ -14,7 +14,7 @@ use crate::error;
 use crate::metrics::Service;
 use crate::page::parse_revision;
 use crate::params::Params;
-use crate::parsoid::{body_field, redirect_to_revision, unavailable};
+use crate::parsoid::{body_field, latest_redirect, page_at_revision};
 use crate::respond::with_headers;
 use crate::Shared;
 
@@ -117,17 +117,7 @@ async fn page_lint(
     params: Params<(String, String)>,
     query: RawQuery,
 ) -> Response {
-    state.metrics.count(Service::Parsoid);
-    let (domain, title) = &params.values;
-    match state.action.revision(domain, title, None) {
-        crate::action_api::RevisionState::Visible(page) => redirect_to_revision(
-            domain,
-            "lint",
-            &page,
-            query.0.as_deref().unwrap_or_default(),
-        ),
-        other => unavailable(other),
-    }
+    latest_redirect(&state, &params, &query, "lint")
 }
 
 /// The sample pages are clean wikitext: a visible revision lints to an empty list.
@@ -135,18 +125,9 @@ async fn page_lint_at_revision(
     State(state): State<Shared>,
     params: Params<(String, String, String)>,
 ) -> Response {
-    state.metrics.count(Service::Parsoid);
-    let (domain, title, revision) = &params.values;
-    let Some(revision) = parse_revision(revision) else {
-        return error::bad_request(
-            &params.method,
-            &params.path,
-            "revision must be a positive integer",
-        );
-    };
-    match state.action.revision(domain, title, Some(revision)) {
-        crate::action_api::RevisionState::Visible(_) => lint_response(""),
-        other => unavailable(other),
+    match page_at_revision(&state, &params) {
+        Ok(_) => lint_response(""),
+        Err(answer) => *answer,
     }
 }
 
