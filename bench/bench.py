@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,11 +45,18 @@ SCRATCH = (27261, 27941)   # start-up and memory runs
 VARIANT = (27271, 27951)   # restrouter built another way (--variant), shipped spec
 NOREV = (27281, 27961)     # restrouter, shipped spec without page_revisions lookups
 COALESCE = (27291, 27971)  # restrouter, 2 workers, a slow Parsoid (one render per title)
+SOAK = (27301, 27981)      # restrouter, 2 workers, 800 domains, every operation for minutes
 SLOW_PARSOID = 27889
 
 HIT = "/en.wikipedia.org/v1/page/html/Earth"
 STORED = "/en.wikipedia.org/v1/key_value/parsoidphp/Earth"
 FEED = "/en.wikipedia.org/v1/feed/onthisday/births/01/01"
+OPERATIONS = os.path.join(ROOT, "tests", "fixtures", "restbase-2020-operations.tsv")
+# The wiki each of RESTBase's projects is tried on (as tests/support/api_table.rs).
+PROJECT_WIKIS = {"wikipedia": "en.wikipedia.org", "wikivoyage": "en.wikivoyage.org", "wiktionary": "en.wiktionary.org",
+                 "wikidata": "www.wikidata.org", "default": "en.wikibooks.org", "wikimedia": "wikimedia.org"}
+# Signs of a trapped filter in Envoy's log (as tests/support/envoy.rs).
+TRAP_SIGNS = ("panicked at", "Uncaught RuntimeError")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -128,6 +136,44 @@ def http_get(port, path, headers=None, timeout=2.0):
         return int(m.group(1)) if m else None
     except OSError:
         return None
+
+
+def http_text(port, path, timeout=5.0):
+    """Body of a GET to Envoy's admin port ("" when it fails)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return r.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def soak_requests():
+    """Every operation of RESTBase's 2020 table on its project's wiki, with a body where it
+    takes one (the bodies of tests/api_coverage.rs): (label, method, path, headers, body)."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    bodies = (("/transform/wikitext/", form, b"wikitext=Hello%20%27%27world%27%27"),
+              ("/transform/html/", form, b"html=%3Cp%3EHello%3C%2Fp%3E"),
+              ("/media/math/check/", form, b"q=E%3Dmc%5E2"),
+              ("/page/wikitext/", form, b"wikitext=Hello&csrf_token=%2B%5C"),
+              ("/page/html/", form, b"html=%3Cp%3EHello%3C%2Fp%3E&csrf_token=%2B%5C"),
+              ("/data/lists/", {"content-type": "application/json"},
+               b'{"name":"Saved","description":"","project":"https://en.wikipedia.org","title":"Earth","batch":[]}'))
+    out = []
+    with open(OPERATIONS) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            project, method, template, example = line.rstrip("\n").split("\t")
+            path, headers, body = f"/{PROJECT_WIKIS[project]}/v1{example}", {}, None
+            if method not in ("GET", "DELETE"):
+                for prefix, h, b in bodies:
+                    if template.startswith(prefix):
+                        headers, body = h, b
+                        break
+                if template.startswith("/data/lists/"):
+                    path += "?csrf_token=%2B%5C"
+            out.append((f"{project} {method} {template}", method, path, headers, body))
+    return out
 
 
 def wait_status(port, path, want=200, timeout=30.0):
@@ -311,6 +357,9 @@ class Bench:
              ("envoy direct_response", base, BASE[0], "/bench/400", None)),
             ("unknown route 404", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/no/such/route", None),
              ("envoy direct_response", base, BASE[0], "/en.wikipedia.org/v1/no/such/route", None)),
+            # Answered by Envoy's edge routes from the spec (the filter not on the stream).
+            ("unknown domain 404", ("restrouter", rr, RR[0], "/nope.example.org/v1/page/html/Earth", None),
+             ("envoy direct_response", base, BASE[0], "/nope.example.org/v1/page/html/Earth", None)),
             # The limiter's cost two ways: the bench spec (a limit on the route) against the
             # shipped one (none), and the bench spec with rate limiting on against off.
             ("rate limiter, hit path", ("limit on the route", on, RL_ON[0], HIT, None),
@@ -327,7 +376,7 @@ class Bench:
             ]
         if a.cases:
             cases = [c for c in cases if any(w in c[0] for w in a.cases.split(","))]
-        expect = {"validation 400": 400, "unknown route 404": 404, "module variant, 404": 404}
+        expect = {"validation 400": 400, "unknown route 404": 404, "unknown domain 404": 404, "module variant, 404": 404}
         for name, x, y in cases:
             for side in (x, y) if "variant" not in name else (x,):
                 if side[4] is None:
@@ -476,6 +525,75 @@ class Bench:
         finally:
             srv.shutdown()
 
+    # --- soak -----------------------------------------------------------------------------
+    def soak_phase(self):
+        """Every operation of the 2020 table, new titles (misses that render and store) and
+        error paths, from a few keep-alive clients for --soak-seconds against Envoy with 2
+        workers and the 800-domain spec: RSS over time, answers by status, VM reloads."""
+        import http.client
+        cfg = render("envoy/restrouter.yaml.j2", self.path("soak.yaml"), *SOAK, extra_domains=800, wasm=self.wasm)
+        p = self.start_envoy(cfg, SOAK[1], concurrency=2, cpus=None, log_name="soak.log")
+        self.ready(SOAK[0], HIT)
+        ops = soak_requests()
+        errors = [("400", "GET", "/en.wikipedia.org/v1/page/html/Earth/abc", {}, None),
+                  ("404 route", "GET", "/en.wikipedia.org/v1/no/such/route", {}, None),
+                  ("404 domain", "GET", "/nope.example.org/v1/page/html/Earth", {}, None),
+                  ("405", "DELETE", "/en.wikipedia.org/v1/page/html/Earth", {}, None)]
+        counts, lock, stop = {}, threading.Lock(), time.monotonic() + self.a.soak_seconds
+        run = f"Soak_{int(time.time())}"
+
+        def client(k):
+            conn, n = None, 0
+            while time.monotonic() < stop:
+                # One pass: every operation, the error paths, and a title nobody asked for.
+                for label, method, path, headers, body in ops + errors + [
+                        ("miss", "GET", f"/en.wikipedia.org/v1/page/html/{run}_{k}_{n}", {}, None)]:
+                    if time.monotonic() >= stop:
+                        break
+                    try:
+                        conn = conn or http.client.HTTPConnection("127.0.0.1", SOAK[0], timeout=30)
+                        conn.request(method, path, body=body, headers=headers)
+                        r = conn.getresponse()
+                        r.read()
+                        status = r.status
+                        if r.getheader("connection", "").lower() == "close":
+                            conn.close()
+                            conn = None
+                    except (OSError, http.client.HTTPException):
+                        status = "connection error"
+                        conn = None
+                    with lock:
+                        per = counts.setdefault(label, {})
+                        per[status] = per.get(status, 0) + 1
+                n += 1
+
+        threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(self.a.soak_clients)]
+        t0 = time.monotonic()
+        rss = [(0.0, status_kb(p.pid, "VmRSS"))]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            time.sleep(min(10, max(0.1, stop - time.monotonic())))
+            rss.append((time.monotonic() - t0, status_kb(p.pid, "VmRSS")))
+        for t in threads:
+            t.join()
+        stats = http_text(SOAK[1], "/stats")
+        # Summed over the filter's and the service's VMs.
+        reloads = {}
+        for name, _, value in (l.partition(": ") for l in stats.splitlines() if "vm_reload_" in l):
+            short = name.rsplit(".", 1)[-1]
+            reloads[short] = reloads.get(short, 0) + int(value)
+        with open(self.path("soak.log"), errors="replace") as f:
+            log = f.read()
+        self.procs.stop(p)
+        # RSS growth from the end of the first minute (the page cache of a fresh Envoy, the
+        # wikis' siteinfo and the first renders settle in it) to the end.
+        settled = next((kb for s, kb in rss if s >= 60), rss[-1][1])
+        self.soak = {"seconds": self.a.soak_seconds, "clients": self.a.soak_clients, "rss": rss, "settled_kb": settled,
+                     "counts": counts, "reloads": reloads, "traps": [s for s in TRAP_SIGNS if s in log]}
+        self.log(f"soak: RSS {rss[0][1] / 1024:.1f} → {settled / 1024:.1f} (1 min) → {rss[-1][1] / 1024:.1f} MB, "
+                 f"reloads {reloads}, traps {self.soak['traps']}")
+
     # --- memory ---------------------------------------------------------------------------
     def memory_phase(self):
         cfg = render("envoy/restrouter.yaml.j2", self.path("mem.yaml"), *SCRATCH, extra_domains=800, wasm=self.wasm)
@@ -547,6 +665,29 @@ class Bench:
             add("|---|---|---|---|")
             for label, (renders, ok, others) in self.coalesce.items():
                 add(f"| {label} | {renders} | {ok} | {', '.join(f'{k}: {v}' for k, v in others.items()) or '–'} |")
+        if hasattr(self, "soak"):
+            k = self.soak
+            total = sum(sum(c.values()) for c in k["counts"].values())
+            by_status = {}
+            for c in k["counts"].values():
+                for st, n in c.items():
+                    by_status[st] = by_status.get(st, 0) + n
+            bad = {label: c for label, c in k["counts"].items()
+                   if any(st == "connection error" or (isinstance(st, int) and st >= 500) for st in c)}
+            add("")
+            add(f"Soak: {k['seconds']} s, {k['clients']} keep-alive clients, every operation of the 2020 table "
+                f"({len(k['counts'])} request kinds with the misses and error paths), Envoy --concurrency 2, 800 domains")
+            add("")
+            add("| requests | by status | RSS start MB | after 1 min | end | growth after 1 min | VM reloads | traps |")
+            add("|---|---|---|---|---|---|---|---|")
+            add(f"| {total} | {', '.join(f'{st}: {n}' for st, n in sorted(by_status.items(), key=str))} | "
+                f"{k['rss'][0][1] / 1024:.1f} | {k['settled_kb'] / 1024:.1f} | {k['rss'][-1][1] / 1024:.1f} | "
+                f"{(k['rss'][-1][1] - k['settled_kb']) / 1024:+.1f} | "
+                f"{', '.join(f'{n} {v}' for n, v in k['reloads'].items()) or 'no vm_reload stats'} | "
+                f"{', '.join(k['traps']) or 'none'} |")
+            if bad:
+                add("")
+                add("5xx or connection errors: " + "; ".join(f"{label}: {c}" for label, c in sorted(bad.items())))
         if hasattr(self, "long_run_rss"):
             add("")
             add("RSS after the load runs: " + "; ".join(f"{k}: {v / 1024:.1f} MB" for k, v in self.long_run_rss.items()))
@@ -554,7 +695,8 @@ class Bench:
         print(text)
         with open(self.path("results.json"), "w") as f:
             json.dump({"results": {k: v for k, v in self.results.items()}, "summary": summary,
-                       "startup": getattr(self, "startup_all", None), "memory": getattr(self, "memory", None)}, f, indent=1)
+                       "startup": getattr(self, "startup_all", None), "memory": getattr(self, "memory", None),
+                       "soak": getattr(self, "soak", None)}, f, indent=1, default=str)
         self.log(f"raw results and logs: {self.dir}")
 
 
@@ -567,7 +709,9 @@ def main():
     ap.add_argument("--startup-reps", type=int, default=5)
     ap.add_argument("--mem-workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 4])
     ap.add_argument("--mem-seconds", type=int, default=20)
-    ap.add_argument("--only", default="load,startup,memory,coalesce", help="phases: load,startup,memory,coalesce")
+    ap.add_argument("--only", default="load,startup,memory,coalesce,soak", help="phases: load,startup,memory,coalesce,soak")
+    ap.add_argument("--soak-seconds", type=int, default=600, help="length of the soak (every operation, 2 workers)")
+    ap.add_argument("--soak-clients", type=int, default=4, help="keep-alive clients of the soak")
     ap.add_argument("--misses", type=int, default=50, help="concurrent misses of one title (coalesce phase)")
     ap.add_argument("--render-s", type=float, default=1.0, help="seconds the slow Parsoid takes (coalesce phase)")
     ap.add_argument("--wasm", default="target/wasm32-wasip1/wasm/restrouter.wasm")
@@ -576,7 +720,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1 round of 2 s, 1 start-up, 4 s memory runs")
     a = ap.parse_args()
     if a.quick:
-        a.rounds, a.duration, a.startup_reps, a.mem_seconds, a.gap = 1, 2, 1, 4, 0.2
+        a.rounds, a.duration, a.startup_reps, a.mem_seconds, a.gap, a.soak_seconds = 1, 2, 1, 4, 0.2, 20
     if {"load", "memory"} & set(a.only.split(",")) and not shutil.which("wrk"):
         sys.exit("bench: wrk not found")
     b = Bench(a)
@@ -592,6 +736,8 @@ def main():
             b.memory_phase()
         if "coalesce" in phases:
             b.coalesce_phase()
+        if "soak" in phases:
+            b.soak_phase()
         b.report()
     finally:
         b.procs.stop_all()
