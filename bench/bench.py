@@ -210,7 +210,7 @@ def bench_spec(src, dst):
     with open(src) as f:
         text = f.read()
     # The generated spec's spelling of the route's last setting (`make spec` writes it).
-    anchor = "        events:\n        - /page/html/{title}\n"
+    anchor = "        events:\n        - /page/html/{title}/{revision}\n        - /page/html/{title}\n"
     if anchor not in text:
         sys.exit("bench: the shipped spec changed: cannot add the bench rate limit")
     text = text.replace(anchor, anchor + "        rate_limit: {internal: 1000000000, external: 1000000000}\n", 1)

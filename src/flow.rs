@@ -219,12 +219,13 @@ fn redirect_path(location: &str) -> Option<String> {
 
 /// Whether a stored operation's content is of today (UTC) or later, by its `live_date`
 /// template (`{yyyy}-{mm}-{dd}`): such content is fetched anew. Dates compare as strings, so the
-/// template spells the date as ISO 8601 does (year first, zero-padded).
-pub fn is_live(op: &Op, params: &HashMap<String, String>, now_ms: u64) -> bool {
+/// template spells the date as ISO 8601 does (year first, zero-padded). The clock is read only
+/// for such an operation (a host call the hit path of every other route does without).
+pub fn is_live(op: &Op, params: &HashMap<String, String>, now_ms: impl FnOnce() -> u64) -> bool {
     let Some(template) = op.storage.as_ref().and_then(|s| s.live_date.as_ref()) else {
         return false;
     };
-    let now = std::time::UNIX_EPOCH + std::time::Duration::from_millis(now_ms);
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_millis(now_ms());
     let today = humantime::format_rfc3339_seconds(now).to_string();
     crate::paths::expand(template, params).as_str() >= today.get(..10).unwrap_or_default()
 }

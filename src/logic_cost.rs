@@ -6,6 +6,7 @@
 
 use crate::client::Class;
 use crate::flow::{FlowInput, StoredFlow};
+use crate::pages::{check_title, TitleCheck, TitleRequest};
 use crate::router::{route, Target};
 use crate::spec::{model::CspProfile, Api};
 use std::collections::HashMap;
@@ -52,6 +53,24 @@ fn logic_cost_per_request() {
             backend_timeout_ms: 1000,
         };
         let _ = StoredFlow::new(input).start();
+    });
+    // Page semantics on the same hit: title normalization with the worker's parsed siteinfo,
+    // content-location, the page_revisions callout and its answer (storage's row for a title).
+    let site = crate::siteinfo::SiteInfo::from_json(crate::pages::tests::EN).expect("siteinfo fixture");
+    let Ok(Target::Op(m)) = route(&api, "GET", HIT, "", external) else { panic!("{HIT} routes") };
+    per_call("hit: title normalization", || {
+        let req = TitleRequest { method: "GET", no_cache: false, cross_origin: false, template: &m.op.template, param: "title", params: &m.params, query: "" };
+        assert_eq!(check_title(&site, "Earth", &req), TitleCheck::AsIs);
+    });
+    per_call("hit: content-location", || {
+        let _ = crate::pages::content_location("en.wikipedia.org", HIT);
+    });
+    per_call("hit: page_revisions callout", || {
+        let _ = crate::pages::revision_callout("storage", "en.wikipedia.org", "Earth", None, false, 1000).all_headers().len();
+    });
+    let row = br#"{"items":[{"title":"Earth","page_id":9228,"rev":1273431230,"tid":"5a5d5c3e-cf4b-11ef-8000-000000000000","namespace":0,"user_id":1,"user_text":"Example","timestamp":"2025-01-01T00:00:00Z","comment":"","tags":[],"restrictions":[],"page_language":"en","redirect":false}]}"#;
+    per_call("hit: page_revisions answer parse", || {
+        assert!(crate::pages::RevisionRow::from_json(row).is_some());
     });
     per_call("hit: policy headers", || {
         let _ = crate::policy::security("text/html; charset=utf-8", CspProfile::Auto, "en.wikipedia.org");

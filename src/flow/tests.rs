@@ -310,7 +310,7 @@ fn only_todays_feed_and_later_is_live() {
     let api = api();
     let live = |path: &str, now_ms: u64| {
         let Ok(Target::Op(m)) = route(&api, "GET", path, "", || Class::External) else { panic!("{path}") };
-        is_live(&m.op, &m.params, now_ms)
+        is_live(&m.op, &m.params, || now_ms)
     };
     // 2024-01-15T12:00:00Z
     let noon = 1_705_320_000_000;
@@ -322,6 +322,8 @@ fn only_todays_feed_and_later_is_live() {
     assert!(!live("/en.wikipedia.org/v1/feed/featured/2024/01/15", 1_705_363_200_000));
     // Operations without a live date never are.
     assert!(!live("/en.wikipedia.org/v1/page/html/Earth", noon));
+    let Ok(Target::Op(m)) = route(&api, "GET", "/en.wikipedia.org/v1/page/html/Earth", "", || Class::External) else { panic!("routes") };
+    assert!(!is_live(&m.op, &m.params, || panic!("the clock is read only for a live date")));
     // A past day's feed is read from storage first: its key is the day.
     let f = flow(&api, "/en.wikipedia.org/v1/feed/featured/2024/01/14", false);
     assert_eq!(f.storage_path(), "/en.wikipedia.org/v1/key_value/feed.aggregated/2024-01-14");

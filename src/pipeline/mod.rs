@@ -561,7 +561,7 @@ impl Request {
         let cache_control = self.header("cache-control").map(str::to_string);
         let no_cache = self.no_cache();
         // Today's content (`live_date`) is fetched anew like a re-render, and stored.
-        let rerender = self.rerender(host) || crate::flow::is_live(&m.op, &m.params, host.now_ms());
+        let rerender = self.rerender(host) || crate::flow::is_live(&m.op, &m.params, || host.now_ms());
         // A variant is rendered for the request alone: the stored copy is the default variant.
         let bypass_storage = self.page.vary_language && self.header("accept-language").is_some();
         // Content negotiation on the HTML routes (RESTBase's: ignored for no-cache requests).
