@@ -36,3 +36,5 @@ mod glue;
 
 #[cfg(test)]
 mod logic_cost;
+#[cfg(test)]
+mod memory_tests;

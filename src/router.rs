@@ -5,7 +5,7 @@ use crate::client::Class;
 use crate::paths::{self, canonical, split_query};
 use crate::problem::Problem;
 use crate::spec::tree::PathTree;
-use crate::spec::{public, Api, Op, Project};
+use crate::spec::{Api, Op, Project};
 use crate::validate::{Input, Invalid};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -148,7 +148,7 @@ pub fn route(api: &Api, method: &str, raw_path: &str, authority: &str, class: im
 /// the project's OpenAPI document addressed at `spec_base`.
 fn directory(project: &Project, node: &PathTree, method: &str, spec_base: Option<&str>) -> Result<Target, Problem> {
     match (method, spec_base) {
-        ("GET" | "HEAD", Some(base)) => Ok(Target::Spec(public::for_base(&project.public_spec, base))),
+        ("GET" | "HEAD", Some(base)) => Ok(Target::Spec(project.public_spec.for_base(base))),
         ("GET" | "HEAD", None) => Ok(Target::Listing(serde_json::to_vec(&serde_json::json!({ "items": node.items() })).unwrap_or_default())),
         ("OPTIONS", _) => Ok(Target::Preflight),
         (m, _) => Err(Problem::method_not_allowed(m, "GET, HEAD, OPTIONS", None)),

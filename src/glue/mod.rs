@@ -125,7 +125,11 @@ impl RootContext for Root {
         let root_id = host::property(&["plugin_root_id"]).unwrap_or_default();
         let vm_id = host::property(&["plugin_vm_id"]).unwrap_or_default();
         let role = match root_id.as_str() {
-            FILTER_ROOT => Filter::configure(&Hostcalls, &bytes, vm_id).map(|f| Role::Filter(Rc::new(f))),
+            FILTER_ROOT => {
+                let parsed = config::parse(&bytes);
+                drop(bytes);
+                parsed.and_then(|c| Filter::from_config(&Hostcalls, c, vm_id)).map(|f| Role::Filter(Rc::new(f)))
+            }
             SERVICE_ROOT => config::parse(&bytes).map(|c| Role::Service(Box::new(Service::new(&Hostcalls, c.settings, vm_id)))),
             other => Err(format!("unknown root_id '{other}': '{FILTER_ROOT}' is the HTTP filter, '{SERVICE_ROOT}' the singleton service")),
         };

@@ -97,11 +97,17 @@ impl Filter {
     /// Compiles the filter's configuration. Fails closed: a configuration without a spec, or
     /// with one that does not compile, is refused with what is wrong.
     pub fn configure(host: &impl Host, bytes: &[u8], vm_id: String) -> Result<Filter, String> {
-        let config = config::parse(bytes)?;
-        let spec = config.spec.as_ref().ok_or("configuration: no `spec`: the filter (root_id restrouter) serves only the API a spec describes")?;
-        let api = Api::compile(spec).map_err(|e| format!("spec: {e}"))?;
+        Filter::from_config(host, config::parse(bytes)?, vm_id)
+    }
+
+    /// As [`Filter::configure`], from the parsed configuration (the glue frees the bytes first:
+    /// what is allocated while the spec compiles stays in the VM's memory).
+    pub fn from_config(host: &impl Host, config: config::PluginConfig, vm_id: String) -> Result<Filter, String> {
+        let config::PluginConfig { spec, settings } = config;
+        let spec = spec.ok_or("configuration: no `spec`: the filter (root_id restrouter) serves only the API a spec describes")?;
+        let api = Api::compile(&spec).map_err(|e| format!("spec: {e}"))?;
+        drop(spec);
         let metrics = Metrics::define(host, Some(&api));
-        let settings = config.settings;
         if settings.coalesce.wait_ms > 0 {
             coalesce::prepare(host);
         }

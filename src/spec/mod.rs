@@ -124,8 +124,8 @@ pub struct Project {
     pub name: String,
     pub router: matchit::Router<usize>,
     pub routes: Vec<RouteEntry>,
-    /// The public OpenAPI document of this project (extensions stripped), without `servers`.
-    pub public_spec: Value,
+    /// The public OpenAPI document of this project (extensions stripped).
+    pub public_spec: public::Document,
     /// The project's paths segment by segment, for the listings.
     pub tree: tree::PathTree,
 }
@@ -163,7 +163,9 @@ impl Api {
         let mut ops_by_set: BTreeMap<String, Vec<Rc<Op>>> = BTreeMap::new();
         let mut all_ops = Vec::new();
         let mut ids = BTreeSet::new();
+        let raw_paths = doc.get("paths").and_then(Value::as_object);
         for (path, item) in &parsed.paths {
+            let raw_item = raw_paths.and_then(|p| p.get(path));
             if !path.starts_with('/') {
                 return Err(format!("spec: paths.{path}: must start with '/'"));
             }
@@ -171,13 +173,12 @@ impl Api {
             if path.matches('{').count() > MAX_PATH_PARAMS {
                 return Err(format!("spec: paths.{path}: more than {MAX_PATH_PARAMS} parameters"));
             }
-            for (method, raw) in &item.operations {
-                if !METHODS.contains(&method.as_str()) {
-                    continue;
-                }
+            for method in item.members.keys() {
+                let Some(raw) = raw_item.and_then(|i| i.get(method)).filter(|_| METHODS.contains(&method.as_str())) else { continue };
                 let at = format!("spec: paths.{path}.{method}");
                 let op: Operation = from_value(&resolve_refs(raw, doc, &at)?, &at)?;
-                let path_params = item.parameters.iter().map(|p| resolve_refs(p, doc, &at)).collect::<Result<Vec<_>, _>>()?;
+                let raw_params = raw_item.and_then(|i| i.get("parameters")).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+                let path_params = raw_params.iter().map(|p| resolve_refs(p, doc, &at)).collect::<Result<Vec<_>, _>>()?;
                 let path_params: Vec<Parameter> = from_value(&Value::Array(path_params), &format!("spec: paths.{path}.parameters"))?;
                 let compiled = compile_op(op, path, method, &path_params, doc, all_ops.len()).map_err(|e| format!("{at}: {e}"))?;
                 if !ids.insert(compiled.id.clone()) {
@@ -229,7 +230,7 @@ impl Api {
                     return Err(format!("{at}.domains: '{d}' belongs to two projects"));
                 }
             }
-            let public_spec = public::document(doc, &paths);
+            let public_spec = public::Document::of(doc, &paths);
             api.projects.push(Project { name: project.name.clone(), router, routes, public_spec, tree });
         }
         Ok(api)

@@ -1,6 +1,7 @@
 //! The OpenAPI 3 document as the router reads it: the standard parts it needs (paths,
 //! operations, parameters, request bodies) and its own settings in `x-restrouter` extensions.
 
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -28,13 +29,16 @@ pub struct Project {
     pub route_sets: Vec<String>,
 }
 
+/// A path item's shape: the spec's own members are read when it is compiled, as every VM
+/// would otherwise hold a second copy of all operations while it compiles them.
 #[derive(Debug, Deserialize)]
 pub struct PathItem {
-    /// Raw: they may be `$ref`s, resolved when the spec is compiled.
+    /// They may be `$ref`s, resolved when the spec is compiled.
     #[serde(default)]
-    pub parameters: Vec<Value>,
+    pub parameters: Vec<IgnoredAny>,
+    /// The other members by name: the operations by method, and annotations.
     #[serde(flatten)]
-    pub operations: BTreeMap<String, Value>,
+    pub members: BTreeMap<String, IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -331,3 +331,36 @@ fn many_domains_share_routes() {
     assert_eq!(Some(api.projects.len()), projects);
     assert_eq!(op(&api, "GET", "/wiki799.example.org/v1/page/html/X").op.id, "getPageHtml");
 }
+
+/// The public documents, written without a tree, are the bytes the tree gave: the spec with
+/// extensions stripped, the project's paths, `servers` set.
+#[test]
+fn public_documents_as_the_tree_wrote_them() {
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(obj) => Value::Object(obj.iter().filter(|(k, _)| !k.starts_with("x-restrouter")).map(|(k, v)| (k.clone(), strip(v))).collect()),
+            Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    fn tree(doc: &Value, paths: &BTreeSet<&str>, base: &str) -> Vec<u8> {
+        let Value::Object(mut out) = strip(doc) else { unreachable!() };
+        if let Some(Value::Object(all)) = out.get("paths") {
+            let kept: serde_json::Map<String, Value> = all.iter().filter(|(k, _)| paths.contains(k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+            out.insert("paths".into(), Value::Object(kept));
+        }
+        out.insert("servers".into(), serde_json::json!([{ "url": base }]));
+        serde_json::to_vec(&Value::Object(out)).unwrap()
+    }
+    let mut doc = shipped();
+    // Members after `servers` and a spec's own `servers` are written as before too.
+    doc["servers"] = serde_json::json!([{"url": "https://example.org"}]);
+    doc["zz"] = serde_json::json!({"a": [1, {"x-restrouter-y": 2, "b": "\u{0}\"q"}]});
+    let api = Api::compile(&doc).unwrap();
+    for p in &api.projects {
+        let paths: BTreeSet<&str> = p.routes.iter().flat_map(|r| r.ops.iter().map(|o| o.template.as_str())).collect();
+        for base in ["/api/rest_v1", "/en.wikipedia.org/v1", "/a\"b\\c/v1"] {
+            assert_eq!(p.public_spec.for_base(base), tree(&doc, &paths, base), "{} at {base}", p.name);
+        }
+    }
+}
