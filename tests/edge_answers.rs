@@ -87,8 +87,9 @@ fn direct_responses(envoy: &Envoy) -> f64 {
     envoy.stats().lines().find_map(|l| l.strip_prefix("http.restrouter_http.rq_direct_response: ")).and_then(|v| v.parse().ok()).unwrap_or(0.0)
 }
 
-/// Envoy answers unknown domains and paths outside the API itself (the filter disabled on those
-/// routes), with exactly what the filter answers: same status, body and headers.
+/// Envoy answers unknown domains, paths outside the API and unknown path prefixes of served
+/// domains itself (the filter disabled on those routes), with exactly what the filter answers:
+/// same status, body and headers.
 #[test]
 fn envoy_answers_routing_errors_as_the_filter_does() {
     let edge = Envoy::start(&[]);
@@ -96,6 +97,47 @@ fn envoy_answers_routing_errors_as_the_filter_does() {
     let long_domain = format!("/{}/v1/page", "a".repeat(300));
     // (method, path, answered by Envoy)
     let cases = [
+        // Unknown first segments of served domains: by suffix (en.wikipedia.org) and exact
+        // domain, whatever the method, with a query that parses.
+        ("GET", "/en.wikipedia.org/v1/no/such/route", true),
+        ("GET", "/en.wikipedia.org/v1/no", true),
+        ("GET", "/en.wikipedia.org/v1/no/", true),
+        ("HEAD", "/en.wikipedia.org/v1/no/such", true),
+        ("OPTIONS", "/en.wikipedia.org/v1/no/such", true),
+        ("DELETE", "/de.wikipedia.org/v1/nothing", true),
+        ("POST", "/en.wikipedia.org/v1/no/such?x=1&y=a+b&spec", true),
+        ("GET", "/en.wikipedia.org/v1/no?spec", true),
+        ("GET", "/en.wikipedia.org/v1/pages/Earth", true),
+        ("GET", "/en.wikipedia.org/v1/sys/x", true),
+        ("GET", "/en.wikipedia.org/v1/.../x", true),
+        ("GET", "/commons.wikimedia.org/v1/no/such", true),
+        ("GET", "/www.wikidata.org/v1/feed/featured/2025/01/01", true),
+        // Each project's own first segments: wikimedia.org has metrics and no page,
+        // wikipedia has feed and no metrics, wiktionary neither.
+        ("GET", "/wikimedia.org/v1/page/html/Earth", true),
+        ("GET", "/en.wikipedia.org/v1/metrics/x", true),
+        ("GET", "/en.wiktionary.org/v1/feed/x", true),
+        // The filter's: known first segments, listings, `?spec`, empty and dot segments,
+        // capitals, escapes, characters JSON escapes, a query that may not parse.
+        ("GET", "/wikimedia.org/v1/metrics/x", false),
+        ("GET", "/en.wikipedia.org/v1/feed/x", false),
+        ("GET", "/en.wikipedia.org/v1/page/", false),
+        ("GET", "/en.wikipedia.org/v1/page", false),
+        ("GET", "/en.wikipedia.org/v1/page?x=1", false),
+        ("GET", "/en.wikipedia.org/v1", false),
+        ("GET", "/en.wikipedia.org/v1/", false),
+        ("GET", "/en.wikipedia.org/v1?spec", false),
+        ("GET", "/en.wikipedia.org/v1//no", false),
+        ("GET", "/en.wikipedia.org/v1/no//such", false),
+        ("GET", "/en.wikipedia.org/v1/./no", false),
+        ("GET", "/en.wikipedia.org/v1/../no", false),
+        ("GET", "/en.wikipedia.org/v1/no/../page/html/Earth", false),
+        ("GET", "/en.wikipedia.org/v1/no/.", false),
+        ("GET", "/EN.wikipedia.org/v1/no", false),
+        ("GET", "/en.wikipedia.org/v1/no%20such", false),
+        ("GET", "/en.wikipedia.org/v1/no?x=%zz", false),
+        ("GET", "/en.wikipedia.org/v1/no\"such", false),
+        ("GET", "/en.wikipedia.org/v1/no?x=\\", false),
         ("GET", "/", true),
         ("GET", "/favicon.ico", true),
         ("GET", "/en.wikipedia.org/", true),

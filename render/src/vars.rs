@@ -17,7 +17,7 @@ const VARS: &[(&str, &str, &str)] = &[
     ("tls_secret", "", "SDS file naming tls_cert and tls_key (envoy/tls-secret.yaml.j2); required with them"),
     ("wasm", "target/wasm32-wasip1/wasm/restrouter.wasm", "the filter module"),
     ("filter", "on", "off leaves the wasm filter out of the HTTP chain (checks that routing holds without it)"),
-    ("edge_answers", "on", "off leaves every routing error to the filter (on: Envoy answers unknown domains and non-API paths itself)"),
+    ("edge_answers", "on", "off leaves every routing error to the filter (on: Envoy answers unknown domains, non-API paths and unknown path prefixes itself)"),
     ("spec", "spec/wikimedia.yaml", "the API spec (OpenAPI 3 with x-restrouter extensions)"),
     ("storage", "127.0.0.1:7233", "storage service host:port (RESTBase storage API)"),
     ("parsoid", "127.0.0.1:8888", "Parsoid host:port"),

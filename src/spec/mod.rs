@@ -130,6 +130,9 @@ pub struct Project {
     pub tree: tree::PathTree,
 }
 
+/// Domains (or suffixes) with the project that serves them.
+pub type DomainProjects<'a> = Vec<(&'a str, &'a Project)>;
+
 pub struct Api {
     pub projects: Vec<Project>,
     exact: HashMap<String, usize>,
@@ -145,6 +148,15 @@ impl Api {
         let mut exact: Vec<&str> = self.exact.keys().map(String::as_str).collect();
         exact.sort_unstable();
         (exact, self.suffixes.iter().map(|(s, _)| s.as_str()).collect())
+    }
+
+    /// The exact domains with their projects, sorted, then the suffixes with theirs, in the
+    /// order [`Api::project_for`] tries them.
+    pub fn domain_projects(&self) -> (DomainProjects<'_>, DomainProjects<'_>) {
+        let mut exact: Vec<(&str, &Project)> = self.exact.iter().filter_map(|(d, i)| Some((d.as_str(), self.projects.get(*i)?))).collect();
+        exact.sort_unstable_by_key(|(d, _)| *d);
+        let suffixes = self.suffixes.iter().filter_map(|(s, i)| Some((s.as_str(), self.projects.get(*i)?))).collect();
+        (exact, suffixes)
     }
 
     pub fn project_for(&self, domain: &str) -> Option<&Project> {

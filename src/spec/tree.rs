@@ -31,6 +31,12 @@ impl PathTree {
         (node.param.is_some() || !node.literal.is_empty()).then_some(node)
     }
 
+    /// The literal segments that can come next, or `None` when a parameter can (then any
+    /// segment may match).
+    pub fn fixed(&self) -> Option<Vec<&str>> {
+        self.param.is_none().then(|| self.literal.keys().map(String::as_str).collect())
+    }
+
     /// The listing: the literal segments under this node, none if a parameter comes next.
     pub fn items(&self) -> Vec<&str> {
         if self.param.is_some() {
@@ -48,6 +54,8 @@ mod tests {
     fn listings_are_the_next_segments() {
         let t = PathTree::of(["/page/html/{title}", "/page/html/{title}/{revision}", "/page/summary/{title}", "/feed/x", "/transform/wikitext/to/html"]);
         assert_eq!(t.items(), ["feed", "page", "transform"]);
+        assert_eq!(t.fixed(), Some(vec!["feed", "page", "transform"]));
+        assert_eq!(t.at("page/html").unwrap().fixed(), None);
         assert_eq!(t.at("page").unwrap().items(), ["html", "summary"]);
         assert_eq!(t.at("transform/wikitext/to").unwrap().items(), ["html"]);
         // A parameter next: nothing to list.
