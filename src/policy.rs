@@ -74,10 +74,21 @@ pub struct Shaping {
     pub rewrite_body: bool,
 }
 
+/// Where an answer passing the filter comes from, which decides what it already carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Storage's or a back-end's answer through one of the filter's routes: Envoy's route set
+    /// [`STATIC`] on it.
+    Route,
+    /// Anything else, checked in full: the filter's own reply (built with [`STATIC`]), or an
+    /// answer Envoy made outside the route (its 413 for a body past its buffer).
+    Local,
+}
+
 /// The edits that bring `headers` (an answer with `status`) in line with the policy; none for
 /// an answer that already follows it, such as the filter's own replies. Values already right
 /// cost no host call.
-pub fn shape(route: &RoutePolicy, status: u16, headers: &[(String, String)], domain: &str) -> Shaping {
+pub fn shape(route: &RoutePolicy, status: u16, headers: &[(String, String)], domain: &str, origin: Origin) -> Shaping {
     let mut out = Shaping::default();
     let mut ct = content_type(values(headers, "content-type").next(), route);
     if status >= 400 && !ct.starts_with(problem::CONTENT_TYPE) {
@@ -91,8 +102,14 @@ pub fn shape(route: &RoutePolicy, status: u16, headers: &[(String, String)], dom
     want(headers, "content-type", ct, &mut out);
     let cc = cache_control(status, route, values(headers, "cache-control").next());
     want(headers, "cache-control", cc, &mut out);
-    for (name, value) in security(ct, route.csp, domain) {
-        want(headers, name, &value, &mut out);
+    if origin == Origin::Local {
+        for (name, value) in STATIC {
+            want(headers, name, value, &mut out);
+        }
+    }
+    let policy = csp(ct, route.csp, domain);
+    for name in CSP_NAMES {
+        want(headers, name, &policy, &mut out);
     }
     out
 }
@@ -113,7 +130,12 @@ fn want(headers: &[(String, String)], name: &'static str, value: &str, out: &mut
     }
 }
 
-const STATIC: &[(&str, &str)] = &[
+/// The CORS and security headers of every answer, whatever its content. Envoy's routes that
+/// carry the filter's traffic set them (rendered from this list: `filter_routes` in
+/// `envoy/common.j2`) on their answers, Envoy's own among them, and on a reply the filter sends
+/// in place of one, so proxied answers need no host call for them. A reply the filter sends
+/// before anything was forwarded gets no route header: it carries them itself.
+pub const STATIC: &[(&str, &str)] = &[
     ("access-control-allow-origin", "*"),
     ("access-control-allow-methods", "GET,HEAD"),
     ("access-control-allow-headers", "accept, content-type, content-length, cache-control, accept-language, api-user-agent, if-match, if-modified-since, if-none-match, dnt, accept-encoding"),
@@ -137,15 +159,20 @@ fn html_csp(domain: &str) -> String {
     format!("default-src 'none'; media-src *; img-src *; style-src http://{family} https://{family} 'unsafe-inline'; frame-ancestors 'self'")
 }
 
-/// The security and CORS headers of an answer with this content type.
-pub fn security(content_type: &str, csp: CspProfile, domain: &str) -> Vec<(&'static str, String)> {
-    let mut out: Vec<(&'static str, String)> = STATIC.iter().map(|(n, v)| (*n, (*v).to_string())).collect();
+/// The content security policy of an answer with this content type.
+fn csp(content_type: &str, csp: CspProfile, domain: &str) -> String {
     let is_html = content_type.trim_start().to_ascii_lowercase().starts_with("text/html");
-    let policy = match (csp, is_html) {
+    match (csp, is_html) {
         (CspProfile::MobileHtml, true) => CSP_MOBILE_HTML.to_string(),
         (_, true) => html_csp(domain),
         _ => CSP_STRICT.to_string(),
-    };
+    }
+}
+
+/// The security and CORS headers of an answer with this content type.
+pub fn security(content_type: &str, profile: CspProfile, domain: &str) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = STATIC.iter().map(|(n, v)| (*n, (*v).to_string())).collect();
+    let policy = csp(content_type, profile, domain);
     out.extend(CSP_NAMES.iter().map(|n| (*n, policy.clone())));
     out
 }
@@ -194,7 +221,7 @@ mod tests {
             for (status, ct) in [(200, "text/html; charset=utf-8"), (200, "application/json"), (404, problem::CONTENT_TYPE), (502, problem::CONTENT_TYPE)] {
                 for upstream_cc in [None, Some("max-age=5")] {
                     let r = crate::reply::Reply::content(status, ct, Vec::new(), route, upstream_cc, "en.wikipedia.org");
-                    assert_eq!(shape(route, status, &r.headers, "en.wikipedia.org"), Shaping::default(), "{route:?} {status} {ct} {upstream_cc:?}");
+                    assert_eq!(shape(route, status, &r.headers, "en.wikipedia.org", Origin::Local), Shaping::default(), "{route:?} {status} {ct} {upstream_cc:?}");
                 }
             }
         }
@@ -208,7 +235,7 @@ mod tests {
                 let built = crate::reply::Reply::content(200, "text/html", Vec::new(), &route, upstream_cc, "d.org");
                 let mut proxied = vec![("content-type".to_string(), "text/html".to_string())];
                 proxied.extend(upstream_cc.map(|v| ("cache-control".to_string(), v.to_string())));
-                let shaped = apply(&shape(&route, 200, &proxied, "d.org"), proxied);
+                let shaped = apply(&shape(&route, 200, &proxied, "d.org", Origin::Route), proxied);
                 assert_eq!(one(&shaped, "cache-control"), built.header("cache-control"), "{route_cc:?} {upstream_cc:?}");
                 assert_eq!(one(&shaped, "cache-control"), Some(route_cc.or(upstream_cc).unwrap_or(DEFAULT_CACHE_CONTROL)));
             }
@@ -228,7 +255,7 @@ mod tests {
             let route = RoutePolicy { cache_control: Some(own.into()), private: true, ..RoutePolicy::default() };
             assert_eq!(cache_control(200, &route, Some("s-maxage=300")), own);
         }
-        let shaped = shape(&public, 201, &[("content-type".into(), "application/json".into()), ("cache-control".into(), "public, s-maxage=60".into())], "d.org");
+        let shaped = shape(&public, 201, &[("content-type".into(), "application/json".into()), ("cache-control".into(), "public, s-maxage=60".into())], "d.org", Origin::Route);
         assert!(shaped.edits.contains(&Edit::Set("cache-control", DEFAULT_CACHE_CONTROL.into())), "{shaped:?}");
     }
 
@@ -240,13 +267,34 @@ mod tests {
             ("x-frame-options".to_string(), "DENY".to_string()),
             ("x-frame-options".to_string(), "ALLOW".to_string()),
         ];
-        let s = shape(&RoutePolicy::default(), 500, &headers, "en.wikipedia.org");
+        let s = shape(&RoutePolicy::default(), 500, &headers, "en.wikipedia.org", Origin::Local);
         assert!(s.rewrite_body);
         let out = apply(&s, headers);
         assert_eq!(one(&out, "content-type"), Some(problem::CONTENT_TYPE));
         assert_eq!(one(&out, "content-length"), None);
         assert_eq!(one(&out, "content-security-policy"), Some(CSP_STRICT));
         assert_eq!(out.iter().filter(|(n, _)| n == "x-frame-options").map(|(_, v)| v.as_str()).collect::<Vec<_>>(), ["SAMEORIGIN"]);
+    }
+
+    #[test]
+    fn a_routed_answer_leaves_the_static_headers_to_envoy() {
+        // As Envoy's route left it: the static headers set, the CSP the filter's to choose.
+        let mut headers: Vec<(String, String)> = STATIC.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        headers.push(("content-type".into(), "text/html".into()));
+        let s = shape(&RoutePolicy::default(), 200, &headers, "en.wikipedia.org", Origin::Route);
+        let names: Vec<&str> = s
+            .edits
+            .iter()
+            .map(|e| match e {
+                Edit::Add(n, _) | Edit::Set(n, _) | Edit::Remove(n) => *n,
+            })
+            .collect();
+        assert_eq!(names, ["cache-control", "content-security-policy", "x-content-security-policy", "x-webkit-csp"]);
+        // Envoy's own answer gets them from the filter.
+        let s = shape(&RoutePolicy::default(), 503, &[], "en.wikipedia.org", Origin::Local);
+        for (name, value) in STATIC {
+            assert!(s.edits.contains(&Edit::Add(name, value.to_string())), "{name}: {s:?}");
+        }
     }
 
     #[test]

@@ -48,6 +48,14 @@ impl Reply {
         self
     }
 
+    /// Without the policy's static headers: a reply sent in place of an answer of the filter's
+    /// routes gets them from Envoy's route, which adds them after the reply's own (both would
+    /// stay).
+    pub fn without_static(mut self) -> Reply {
+        self.headers.retain(|(n, _)| !policy::STATIC.iter().any(|(s, _)| n.eq_ignore_ascii_case(s)));
+        self
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }

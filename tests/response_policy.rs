@@ -144,3 +144,101 @@ fn head_on_a_pass_through_route() {
     assert_eq!(head.status, 400, "{head}");
     assert!(head.header("content-type").is_some_and(|ct| ct.starts_with("application/problem+json")), "{head}");
 }
+
+/// What, path, status, content-type, cache-control, CSP, and the headers besides the policy's
+/// and date, server and x-request-id.
+type Case<'a> = (&'a str, &'a str, u16, &'a str, &'a str, &'a str, &'a [&'a str]);
+
+/// Every answer's whole header set, whoever built it: the policy's headers exactly once each
+/// (an upstream's own copies replaced), whether Envoy's route set them on a proxied answer or
+/// the filter built them into its own reply, plus only the transport's and Envoy's own.
+#[test]
+fn every_answer_has_exactly_the_policy_headers() {
+    let mut s = Stack::with(&[("backend_timeout_ms", "300")]);
+    // Back-ends that send their own values of the policy's headers, some twice.
+    let rogue = |r: Reply| r.header("access-control-allow-origin", "https://evil.example").header("x-frame-options", "ALLOW").header("x-frame-options", "DENY").header("referrer-policy", "unsafe-url");
+    s.backend.on("/en.wikipedia.org/v3/page/html/Earth", rogue(Reply::html("earth")));
+    s.backend.on("/en.wikipedia.org/v1/feed/onthisday/births/01/15", rogue(Reply::json(&json!({}))));
+    s.backend.on("/en.wikipedia.org/v1/feed/onthisday/births/01/16", rogue(Reply::status(500).header("content-type", "text/plain").body("boom")));
+    s.backend.on("/en.wikipedia.org/v1/feed/onthisday/births/01/17", Reply::reset());
+
+    let html_csp = "default-src 'none'; media-src *; img-src *; style-src http://*.wikipedia.org https://*.wikipedia.org 'unsafe-inline'; frame-ancestors 'self'";
+    let html_cc = "s-maxage=1209600, max-age=0, must-revalidate";
+    let stored: &[&str] = &["content-length", "content-location"];
+    let problem: &[&str] = &["content-length"];
+    let streamed: &[&str] = &["content-location", "transfer-encoding"];
+    let cases: [Case; 9] = [
+        ("a miss, answered in place of storage's 404", "/en.wikipedia.org/v1/page/html/Earth", 200, "text/html; charset=utf-8", html_cc, html_csp, stored),
+        ("a storage hit", "/en.wikipedia.org/v1/page/html/Earth", 200, "text/html; charset=utf-8", html_cc, html_csp, &["content-length", "content-location", "etag", "x-envoy-upstream-service-time"]),
+        (
+            "a pass-through answer",
+            "/en.wikipedia.org/v1/feed/onthisday/births/01/15",
+            200,
+            "application/json; charset=utf-8",
+            "s-maxage=300, max-age=60",
+            STRICT_CSP,
+            &["content-length", "content-location", "x-envoy-upstream-service-time"],
+        ),
+        (
+            "a back-end's error",
+            "/en.wikipedia.org/v1/feed/onthisday/births/01/16",
+            500,
+            "application/problem+json",
+            PRIVATE,
+            STRICT_CSP,
+            &["content-location", "transfer-encoding", "x-envoy-upstream-service-time"],
+        ),
+        ("Envoy's answer for a reset back-end", "/en.wikipedia.org/v1/feed/onthisday/births/01/17", 502, "application/problem+json", PRIVATE, STRICT_CSP, streamed),
+        ("the filter's 400", "/en.wikipedia.org/v1/page/html/Earth/abc", 400, "application/problem+json", PRIVATE, STRICT_CSP, problem),
+        ("the filter's 404", "/en.wikipedia.org/v1/nothing", 404, "application/problem+json", PRIVATE, STRICT_CSP, problem),
+        ("the filter's document", "/en.wikipedia.org/v1/?spec", 200, "application/json", PRIVATE, STRICT_CSP, problem),
+        ("Envoy's direct_response at the edge", "/unknown.example.org/v1/page/html/Earth", 404, "application/problem+json", PRIVATE, STRICT_CSP, problem),
+    ];
+    for (what, path, status, ct, cc, csp, extra) in cases {
+        let r = s.envoy.get(path);
+        assert_eq!(r.status, status, "{what}:\n{r}");
+        assert_security_headers(&r);
+        let mut want = vec![("content-type", ct), ("cache-control", cc), ("content-security-policy", csp), ("x-content-security-policy", csp), ("x-webkit-csp", csp)];
+        want.push((
+            "access-control-allow-headers",
+            "accept, content-type, content-length, cache-control, accept-language, api-user-agent, if-match, if-modified-since, if-none-match, dnt, accept-encoding",
+        ));
+        for (name, value) in want {
+            assert_eq!((r.header(name), r.header_count(name)), (Some(value), 1), "{what}: {name} in\n{r}");
+        }
+        let mut names: Vec<&str> = r.headers.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort_unstable();
+        let mut expected = vec![
+            "access-control-allow-headers",
+            "access-control-allow-methods",
+            "access-control-allow-origin",
+            "access-control-expose-headers",
+            "cache-control",
+            "content-security-policy",
+            "content-type",
+            "date",
+            "referrer-policy",
+            "server",
+            "x-content-security-policy",
+            "x-content-type-options",
+            "x-frame-options",
+            "x-request-id",
+            "x-webkit-csp",
+            "x-xss-protection",
+        ];
+        expected.extend(extra);
+        expected.sort_unstable();
+        assert_eq!(names, expected, "{what}:\n{r}");
+    }
+    // Storage down: the back-end's content in place of Envoy's own 503 for storage.
+    s.backend.on("/en.wikipedia.org/v3/page/html/Moon", rogue(Reply::html("moon")));
+    s.storage.kill();
+    let r = s.envoy.get("/en.wikipedia.org/v1/page/html/Moon");
+    assert_eq!((r.status, r.text().as_str()), (200, "moon"), "{r}");
+    assert_security_headers(&r);
+    let mut names: Vec<&str> = r.headers.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "each header once:\n{r}");
+}

@@ -209,6 +209,9 @@ fn render(template: &Path, v: &vars::Vars, (spec, clusters): (Value, Vec<String>
     ctx.insert("chart_values".into(), Value::String(chart_values.to_string()));
     let api = restrouter::spec::Api::compile(&spec)?;
     ctx.insert("edge".into(), edge::edge(&api));
+    // Envoy reads header values as format strings, hence `%%`.
+    let static_headers: Vec<Value> = restrouter::policy::STATIC.iter().map(|(n, v)| json!([n, v.replace('%', "%%")])).collect();
+    ctx.insert("static_response_headers".into(), Value::Array(static_headers));
     for (k, val) in ctx {
         env.add_global(k, minijinja::Value::from_serialize(&val));
     }

@@ -324,6 +324,14 @@ pub fn serve(h: &FakeHost, filter: &Rc<Filter>, req: Req<'_>, upstream: &dyn Fn(
     let mut resp = vec![(":status".to_string(), a.status.to_string())];
     resp.extend(a.headers.iter().cloned());
     resp.push(("content-length".into(), a.body.len().to_string()));
+    if cluster != "none" && a.flags == 0 {
+        // The filter's routes set the policy's static headers on an upstream's answer,
+        // replacing its own (`response_headers_to_add`, OVERWRITE_IF_EXISTS_OR_ADD).
+        for (name, value) in crate::policy::STATIC {
+            resp.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            resp.push((name.to_string(), value.to_string()));
+        }
+    }
     *h.response_headers.borrow_mut() = resp;
     *h.response_body.borrow_mut() = a.body.clone();
     if r.on_response_headers(h) == Action::Pause {
@@ -331,7 +339,9 @@ pub fn serve(h: &FakeHost, filter: &Rc<Filter>, req: Req<'_>, upstream: &dyn Fn(
         let held = r.on_response_body(h, a.body.len(), true);
         assert_eq!(held, Action::Pause, "storage's answer is held while it is replaced");
         assert!(h.response_body.borrow().is_empty(), "storage's body is dropped");
-        let Some((status, headers, body)) = h.reply.borrow_mut().take() else { panic!("a held answer was never replaced") };
+        let Some((status, mut headers, body)) = h.reply.borrow_mut().take() else { panic!("a held answer was never replaced") };
+        // Envoy's route adds its headers to a reply sent in place of the route's answer.
+        headers.extend(crate::policy::STATIC.iter().map(|(n, v)| (n.to_string(), v.to_string())));
         // Sent straight to the client: response headers had started through the filters.
         r.on_log(h);
         return Served { status, headers, body, seen, local: true };

@@ -43,7 +43,7 @@ use crate::math::{MathFlow, MathInput};
 use crate::metrics::{Counter, Metrics};
 use crate::pages::{self, SiteCache};
 use crate::paths::{expand, split_query};
-use crate::policy::{self, Edit, RoutePolicy};
+use crate::policy::{self, Edit, Origin, RoutePolicy};
 use crate::problem::{self, Problem};
 use crate::ratelimit::Decision;
 use crate::reply::Reply;
@@ -343,7 +343,7 @@ impl Request {
         // One read of the whole map rather than a host call per header.
         let headers = host.response_headers();
         self.status = header(&headers, ":status").and_then(|s| s.parse().ok()).unwrap_or(0);
-        let route = match std::mem::take(&mut self.phase) {
+        let (route, origin) = match std::mem::take(&mut self.phase) {
             Phase::StorageRead(mut flow) => {
                 // Only an error needs the flags (a hit never reads them).
                 let failure = if self.status >= 400 { Failure::of_router(host.response_flags()) } else { None };
@@ -356,7 +356,7 @@ impl Request {
                     let _ = self.run(host, flow, step, true);
                     return Action::Pause;
                 }
-                return self.shape(host, &RoutePolicy::of(&flow.input().op), &read.headers);
+                return self.shape(host, &RoutePolicy::of(&flow.input().op), &read.headers, Origin::Route);
             }
             Phase::Forwarded(route) => {
                 if self.status >= 500 {
@@ -373,15 +373,16 @@ impl Request {
                 }
                 if self.status >= 400 {
                     // Every error of a back-end is rewritten: a problem it sent names its own
-                    // path, which is not the client's business (see `problem::retarget`).
-                    let action = self.shape(host, &route, &headers);
+                    // path, which is not the client's business (see `problem::retarget`). Checked in
+                    // full: Envoy may have answered in the upstream's place outside the route.
+                    let action = self.shape(host, &route, &headers, Origin::Local);
                     if !matches!(self.phase, Phase::Proxied { rewrite: Some(_) }) {
                         host.remove_response_header("content-length");
                         self.phase = Phase::Proxied { rewrite: Some(self.status) };
                     }
                     return action;
                 }
-                route
+                (route, Origin::Route)
             }
             Phase::Replied { route, replacing: true } => {
                 self.phase = Phase::Replied { route, replacing: true };
@@ -389,11 +390,11 @@ impl Request {
             }
             // The filter's own reply (the policy finds nothing to change), or Envoy's answer in
             // its place, such as its 413 for a body past its buffer: the policy either way.
-            Phase::Replied { route, replacing: false } => route,
+            Phase::Replied { route, replacing: false } => (route, Origin::Local),
             // Envoy answered before the filter decided (a callout still out is then ignored).
-            _ => RoutePolicy::default(),
+            _ => (RoutePolicy::default(), Origin::Local),
         };
-        self.shape(host, &route, &headers)
+        self.shape(host, &route, &headers, origin)
     }
 
     pub fn on_response_body(&mut self, host: &impl Host, body_size: usize, end_of_stream: bool) -> Action {
@@ -444,8 +445,8 @@ impl Request {
     }
 
     /// Applies the response policy to the answer on its way out.
-    fn shape(&mut self, host: &impl Host, route: &RoutePolicy, headers: &[(String, String)]) -> Action {
-        let mut shaping = policy::shape(route, self.status, headers, &self.domain);
+    fn shape(&mut self, host: &impl Host, route: &RoutePolicy, headers: &[(String, String)], origin: Origin) -> Action {
+        let mut shaping = policy::shape(route, self.status, headers, &self.domain, origin);
         for (name, value) in self.page_headers(route, self.status, headers) {
             // Page semantics have the last word on the headers they set.
             shaping.edits.retain(|e| edit_name(e) != name);
@@ -483,6 +484,9 @@ impl Request {
         self.status = reply.status;
         for (name, value) in self.page_headers(&route, reply.status, &reply.headers) {
             reply = reply.setting(name, &value);
+        }
+        if replacing {
+            reply = reply.without_static();
         }
         self.phase = Phase::Replied { route, replacing };
         // Always with the body: Envoy derives content-length (and keeps content-type) from it,

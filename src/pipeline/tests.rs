@@ -142,6 +142,32 @@ fn miss_fetches_stores_emits_and_replaces_storage_answer() {
 }
 
 #[test]
+fn each_static_header_once_whoever_sets_it() {
+    // Envoy's route sets them on a hit and on a reply in place of storage's miss; the filter's
+    // reply before anything was forwarded carries them itself.
+    let hit = |l: &str| match l {
+        READ => stored(),
+        l => unexpected(l),
+    };
+    let miss = |l: &str| match l {
+        READ => missing(),
+        FETCH => fresh(),
+        STORE => created(),
+        l => unexpected(l),
+    };
+    let nothing = |l: &str| unexpected(l);
+    let upstreams: [&dyn Fn(&str) -> Answer; 3] = [&hit, &miss, &nothing];
+    for (path, upstream) in [PAGE, PAGE, "/en.wikipedia.org/v1/nothing"].into_iter().zip(upstreams) {
+        let (h, f) = setup(json!({}));
+        let s = serve(&h, &f, Req::get(path), upstream);
+        for (name, value) in crate::policy::STATIC {
+            let values: Vec<&str> = s.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect();
+            assert_eq!(values, [*value], "{name}: {s:?}");
+        }
+    }
+}
+
+#[test]
 fn forced_rerender_is_for_internal_clients_only() {
     let (h, f) = setup(json!({}));
     let upstream = |l: &str| match l {
