@@ -51,7 +51,7 @@ use crate::router::{self, Matched, Target};
 use crate::spec::Api;
 use page::PageHeaders;
 use ratelimit::RateLimitState;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -62,6 +62,8 @@ pub const EVENTS_QUEUE: &str = "restrouter.events";
 /// value is always removed first.
 pub const CLUSTER_HEADER: &str = "x-restrouter-cluster";
 
+/// Changes a worker hands the singleton in one message at most (more go at once).
+const CHANGES_PER_MESSAGE: usize = 100;
 /// How often a worker ships rate counts and picks up verdicts.
 const RATELIMIT_TICK_MS: u64 = 200;
 /// The client's credentials: they reach only the back-end of an operation that acts as the
@@ -87,6 +89,9 @@ pub struct Filter {
     vm_id: String,
     /// Resolved on first use: the singleton may start after the workers.
     events_queue: Cell<Option<u32>>,
+    /// Changes waiting for the worker's tick: one queue message for all of them wakes the
+    /// singleton's thread once, where one per change woke it for each.
+    changes: RefCell<Vec<Change>>,
     ratelimit: RateLimitState,
     sites: SiteCache,
     /// When the rate-limit part of the tick is due next.
@@ -113,9 +118,33 @@ impl Filter {
             metrics,
             vm_id,
             events_queue: Cell::new(None),
+            changes: RefCell::new(Vec::new()),
             sites: SiteCache::default(),
             next_ratelimit_tick: Cell::new(0),
         })
+    }
+
+    /// Sends the changes gathered since the last tick.
+    fn send_changes(&self, host: &impl Host) {
+        let changes = match self.changes.try_borrow_mut() {
+            Ok(mut changes) if !changes.is_empty() => std::mem::take(&mut *changes),
+            _ => return,
+        };
+        self.enqueue_changes(host, &changes);
+    }
+
+    fn enqueue_changes(&self, host: &impl Host, changes: &[Change]) {
+        let queue = self.events_queue.get().or_else(|| {
+            let q = host.resolve_queue(&self.vm_id, EVENTS_QUEUE);
+            self.events_queue.set(q);
+            q
+        });
+        let sent = match (queue, serde_json::to_vec(changes)) {
+            (Some(q), Ok(bytes)) => host.enqueue(q, &bytes),
+            _ => false,
+        };
+        let n = u32::try_from(changes.len()).unwrap_or(u32::MAX);
+        self.metrics.count_n(host, if sent { Counter::EventsQueued } else { Counter::EventsDropped }, n);
     }
 
     fn limits(&self) -> bool {
@@ -132,6 +161,7 @@ impl Filter {
 
     /// The filter's part of the tick (the glue wakes waiting requests).
     pub fn on_tick(&self, host: &impl Host) {
+        self.send_changes(host);
         let now = host.now_ms();
         if self.limits() && now >= self.next_ratelimit_tick.get() {
             self.next_ratelimit_tick.set(now + RATELIMIT_TICK_MS);
@@ -667,21 +697,24 @@ impl Request {
         let input = flow.input();
         let (request_id, triggered_by) = (self.header("x-request-id").map(str::to_string), self.header("x-triggered-by").map(str::to_string));
         if let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.filter.settings.event_base_path, flow.stored_revision(), request_id, triggered_by) {
-            self.emit(host, &change);
+            self.emit(host, change);
         }
     }
 
-    fn emit(&self, host: &impl Host, change: &Change) {
-        let queue = self.filter.events_queue.get().or_else(|| {
-            let q = host.resolve_queue(&self.filter.vm_id, EVENTS_QUEUE);
-            self.filter.events_queue.set(q);
-            q
-        });
-        let sent = match (queue, serde_json::to_vec(change)) {
-            (Some(q), Ok(bytes)) => host.enqueue(q, &bytes),
-            _ => false,
+    /// Hands a change to the singleton: gathered until the worker's tick (a bounded wait), or
+    /// at once when the worker has no tick.
+    fn emit(&self, host: &impl Host, change: Change) {
+        let filter = &self.filter;
+        let gathered = match filter.changes.try_borrow_mut() {
+            Ok(mut changes) if filter.tick_ms().is_some() => {
+                changes.push(change);
+                changes.len()
+            }
+            _ => return filter.enqueue_changes(host, &[change]),
         };
-        self.filter.metrics.count(host, if sent { Counter::EventsQueued } else { Counter::EventsDropped });
+        if gathered >= CHANGES_PER_MESSAGE {
+            filter.send_changes(host);
+        }
     }
 
     /// A math composite (`crate::math`): callouts only, the filter answers.
@@ -718,7 +751,7 @@ impl Request {
                     if let Some(mut change) = flow.take_purge() {
                         change.request_id = self.header("x-request-id").map(str::to_string);
                         change.triggered_by = self.header("x-triggered-by").map(str::to_string);
-                        self.emit(host, &change);
+                        self.emit(host, change);
                     }
                     let route = RoutePolicy::of(&flow.input().op);
                     let _ = self.reply_with(host, reply, route, false);
