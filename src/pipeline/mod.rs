@@ -51,7 +51,7 @@ use crate::router::{self, Matched, Target};
 use crate::spec::Api;
 use page::PageHeaders;
 use ratelimit::RateLimitState;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -62,8 +62,6 @@ pub const EVENTS_QUEUE: &str = "restrouter.events";
 /// value is always removed first.
 pub const CLUSTER_HEADER: &str = "x-restrouter-cluster";
 
-/// Changes a worker hands the singleton in one message at most (more go at once).
-const CHANGES_PER_MESSAGE: usize = 100;
 /// How often a worker ships rate counts and picks up verdicts.
 const RATELIMIT_TICK_MS: u64 = 200;
 /// The client's credentials: they reach only the back-end of an operation that acts as the
@@ -89,9 +87,6 @@ pub struct Filter {
     vm_id: String,
     /// Resolved on first use: the singleton may start after the workers.
     events_queue: Cell<Option<u32>>,
-    /// Changes waiting for the worker's tick: one queue message for all of them wakes the
-    /// singleton's thread once, where one per change woke it for each.
-    changes: RefCell<Vec<Change>>,
     ratelimit: RateLimitState,
     sites: SiteCache,
     /// When the rate-limit part of the tick is due next.
@@ -118,21 +113,12 @@ impl Filter {
             metrics,
             vm_id,
             events_queue: Cell::new(None),
-            changes: RefCell::new(Vec::new()),
             sites: SiteCache::default(),
             next_ratelimit_tick: Cell::new(0),
         })
     }
 
-    /// Sends the changes gathered since the last tick.
-    fn send_changes(&self, host: &impl Host) {
-        let changes = match self.changes.try_borrow_mut() {
-            Ok(mut changes) if !changes.is_empty() => std::mem::take(&mut *changes),
-            _ => return,
-        };
-        self.enqueue_changes(host, &changes);
-    }
-
+    /// One queue message: the singleton takes a list of changes.
     fn enqueue_changes(&self, host: &impl Host, changes: &[Change]) {
         let queue = self.events_queue.get().or_else(|| {
             let q = host.resolve_queue(&self.vm_id, EVENTS_QUEUE);
@@ -161,7 +147,6 @@ impl Filter {
 
     /// The filter's part of the tick (the glue wakes waiting requests).
     pub fn on_tick(&self, host: &impl Host) {
-        self.send_changes(host);
         let now = host.now_ms();
         if self.limits() && now >= self.next_ratelimit_tick.get() {
             self.next_ratelimit_tick.set(now + RATELIMIT_TICK_MS);
@@ -701,20 +686,9 @@ impl Request {
         }
     }
 
-    /// Hands a change to the singleton: gathered until the worker's tick (a bounded wait), or
-    /// at once when the worker has no tick.
+    /// Hands a change to the singleton, which sends it with the others of its tick.
     fn emit(&self, host: &impl Host, change: Change) {
-        let filter = &self.filter;
-        let gathered = match filter.changes.try_borrow_mut() {
-            Ok(mut changes) if filter.tick_ms().is_some() => {
-                changes.push(change);
-                changes.len()
-            }
-            _ => return filter.enqueue_changes(host, &[change]),
-        };
-        if gathered >= CHANGES_PER_MESSAGE {
-            filter.send_changes(host);
-        }
+        self.filter.enqueue_changes(host, &[change]);
     }
 
     /// A math composite (`crate::math`): callouts only, the filter answers.
