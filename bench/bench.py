@@ -373,6 +373,8 @@ class Bench:
                 ("module variant, 404", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/no/such/route", None),
                  (vname, var, VARIANT[0], "/en.wikipedia.org/v1/no/such/route", None)),
                 ("module variant, pass-through", ("restrouter", rr, RR[0], FEED, None), (vname, var, VARIANT[0], FEED, None)),
+                ("module variant, miss", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/page/html/", miss),
+                 (vname, var, VARIANT[0], "/en.wikipedia.org/v1/page/html/", miss)),
             ]
         if a.cases:
             cases = [c for c in cases if any(w in c[0] for w in a.cases.split(","))]
@@ -387,10 +389,11 @@ class Bench:
             self.results[name] = ([], [])
         for rnd in range(a.rounds):
             self.log(f"round {rnd + 1}/{a.rounds}")
-            for name, x, y in cases:
+            for ci, (name, x, y) in enumerate(cases):
                 order = [(0, x), (1, y)] if rnd % 2 == 0 else [(1, y), (0, x)]
                 for i, (label, proc, port, path, script) in order:
-                    args = (f"{path}Bench_{run_id}_{rnd}_{i}_",) if script else ()
+                    # Titles nobody asked for: one prefix per case, round and side.
+                    args = (f"{path}Bench_{run_id}_{ci}_{rnd}_{i}_",) if script else ()
                     r = self.run(proc, port, path, 1 if name.endswith("c=1") else a.conns, script, args)
                     self.results[name][i].append(r)
                     self.log(f"  {name:34} {label:24} {r['rps']:9.0f} req/s  p50 {r['p50']:.3f} ms"
@@ -715,7 +718,7 @@ def main():
     ap.add_argument("--misses", type=int, default=50, help="concurrent misses of one title (coalesce phase)")
     ap.add_argument("--render-s", type=float, default=1.0, help="seconds the slow Parsoid takes (coalesce phase)")
     ap.add_argument("--wasm", default="target/wasm32-wasip1/wasm/restrouter.wasm")
-    ap.add_argument("--variant", help="NAME=PATH: also compare restrouter with this .wasm (hit and 404 paths)")
+    ap.add_argument("--variant", help="NAME=PATH: also compare restrouter with this .wasm (hit, 404, pass-through and miss paths)")
     ap.add_argument("--cases", help="only the load cases whose names contain one of these (comma separated)")
     ap.add_argument("--quick", action="store_true", help="1 round of 2 s, 1 start-up, 4 s memory runs")
     a = ap.parse_args()

@@ -41,18 +41,18 @@ pub struct Streams<'a> {
     pub transcludes: &'a str,
 }
 
-/// The JSON array EventGate takes, as RESTBase's `sys/events.js` built it: `http:` URIs, the
+/// The events of a change, as RESTBase's `sys/events.js` built them: `http:` URIs, the
 /// `restbase` tag (change-propagation's purge rules select on it), the request's
 /// `x-triggered-by`, and no event change-propagation is already processing (a re-render loop).
-/// `None` when nothing is left to send. `ids` makes one unique id per event; `dt` is ISO 8601.
-pub fn resource_change_body(change: &Change, streams: &Streams, dt: &str, mut ids: impl FnMut() -> String) -> Option<Vec<u8>> {
+/// Empty when nothing is left to send. `ids` makes one unique id per event; `dt` is ISO 8601.
+pub fn resource_change_events(change: &Change, streams: &Streams, dt: &str, mut ids: impl FnMut() -> String) -> Vec<serde_json::Value> {
     let triggered_by = change.triggered_by.as_deref();
     let stream = match triggered_by {
         Some(t) if !streams.transcludes.is_empty() && t.contains("transcludes") => streams.transcludes,
         _ => streams.default,
     };
     let chain = triggered_by.map(|t| t.replace("https:", "").replace("http:", ""));
-    let events: Vec<serde_json::Value> = change
+    change
         .uris
         .iter()
         .filter(|uri| chain.as_ref().is_none_or(|c| !c.contains(&format!("{stream}:{uri}"))))
@@ -74,27 +74,74 @@ pub fn resource_change_body(change: &Change, streams: &Streams, dt: &str, mut id
             }
             event
         })
-        .collect();
-    if events.is_empty() {
-        return None;
-    }
-    serde_json::to_vec(&events).ok()
+        .collect()
 }
 
-/// One delivery waiting for the event service.
+/// Events gathered for one POST: EventGate takes a JSON array, so the changes of many requests
+/// cost the event service (and Envoy) one exchange. The body is written as events arrive.
+#[derive(Debug, Default)]
+pub struct Batch {
+    body: Vec<u8>,
+    events: usize,
+    changes: u32,
+}
+
+impl Batch {
+    /// Adds a change's events (none: nothing to add).
+    pub fn add(&mut self, events: &[serde_json::Value]) {
+        if events.is_empty() {
+            return;
+        }
+        for event in events {
+            let mark = self.body.len();
+            self.body.push(if self.events == 0 { b'[' } else { b',' });
+            if serde_json::to_writer(&mut self.body, event).is_err() {
+                self.body.truncate(mark);
+                continue;
+            }
+            self.events += 1;
+        }
+        self.changes += 1;
+    }
+
+    /// Events gathered so far.
+    pub fn events(&self) -> usize {
+        self.events
+    }
+
+    /// The JSON array of everything gathered and how many changes it carries, leaving the
+    /// batch empty; `None` when there is nothing to send.
+    pub fn take(&mut self) -> Option<(Vec<u8>, u32)> {
+        if self.events == 0 {
+            return None;
+        }
+        let mut body = std::mem::take(&mut self.body);
+        body.push(b']');
+        let changes = std::mem::take(&mut self.changes);
+        self.events = 0;
+        Some((body, changes))
+    }
+}
+
+/// One delivery waiting for the event service: a batch of events.
 #[derive(Debug, Clone)]
 pub struct Pending {
     pub body: Vec<u8>,
+    /// The changes it carries (the events metrics count changes).
+    pub changes: u32,
     pub attempts: u32,
     /// Not before this time (ms), for backoff.
     pub due_ms: u64,
 }
 
-/// A bounded outbox: at most `capacity` deliveries wait; each is tried `max_attempts` times with
-/// doubling backoff; what does not fit or runs out of attempts is dropped (and counted).
+/// A bounded outbox: deliveries of at most `capacity` changes in all wait; each is tried
+/// `max_attempts` times with doubling backoff; what does not fit or runs out of attempts is
+/// dropped (and counted).
 #[derive(Debug)]
 pub struct Outbox {
     queue: VecDeque<Pending>,
+    /// Changes in `queue`.
+    held: usize,
     capacity: usize,
     max_attempts: u32,
     base_backoff_ms: u64,
@@ -109,22 +156,26 @@ pub enum Outcome {
 
 impl Outbox {
     pub fn new(capacity: usize, max_attempts: u32, base_backoff_ms: u64) -> Outbox {
-        Outbox { queue: VecDeque::new(), capacity, max_attempts, base_backoff_ms }
+        Outbox { queue: VecDeque::new(), held: 0, capacity, max_attempts, base_backoff_ms }
     }
 
-    /// Queues a delivery; false (dropped) when the outbox is full.
-    pub fn push(&mut self, body: Vec<u8>, now_ms: u64) -> bool {
-        if self.queue.len() >= self.capacity {
+    /// Queues a delivery of `changes` changes; false (dropped) when they do not fit.
+    pub fn push(&mut self, body: Vec<u8>, changes: u32, now_ms: u64) -> bool {
+        let changes_held = self.held.saturating_add(changes as usize);
+        if changes_held > self.capacity {
             return false;
         }
-        self.queue.push_back(Pending { body, attempts: 0, due_ms: now_ms });
+        self.held = changes_held;
+        self.queue.push_back(Pending { body, changes, attempts: 0, due_ms: now_ms });
         true
     }
 
     /// The next delivery that is due, taken out while it is in flight.
     pub fn next_due(&mut self, now_ms: u64) -> Option<Pending> {
         let idx = self.queue.iter().position(|p| p.due_ms <= now_ms)?;
-        self.queue.remove(idx)
+        let p = self.queue.remove(idx)?;
+        self.held = self.held.saturating_sub(p.changes as usize);
+        Some(p)
     }
 
     /// Records the result of an attempt; a failed one goes back with backoff or is dropped.
@@ -137,6 +188,9 @@ impl Outbox {
             return Outcome::Dropped;
         }
         p.due_ms = now_ms + self.base_backoff_ms.saturating_mul(1 << p.attempts.min(16));
+        // A retry is let back in even past `capacity`: what was taken in is not dropped for
+        // what came after it.
+        self.held = self.held.saturating_add(p.changes as usize);
         self.queue.push_back(p);
         Outcome::Retrying
     }
@@ -161,13 +215,19 @@ mod tests {
         Change { domain: "en.wikipedia.org".into(), uris, request_id: Some("r1".into()), triggered_by: triggered_by.map(str::to_string) }
     }
 
-    fn body(c: &Change) -> serde_json::Value {
+    fn events(c: &Change) -> Vec<serde_json::Value> {
         let mut n = 0;
-        let bytes = resource_change_body(c, &STREAMS, "2026-11-24T00:00:00.000Z", || {
+        resource_change_events(c, &STREAMS, "2026-11-24T00:00:00.000Z", || {
             n += 1;
             format!("id{n}")
-        });
-        bytes.map(|b| serde_json::from_slice(&b).unwrap()).unwrap_or(serde_json::Value::Null)
+        })
+    }
+
+    /// The POST body of one change alone.
+    fn body(c: &Change) -> serde_json::Value {
+        let mut batch = Batch::default();
+        batch.add(&events(c));
+        batch.take().map(|(b, _)| serde_json::from_slice(&b).unwrap()).unwrap_or(serde_json::Value::Null)
     }
 
     #[test]
@@ -201,11 +261,33 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_is_one_array_of_every_change_s_events() {
+        let mut batch = Batch::default();
+        assert!(batch.take().is_none(), "nothing to send");
+        batch.add(&events(&earth(None)));
+        let mut moon = earth(None);
+        moon.uris = vec!["//en.wikipedia.org/api/rest_v1/page/html/Moon".into()];
+        batch.add(&events(&moon));
+        // A change whose every event the loop guard dropped adds nothing.
+        let both = "resource_change:http://en.wikipedia.org/api/rest_v1/page/html/Earth/7,resource_change:http://en.wikipedia.org/api/rest_v1/page/html/Earth";
+        batch.add(&events(&earth(Some(both))));
+        assert_eq!(batch.events(), 3);
+        let (bytes, changes) = batch.take().unwrap();
+        assert_eq!(changes, 2);
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let uris: Vec<_> = v.as_array().unwrap().iter().map(|e| e["meta"]["uri"].as_str().unwrap()).collect();
+        assert_eq!(uris, ["http://en.wikipedia.org/api/rest_v1/page/html/Earth/7", "http://en.wikipedia.org/api/rest_v1/page/html/Earth", "http://en.wikipedia.org/api/rest_v1/page/html/Moon"]);
+        assert!(batch.take().is_none(), "taken whole");
+        batch.add(&events(&moon));
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&batch.take().unwrap().0).unwrap()[0]["meta"]["uri"], "http://en.wikipedia.org/api/rest_v1/page/html/Moon");
+    }
+
+    #[test]
     fn outbox_retries_with_backoff_then_drops() {
-        let mut o = Outbox::new(2, 3, 100);
-        assert!(o.push(b"a".to_vec(), 0));
-        assert!(o.push(b"b".to_vec(), 0));
-        assert!(!o.push(b"c".to_vec(), 0), "full outbox drops");
+        let mut o = Outbox::new(3, 3, 100);
+        assert!(o.push(b"a".to_vec(), 1, 0));
+        assert!(o.push(b"b".to_vec(), 1, 0));
+        assert!(!o.push(b"c".to_vec(), 2, 0), "full outbox drops");
         let p = o.next_due(0).unwrap();
         assert_eq!(o.finish(p, false, 0), Outcome::Retrying);
         // "a" is backing off (due at 200): "b" comes first.

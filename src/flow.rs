@@ -552,7 +552,7 @@ impl StoredFlow {
                 if !store && !rerender_latest {
                     return self.respond(reply);
                 }
-                return Step::Call(self.storage_put(&resp, reply));
+                return Step::Call(self.storage_put(resp, reply));
             }
             (Some(Failure::Reset), _) | (None, 0) => Problem::bad_gateway(format!("The back-end service ({cluster}) reset the connection")),
             (Some(Failure::Timeout), _) => Problem::gateway_timeout(format!("The back-end service ({cluster}) did not answer in time")),
@@ -576,7 +576,7 @@ impl StoredFlow {
         self.respond(self.problem_reply(&failure))
     }
 
-    fn storage_put(&mut self, resp: &Upstream, reply: Reply) -> Callout {
+    fn storage_put(&mut self, resp: Upstream, reply: Reply) -> Callout {
         let path = self.storage_path();
         let mut headers = vec![("content-type".to_string(), "application/octet-stream".to_string())];
         // Unchanged content answers 412: no write, no purge event.
@@ -586,8 +586,9 @@ impl StoredFlow {
                 headers.push((format!("x-store-{name}"), v.to_string()));
             }
         }
-        // The back-end's whole answer, also when the reply is a part of it.
-        let body = resp.body.clone();
+        // The back-end's whole answer, also when the reply is a part of it (moved, not copied:
+        // nothing reads it after the write).
+        let body = resp.body;
         self.state = State::Store { reply };
         let i = &self.input;
         Callout { cluster: i.storage_cluster.clone(), method: "PUT", path, authority: i.domain.clone(), headers, body: Some(body), timeout_ms: i.storage_timeout_ms, forward_client: false }

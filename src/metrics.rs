@@ -148,8 +148,12 @@ impl Metrics {
     }
 
     pub fn count(&self, host: &impl Host, c: Counter) {
+        self.count_n(host, c, 1);
+    }
+
+    pub fn count_n(&self, host: &impl Host, c: Counter, n: u32) {
         if let Some(id) = self.counters.get(&c).copied().flatten() {
-            host.increment(id, 1);
+            host.increment(id, i64::from(n));
         }
     }
 

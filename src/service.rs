@@ -5,7 +5,7 @@
 //! limits).
 
 use crate::config::Settings;
-use crate::events::{self, Change, Outbox, Outcome, Pending};
+use crate::events::{self, Batch, Change, Outbox, Outcome, Pending};
 use crate::flow::{Callout, Upstream};
 use crate::host::{Host, MetricKind};
 use crate::metrics::{Counter, Metrics};
@@ -15,7 +15,10 @@ use crate::ratelimit::{Count, SyncRequest, SyncResponse, Verdict, Window};
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
-const TICK_MS: u64 = 200;
+/// Also the longest an event waits to be sent with others.
+const TICK_MS: u64 = 50;
+/// Events gathered into one POST at most; a full batch goes out at once.
+const BATCH_EVENTS: usize = 100;
 const OUTBOX_CAPACITY: usize = 10_000;
 const EVENT_ATTEMPTS: u32 = 5;
 const EVENT_BACKOFF_MS: u64 = 500;
@@ -33,6 +36,8 @@ pub struct Service {
     vm_id: String,
     events_queue: Option<u32>,
     counts_queue: Option<u32>,
+    /// Events waiting for the tick (or for a full batch) to join the outbox as one delivery.
+    batch: Batch,
     outbox: Outbox,
     in_flight: HashMap<u32, InFlight>,
     /// Counts since the last sync, for the sidecar.
@@ -54,6 +59,7 @@ impl Service {
             vm_id,
             events_queue: None,
             counts_queue: None,
+            batch: Batch::default(),
             outbox: Outbox::new(OUTBOX_CAPACITY, EVENT_ATTEMPTS, EVENT_BACKOFF_MS),
             in_flight: HashMap::new(),
             pending: HashMap::new(),
@@ -78,7 +84,7 @@ impl Service {
         let now = host.now_ms();
         while let Some(bytes) = host.dequeue(queue) {
             if Some(queue) == self.events_queue {
-                self.queue_event(host, &bytes, now);
+                self.queue_events(host, &bytes, now);
             } else if Some(queue) == self.counts_queue {
                 let counts: Vec<Count> = serde_json::from_slice(&bytes).unwrap_or_default();
                 for c in counts {
@@ -94,6 +100,7 @@ impl Service {
 
     pub fn on_tick(&mut self, host: &impl Host) {
         let now = host.now_ms();
+        self.flush_batch(host, now);
         self.pump_events(host, now);
         if now.saturating_sub(self.last_sync_ms) >= self.settings.ratelimit.sync_interval_ms {
             self.last_sync_ms = now;
@@ -129,8 +136,9 @@ impl Service {
         }
     }
 
-    fn queue_event(&mut self, host: &impl Host, bytes: &[u8], now: u64) {
-        let Ok(change) = serde_json::from_slice::<Change>(bytes) else {
+    /// A worker's message: the changes it gathered since its last tick.
+    fn queue_events(&mut self, host: &impl Host, bytes: &[u8], now: u64) {
+        let Ok(changes) = serde_json::from_slice::<Vec<Change>>(bytes) else {
             self.metrics.count(host, Counter::EventsDropped);
             return;
         };
@@ -138,13 +146,22 @@ impl Service {
             return;
         }
         let dt = humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(now)).to_string();
-        let streams = events::Streams { default: &self.settings.event_stream, transcludes: &self.settings.event_transcludes_stream };
-        // Nothing left once the re-render loop guard dropped every event.
-        let Some(body) = events::resource_change_body(&change, &streams, &dt, || uuid::Uuid::new_v4().to_string()) else {
-            return;
-        };
-        if !self.outbox.push(body, now) {
-            self.metrics.count(host, Counter::EventsDropped);
+        for change in &changes {
+            let streams = events::Streams { default: &self.settings.event_stream, transcludes: &self.settings.event_transcludes_stream };
+            // Nothing is added once the re-render loop guard dropped every event.
+            self.batch.add(&events::resource_change_events(change, &streams, &dt, || uuid::Uuid::new_v4().to_string()));
+            if self.batch.events() >= BATCH_EVENTS {
+                self.flush_batch(host, now);
+            }
+        }
+    }
+
+    /// The events gathered become one delivery.
+    fn flush_batch(&mut self, host: &impl Host, now: u64) {
+        if let Some((body, changes)) = self.batch.take() {
+            if !self.outbox.push(body, changes, now) {
+                self.metrics.count_n(host, Counter::EventsDropped, changes);
+            }
         }
     }
 
@@ -171,12 +188,13 @@ impl Service {
     }
 
     fn finish_event(&mut self, host: &impl Host, p: Pending, ok: bool, now: u64) {
+        let changes = p.changes;
         match self.outbox.finish(p, ok, now) {
-            Outcome::Sent => self.metrics.count(host, Counter::EventsSent),
-            Outcome::Retrying => self.metrics.count(host, Counter::EventsRetried),
+            Outcome::Sent => self.metrics.count_n(host, Counter::EventsSent, changes),
+            Outcome::Retrying => self.metrics.count_n(host, Counter::EventsRetried, changes),
             Outcome::Dropped => {
-                self.metrics.count(host, Counter::EventsDropped);
-                log::warn!("restrouter: resource_change event dropped after {EVENT_ATTEMPTS} attempts");
+                self.metrics.count_n(host, Counter::EventsDropped, changes);
+                log::warn!("restrouter: resource_change event dropped after {EVENT_ATTEMPTS} attempts ({changes} changes in the batch)");
             }
         }
     }
@@ -270,8 +288,10 @@ mod tests {
         s.start(&h);
         let events = h.resolve_queue("vm", EVENTS_QUEUE).unwrap();
         let change = Change { domain: "en.wikipedia.org".into(), uris: vec!["//en.wikipedia.org/api/rest_v1/page/html/Earth".into()], request_id: Some("r1".into()), triggered_by: None };
-        h.enqueue(events, &serde_json::to_vec(&change).unwrap());
+        h.enqueue(events, &serde_json::to_vec(&[&change]).unwrap());
         s.on_queue_ready(&h, events);
+        assert!(h.pending.borrow().is_empty(), "gathered until the tick");
+        s.on_tick(&h);
         let c = answer(&mut s, &h, 201, "");
         assert_eq!((c.cluster.as_str(), c.method, c.path.as_str()), ("eventgate", "POST", "/v1/events"));
         let body: Value = serde_json::from_slice(c.body.as_deref().unwrap()).unwrap();
@@ -279,8 +299,9 @@ mod tests {
         assert_eq!(body[0]["meta"]["request_id"], "r1");
         assert_eq!(h.counter("restrouter.events.sent"), 1);
         // The event service failing: five attempts at growing intervals, then a counted drop.
-        h.enqueue(events, &serde_json::to_vec(&change).unwrap());
+        h.enqueue(events, &serde_json::to_vec(&[&change]).unwrap());
         s.on_queue_ready(&h, events);
+        s.on_tick(&h);
         let mut attempts = vec![h.now.get()];
         answer(&mut s, &h, 503, "");
         while h.counter("restrouter.events.dropped") == 0 {
@@ -296,6 +317,43 @@ mod tests {
         let gaps: Vec<u64> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
         assert!(gaps.windows(2).all(|g| g[1] > g[0]), "backoff grows: {gaps:?}");
         assert_eq!(h.counter("restrouter.events.retried"), 4);
+    }
+
+    #[test]
+    fn the_changes_of_a_tick_go_out_in_one_post_and_a_full_batch_at_once() {
+        let h = FakeHost::default();
+        let mut settings = Settings::default();
+        settings.ratelimit.sidecar_cluster.clear();
+        let mut s = Service::new(&h, settings, "vm".into());
+        s.start(&h);
+        let events = h.resolve_queue("vm", EVENTS_QUEUE).unwrap();
+        let change = |title: &str| {
+            let uris = vec![format!("//en.wikipedia.org/api/rest_v1/page/html/{title}/1"), format!("//en.wikipedia.org/api/rest_v1/page/html/{title}")];
+            serde_json::to_vec(&[Change { domain: "en.wikipedia.org".into(), uris, request_id: None, triggered_by: None }]).unwrap()
+        };
+        for title in ["A", "B", "C"] {
+            h.enqueue(events, &change(title));
+            s.on_queue_ready(&h, events);
+        }
+        assert!(h.pending.borrow().is_empty());
+        s.on_tick(&h);
+        assert_eq!(h.pending.borrow().len(), 1, "one POST for the tick's changes");
+        let c = answer(&mut s, &h, 201, "");
+        let body: Value = serde_json::from_slice(c.body.as_deref().unwrap()).unwrap();
+        let uris: Vec<_> = body.as_array().unwrap().iter().map(|e| e["meta"]["uri"].as_str().unwrap().rsplit('/').next().unwrap().to_string()).collect();
+        assert_eq!(uris, ["1", "A", "1", "B", "1", "C"]);
+        assert_eq!(h.counter("restrouter.events.sent"), 3, "changes are counted");
+        // A full batch does not wait for the tick.
+        for i in 0..BATCH_EVENTS / 2 {
+            h.enqueue(events, &change(&format!("T{i}")));
+        }
+        s.on_queue_ready(&h, events);
+        let c = answer(&mut s, &h, 201, "");
+        let body: Value = serde_json::from_slice(c.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body.as_array().map(Vec::len), Some(BATCH_EVENTS));
+        assert_eq!(h.counter("restrouter.events.sent"), 3 + BATCH_EVENTS as i64 / 2);
+        s.on_tick(&h);
+        assert!(h.pending.borrow().is_empty(), "nothing was left over");
     }
 
     #[test]

@@ -7,8 +7,9 @@
 
 mod support;
 
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
-use support::{wait_until, Reply, Stack, EXTERNAL};
+use support::{client, wait_until, Reply, Stack, EXTERNAL};
 
 const PAGE: &str = "/en.wikipedia.org/v1/page/html/Earth";
 const PARSOID: &str = "/en.wikipedia.org/v3/page/html/Earth";
@@ -23,6 +24,44 @@ fn events_for(s: &Stack, uri: &str, at_least: usize) -> Vec<serde_json::Value> {
         found.len() >= at_least
     });
     found
+}
+
+/// Changes close together share a POST to the event service (a JSON array), and every URI
+/// is delivered exactly once.
+#[test]
+fn the_changes_of_concurrent_misses_share_posts_and_each_uri_arrives_once() {
+    const TITLES: usize = 12;
+    let s = Stack::start();
+    // The wiki's siteinfo first, as a running Envoy has it.
+    s.envoy.get("/en.wikipedia.org/v1/page/title/Earth");
+    // Every render takes as long, so the misses end together whatever the machine's speed.
+    for i in 0..TITLES {
+        s.backend.on(&format!("/en.wikipedia.org/v3/page/html/Page_{i}"), Reply::ok(HTML, format!("page {i}")).header("etag", &format!("\"{}/x\"", 100 + i)).delay(Duration::from_millis(500)));
+    }
+    let start = Arc::new(Barrier::new(TITLES));
+    let clients: Vec<_> = (0..TITLES)
+        .map(|i| {
+            let (url, start) = (s.envoy.url(&format!("/en.wikipedia.org/v1/page/html/Page_{i}")), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                client::get(&url)
+            })
+        })
+        .collect();
+    for c in clients {
+        let r = c.join().unwrap();
+        assert_eq!(r.status, 200, "{r}");
+    }
+    assert_eq!(s.envoy.wait_counter("restrouter_events_sent", &[], TITLES as f64), TITLES as f64);
+    let mut uris: Vec<String> = s.events_received().iter().map(|e| e["meta"]["uri"].as_str().unwrap().to_string()).collect();
+    uris.sort();
+    let mut expected: Vec<String> =
+        (0..TITLES).flat_map(|i| [format!("http://en.wikipedia.org/api/rest_v1/page/html/Page_{i}"), format!("http://en.wikipedia.org/api/rest_v1/page/html/Page_{i}/{}", 100 + i)]).collect();
+    expected.sort();
+    assert_eq!(uris, expected, "each URI exactly once");
+    let posts = s.events.count("/v1/events");
+    assert!(posts <= TITLES / 3, "{posts} POSTs for {TITLES} changes");
+    assert_eq!(s.envoy.counter("restrouter_events_dropped", &[]), 0.0);
 }
 
 #[test]

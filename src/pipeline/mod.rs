@@ -124,6 +124,21 @@ impl Filter {
         })
     }
 
+    /// One queue message: the singleton takes a list of changes.
+    fn enqueue_changes(&self, host: &impl Host, changes: &[Change]) {
+        let queue = self.events_queue.get().or_else(|| {
+            let q = host.resolve_queue(&self.vm_id, EVENTS_QUEUE);
+            self.events_queue.set(q);
+            q
+        });
+        let sent = match (queue, serde_json::to_vec(changes)) {
+            (Some(q), Ok(bytes)) => host.enqueue(q, &bytes),
+            _ => false,
+        };
+        let n = u32::try_from(changes.len()).unwrap_or(u32::MAX);
+        self.metrics.count_n(host, if sent { Counter::EventsQueued } else { Counter::EventsDropped }, n);
+    }
+
     fn limits(&self) -> bool {
         self.settings.ratelimit.enabled && self.api.ops.iter().any(|o| o.rate_limit.is_some())
     }
@@ -677,21 +692,13 @@ impl Request {
         let input = flow.input();
         let (request_id, triggered_by) = (self.header("x-request-id").map(str::to_string), self.header("x-triggered-by").map(str::to_string));
         if let Some(change) = crate::events::change(&input.op, &input.params, &input.domain, &self.filter.settings.event_base_path, flow.stored_revision(), request_id, triggered_by) {
-            self.emit(host, &change);
+            self.emit(host, change);
         }
     }
 
-    fn emit(&self, host: &impl Host, change: &Change) {
-        let queue = self.filter.events_queue.get().or_else(|| {
-            let q = host.resolve_queue(&self.filter.vm_id, EVENTS_QUEUE);
-            self.filter.events_queue.set(q);
-            q
-        });
-        let sent = match (queue, serde_json::to_vec(change)) {
-            (Some(q), Ok(bytes)) => host.enqueue(q, &bytes),
-            _ => false,
-        };
-        self.filter.metrics.count(host, if sent { Counter::EventsQueued } else { Counter::EventsDropped });
+    /// Hands a change to the singleton, which sends it with the others of its tick.
+    fn emit(&self, host: &impl Host, change: Change) {
+        self.filter.enqueue_changes(host, &[change]);
     }
 
     /// A math composite (`crate::math`): callouts only, the filter answers.
@@ -728,7 +735,7 @@ impl Request {
                     if let Some(mut change) = flow.take_purge() {
                         change.request_id = self.header("x-request-id").map(str::to_string);
                         change.triggered_by = self.header("x-triggered-by").map(str::to_string);
-                        self.emit(host, &change);
+                        self.emit(host, change);
                     }
                     let route = RoutePolicy::of(&flow.input().op);
                     let _ = self.reply_with(host, reply, route, false);
