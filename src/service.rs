@@ -278,15 +278,21 @@ mod tests {
         c
     }
 
+    /// A started service without a sidecar (the only callouts are deliveries), and its
+    /// events queue.
+    fn started(h: &FakeHost) -> (Service, u32) {
+        let mut settings = Settings::default();
+        settings.ratelimit.sidecar_cluster.clear();
+        let mut s = Service::new(h, settings, "vm".into());
+        s.start(h);
+        let events = h.resolve_queue("vm", EVENTS_QUEUE).unwrap();
+        (s, events)
+    }
+
     #[test]
     fn events_are_delivered_retried_with_backoff_then_dropped() {
         let h = FakeHost::default();
-        // No sidecar: the only callouts are deliveries.
-        let mut settings = Settings::default();
-        settings.ratelimit.sidecar_cluster.clear();
-        let mut s = Service::new(&h, settings, "vm".into());
-        s.start(&h);
-        let events = h.resolve_queue("vm", EVENTS_QUEUE).unwrap();
+        let (mut s, events) = started(&h);
         let change = Change { domain: "en.wikipedia.org".into(), uris: vec!["//en.wikipedia.org/api/rest_v1/page/html/Earth".into()], request_id: Some("r1".into()), triggered_by: None };
         h.enqueue(events, &serde_json::to_vec(&[&change]).unwrap());
         s.on_queue_ready(&h, events);
@@ -322,11 +328,7 @@ mod tests {
     #[test]
     fn the_changes_of_a_tick_go_out_in_one_post_and_a_full_batch_at_once() {
         let h = FakeHost::default();
-        let mut settings = Settings::default();
-        settings.ratelimit.sidecar_cluster.clear();
-        let mut s = Service::new(&h, settings, "vm".into());
-        s.start(&h);
-        let events = h.resolve_queue("vm", EVENTS_QUEUE).unwrap();
+        let (mut s, events) = started(&h);
         let change = |title: &str| {
             let uris = vec![format!("//en.wikipedia.org/api/rest_v1/page/html/{title}/1"), format!("//en.wikipedia.org/api/rest_v1/page/html/{title}")];
             serde_json::to_vec(&[Change { domain: "en.wikipedia.org".into(), uris, request_id: None, triggered_by: None }]).unwrap()

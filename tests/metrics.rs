@@ -24,8 +24,7 @@ fn requests_storage_and_back_end_outcomes_are_counted() {
     assert_eq!(s.envoy.get("/en.wikipedia.org/v1/page/html/Earth").status, 200); // hit
     assert_eq!(s.envoy.get("/en.wikipedia.org/v1/page/html/Earth/abc").status, 400);
     assert_eq!(s.envoy.get("/en.wikipedia.org/v1/page/summary/Earth").status, 502); // miss, back-end error
-    // Under a known first segment: the filter answers it (Envoy answers unknown first segments).
-    assert_eq!(s.envoy.get("/en.wikipedia.org/v1/page/nothing").status, 404);
+    assert_eq!(s.envoy.get("/en.wikipedia.org/v1/page/nothing").status, 404); // the filter's (a known first segment)
 
     let e = &s.envoy;
     // The last request's counters land once it is logged: wait for them, then read exactly.
