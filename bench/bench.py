@@ -51,6 +51,7 @@ SLOW_PARSOID = 27889
 HIT = "/en.wikipedia.org/v1/page/html/Earth"
 STORED = "/en.wikipedia.org/v1/key_value/parsoidphp/Earth"
 FEED = "/en.wikipedia.org/v1/feed/onthisday/births/01/01"
+WRONG_METHOD = "/en.wikipedia.org/v1/page/summary/Earth"  # with DELETE (bench/delete.lua)
 OPERATIONS = os.path.join(ROOT, "tests", "fixtures", "restbase-2020-operations.tsv")
 # The wiki each of RESTBase's projects is tried on (as tests/support/api_table.rs).
 PROJECT_WIKIS = {"wikipedia": "en.wikipedia.org", "wikivoyage": "en.wikivoyage.org", "wiktionary": "en.wiktionary.org",
@@ -341,6 +342,7 @@ class Bench:
         self.ready(BASE[0], STORED)
         # (name, restrouter side, baseline side): each side is (label, proc, port, path, script)
         miss = os.path.join(ROOT, "bench", "miss.lua")
+        delete = os.path.join(ROOT, "bench", "delete.lua")
         run_id = str(int(time.time()))
         cases = [
             ("storage hit, c=1", ("restrouter", rr, RR[0], HIT, None),
@@ -357,6 +359,9 @@ class Bench:
              ("envoy direct_response", base, BASE[0], "/bench/400", None)),
             ("unknown route 404", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/no/such/route", None),
              ("envoy direct_response", base, BASE[0], "/en.wikipedia.org/v1/no/such/route", None)),
+            # The filter's (Envoy's edge routes do not answer wrong methods yet).
+            ("wrong method 405", ("restrouter", rr, RR[0], WRONG_METHOD, delete),
+             ("envoy direct_response", base, BASE[0], "/bench/405", delete)),
             # Answered by Envoy's edge routes from the spec (the filter not on the stream).
             ("unknown domain 404", ("restrouter", rr, RR[0], "/nope.example.org/v1/page/html/Earth", None),
              ("envoy direct_response", base, BASE[0], "/nope.example.org/v1/page/html/Earth", None)),
@@ -378,7 +383,7 @@ class Bench:
             ]
         if a.cases:
             cases = [c for c in cases if any(w in c[0] for w in a.cases.split(","))]
-        expect = {"validation 400": 400, "unknown route 404": 404, "unknown domain 404": 404, "module variant, 404": 404}
+        expect = {"validation 400": 400, "wrong method 405": 405, "unknown route 404": 404, "unknown domain 404": 404, "module variant, 404": 404}
         for name, x, y in cases:
             for side in (x, y) if "variant" not in name else (x,):
                 if side[4] is None:
