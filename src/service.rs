@@ -136,7 +136,7 @@ impl Service {
         }
     }
 
-    /// A worker's message: the changes it gathered since its last tick.
+    /// A worker's message: a list of changes (a request's, as they are stored).
     fn queue_events(&mut self, host: &impl Host, bytes: &[u8], now: u64) {
         let Ok(changes) = serde_json::from_slice::<Vec<Change>>(bytes) else {
             self.metrics.count(host, Counter::EventsDropped);
