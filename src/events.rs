@@ -140,8 +140,6 @@ pub struct Pending {
 #[derive(Debug)]
 pub struct Outbox {
     queue: VecDeque<Pending>,
-    /// Changes in `queue`.
-    held: usize,
     capacity: usize,
     max_attempts: u32,
     base_backoff_ms: u64,
@@ -156,16 +154,16 @@ pub enum Outcome {
 
 impl Outbox {
     pub fn new(capacity: usize, max_attempts: u32, base_backoff_ms: u64) -> Outbox {
-        Outbox { queue: VecDeque::new(), held: 0, capacity, max_attempts, base_backoff_ms }
+        Outbox { queue: VecDeque::new(), capacity, max_attempts, base_backoff_ms }
     }
 
     /// Queues a delivery of `changes` changes; false (dropped) when they do not fit.
     pub fn push(&mut self, body: Vec<u8>, changes: u32, now_ms: u64) -> bool {
-        let changes_held = self.held.saturating_add(changes as usize);
-        if changes_held > self.capacity {
+        // A few batches wait at most: counting them is cheaper than keeping a count right.
+        let held: usize = self.queue.iter().map(|p| p.changes as usize).sum();
+        if held.saturating_add(changes as usize) > self.capacity {
             return false;
         }
-        self.held = changes_held;
         self.queue.push_back(Pending { body, changes, attempts: 0, due_ms: now_ms });
         true
     }
@@ -173,9 +171,7 @@ impl Outbox {
     /// The next delivery that is due, taken out while it is in flight.
     pub fn next_due(&mut self, now_ms: u64) -> Option<Pending> {
         let idx = self.queue.iter().position(|p| p.due_ms <= now_ms)?;
-        let p = self.queue.remove(idx)?;
-        self.held = self.held.saturating_sub(p.changes as usize);
-        Some(p)
+        self.queue.remove(idx)
     }
 
     /// Records the result of an attempt; a failed one goes back with backoff or is dropped.
@@ -190,7 +186,6 @@ impl Outbox {
         p.due_ms = now_ms + self.base_backoff_ms.saturating_mul(1 << p.attempts.min(16));
         // A retry is let back in even past `capacity`: what was taken in is not dropped for
         // what came after it.
-        self.held = self.held.saturating_add(p.changes as usize);
         self.queue.push_back(p);
         Outcome::Retrying
     }

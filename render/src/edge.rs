@@ -137,10 +137,10 @@ pub fn edge(api: &Api) -> Value {
     // Errors carry the same headers whatever the path: the domain only matters for HTML.
     // Envoy reads header values as format strings, hence `%%`.
     let headers: Vec<Value> = Reply::problem(&route, "GET", "/", "").headers.into_iter().map(|(n, v)| json!([n, v.replace('%', "%%")])).collect();
-    let (exact, suffixes) = api.domains();
+    let (exact, suffixes) = api.domain_projects();
     // Exact domains share regexes: one route per domain cost Envoy ~10 MB with 800 domains.
-    let served_exact = domain_regexes(&exact.iter().map(|d| escape(d)).collect::<Vec<_>>(), "/v1(?:/.*)?");
-    let served_suffix: Vec<String> = suffixes.iter().map(|s| format!("/[^./]+{}/v1(?:/.*)?", escape(s))).collect();
+    let served_exact = domain_regexes(&exact.iter().map(|(d, _)| escape(d)).collect::<Vec<_>>(), "/v1(?:/.*)?");
+    let served_suffix: Vec<String> = suffixes.iter().map(|(s, _)| format!("/[^./]+{}/v1(?:/.*)?", escape(s))).collect();
     json!({
         "plain_path": PLAIN_PATH,
         "not_an_api": NOT_AN_API,

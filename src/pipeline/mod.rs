@@ -124,21 +124,6 @@ impl Filter {
         })
     }
 
-    /// One queue message: the singleton takes a list of changes.
-    fn enqueue_changes(&self, host: &impl Host, changes: &[Change]) {
-        let queue = self.events_queue.get().or_else(|| {
-            let q = host.resolve_queue(&self.vm_id, EVENTS_QUEUE);
-            self.events_queue.set(q);
-            q
-        });
-        let sent = match (queue, serde_json::to_vec(changes)) {
-            (Some(q), Ok(bytes)) => host.enqueue(q, &bytes),
-            _ => false,
-        };
-        let n = u32::try_from(changes.len()).unwrap_or(u32::MAX);
-        self.metrics.count_n(host, if sent { Counter::EventsQueued } else { Counter::EventsDropped }, n);
-    }
-
     fn limits(&self) -> bool {
         self.settings.ratelimit.enabled && self.api.ops.iter().any(|o| o.rate_limit.is_some())
     }
@@ -696,9 +681,19 @@ impl Request {
         }
     }
 
-    /// Hands a change to the singleton, which sends it with the others of its tick.
+    /// Hands a change to the singleton, which sends it with the others of its tick. A queue
+    /// message is a list of changes.
     fn emit(&self, host: &impl Host, change: Change) {
-        self.filter.enqueue_changes(host, &[change]);
+        let queue = self.filter.events_queue.get().or_else(|| {
+            let q = host.resolve_queue(&self.filter.vm_id, EVENTS_QUEUE);
+            self.filter.events_queue.set(q);
+            q
+        });
+        let sent = match (queue, serde_json::to_vec(&[change])) {
+            (Some(q), Ok(bytes)) => host.enqueue(q, &bytes),
+            _ => false,
+        };
+        self.filter.metrics.count(host, if sent { Counter::EventsQueued } else { Counter::EventsDropped });
     }
 
     /// A math composite (`crate::math`): callouts only, the filter answers.

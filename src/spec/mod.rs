@@ -142,16 +142,9 @@ pub struct Api {
 }
 
 impl Api {
-    /// The domains the API serves: exact names, and the suffixes (`.wikipedia.org`) under
-    /// which any single label is served.
-    pub fn domains(&self) -> (Vec<&str>, Vec<&str>) {
-        let mut exact: Vec<&str> = self.exact.keys().map(String::as_str).collect();
-        exact.sort_unstable();
-        (exact, self.suffixes.iter().map(|(s, _)| s.as_str()).collect())
-    }
-
-    /// The exact domains with their projects, sorted, then the suffixes with theirs, in the
-    /// order [`Api::project_for`] tries them.
+    /// The domains the API serves with their projects: the exact names, sorted, then the
+    /// suffixes (`.wikipedia.org`) under which any single label is served, in the order
+    /// [`Api::project_for`] tries them.
     pub fn domain_projects(&self) -> (DomainProjects<'_>, DomainProjects<'_>) {
         let mut exact: Vec<(&str, &Project)> = self.exact.iter().filter_map(|(d, i)| Some((d.as_str(), self.projects.get(*i)?))).collect();
         exact.sort_unstable_by_key(|(d, _)| *d);
@@ -178,6 +171,7 @@ impl Api {
         let raw_paths = doc.get("paths").and_then(Value::as_object);
         for (path, item) in &parsed.paths {
             let raw_item = raw_paths.and_then(|p| p.get(path));
+            let raw_params = raw_item.and_then(|i| i.get("parameters")).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
             if !path.starts_with('/') {
                 return Err(format!("spec: paths.{path}: must start with '/'"));
             }
@@ -189,7 +183,6 @@ impl Api {
                 let Some(raw) = raw_item.and_then(|i| i.get(method)).filter(|_| METHODS.contains(&method.as_str())) else { continue };
                 let at = format!("spec: paths.{path}.{method}");
                 let op: Operation = from_value(&resolve_refs(raw, doc, &at)?, &at)?;
-                let raw_params = raw_item.and_then(|i| i.get("parameters")).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
                 let path_params = raw_params.iter().map(|p| resolve_refs(p, doc, &at)).collect::<Result<Vec<_>, _>>()?;
                 let path_params: Vec<Parameter> = from_value(&Value::Array(path_params), &format!("spec: paths.{path}.parameters"))?;
                 let compiled = compile_op(op, path, method, &path_params, doc, all_ops.len()).map_err(|e| format!("{at}: {e}"))?;

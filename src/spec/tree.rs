@@ -39,10 +39,7 @@ impl PathTree {
 
     /// The listing: the literal segments under this node, none if a parameter comes next.
     pub fn items(&self) -> Vec<&str> {
-        if self.param.is_some() {
-            return Vec::new();
-        }
-        self.literal.keys().map(String::as_str).collect()
+        self.fixed().unwrap_or_default()
     }
 }
 
