@@ -190,7 +190,7 @@ fn every_answer_has_exactly_the_policy_headers() {
         ),
         ("Envoy's answer for a reset back-end", "/en.wikipedia.org/v1/feed/onthisday/births/01/17", 502, "application/problem+json", PRIVATE, STRICT_CSP, streamed),
         ("the filter's 400", "/en.wikipedia.org/v1/page/html/Earth/abc", 400, "application/problem+json", PRIVATE, STRICT_CSP, problem),
-        ("the filter's 404", "/en.wikipedia.org/v1/nothing", 404, "application/problem+json", PRIVATE, STRICT_CSP, problem),
+        ("the filter's 404", "/en.wikipedia.org/v1/page/nothing", 404, "application/problem+json", PRIVATE, STRICT_CSP, problem),
         ("the filter's document", "/en.wikipedia.org/v1/?spec", 200, "application/json", PRIVATE, STRICT_CSP, problem),
         ("Envoy's direct_response at the edge", "/unknown.example.org/v1/page/html/Earth", 404, "application/problem+json", PRIVATE, STRICT_CSP, problem),
     ];
