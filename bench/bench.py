@@ -297,6 +297,11 @@ class Bench:
                     sys.exit(f"bench: nothing listening on 127.0.0.1:{port}")
                 time.sleep(0.05)
 
+    def variant(self):
+        """The variant's name and module (the measured one when --variant names none)."""
+        name, path = self.a.variant.split("=", 1)
+        return name, os.path.abspath(path) if path else self.wasm
+
     def start_envoy(self, config, admin, concurrency=1, cpus="pin", log_name=None, log_level="warning"):
         cpus = self.envoy_cpu if cpus == "pin" else cpus
         argv = [self.envoy, "-c", config, "--concurrency", str(concurrency), "--disable-hot-restart",
@@ -332,8 +337,8 @@ class Bench:
         base = self.start_envoy(render("envoy/baseline.yaml.j2", self.path("base.yaml"), *BASE), BASE[1])
         ready = [RR[0], RL_ON[0], RL_OFF[0], NOREV[0]]
         if a.variant:
-            vname, vpath = a.variant.split("=", 1)
-            var = self.start_envoy(render(tpl, self.path("variant.yaml"), *VARIANT, wasm=os.path.abspath(vpath)), VARIANT[1])
+            vname, vwasm = self.variant()
+            var = self.start_envoy(render(tpl, self.path("variant.yaml"), *VARIANT, wasm=vwasm, extra=a.variant_set), VARIANT[1])
             t0 = time.monotonic()
             while http_get(VARIANT[0], "/") is None and time.monotonic() - t0 < 60:
                 time.sleep(0.02)
@@ -359,6 +364,10 @@ class Bench:
              ("envoy direct_response", base, BASE[0], "/bench/400", None)),
             ("unknown route 404", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/no/such/route", None),
              ("envoy direct_response", base, BASE[0], "/en.wikipedia.org/v1/no/such/route", None)),
+            # The same Envoy answer against a direct_response with the same headers: what the
+            # edge route costs beyond the answer's own headers.
+            ("unknown route 404, same headers", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/no/such/route", None),
+             ("direct_response, policy headers", base, BASE[0], "/bench/404-policy", None)),
             # The filter's (Envoy's edge routes do not answer wrong methods yet).
             ("wrong method 405", ("restrouter", rr, RR[0], WRONG_METHOD, delete),
              ("envoy direct_response", base, BASE[0], "/bench/405", delete)),
@@ -383,7 +392,7 @@ class Bench:
             ]
         if a.cases:
             cases = [c for c in cases if any(w in c[0] for w in a.cases.split(","))]
-        expect = {"validation 400": 400, "wrong method 405": 405, "unknown route 404": 404, "unknown domain 404": 404, "module variant, 404": 404}
+        expect = {"validation 400": 400, "wrong method 405": 405, "unknown route 404": 404, "unknown route 404, same headers": 404, "unknown domain 404": 404, "module variant, 404": 404}
         for name, x, y in cases:
             for side in (x, y) if "variant" not in name else (x,):
                 if side[4] is None:
@@ -438,9 +447,9 @@ class Bench:
                 "plain Envoy (no wasm), proxy to storage": []}
         var = None
         if self.a.variant:
-            vname, vpath = self.a.variant.split("=", 1)
+            vname, vwasm = self.variant()
             var = render("envoy/restrouter.yaml.j2", self.path("startup-variant.yaml"), *SCRATCH, extra_domains=800,
-                         wasm=os.path.abspath(vpath))
+                         wasm=vwasm, extra=self.a.variant_set)
             vkey = f"restrouter ({vname}), shipped spec + 800 domains"
             runs[vkey] = []
         for _ in range(self.a.startup_reps):
@@ -653,7 +662,7 @@ class Bench:
                 add(f"| {k} | {t:.3f} | {cpu:.2f} | {'' if comp != comp else f'{comp:.3f}'} | {', '.join(f'{x:.2f}' for x in self.startup_all[k])} |")
             add("")
             add(f"V8 compile = Envoy's log from 'Base Wasm created' to the first 'Thread-Local Wasm created'. "
-                f".wasm {os.path.getsize(self.wasm):,} bytes" + (f", variant {os.path.getsize(self.a.variant.split('=', 1)[1]):,} bytes" if self.a.variant else "") +
+                f".wasm {os.path.getsize(self.wasm):,} bytes" + (f", variant {os.path.getsize(self.variant()[1]):,} bytes" if self.a.variant else "") +
                 f"; Envoy config with the 800-domain spec {self.plugin_config_bytes:,} bytes")
         if hasattr(self, "memory"):
             add("")
@@ -723,7 +732,10 @@ def main():
     ap.add_argument("--misses", type=int, default=50, help="concurrent misses of one title (coalesce phase)")
     ap.add_argument("--render-s", type=float, default=1.0, help="seconds the slow Parsoid takes (coalesce phase)")
     ap.add_argument("--wasm", default="target/wasm32-wasip1/wasm/restrouter.wasm")
-    ap.add_argument("--variant", help="NAME=PATH: also compare restrouter with this .wasm (hit, 404, pass-through and miss paths)")
+    ap.add_argument("--variant", help="NAME=PATH: also compare restrouter with this .wasm (hit, 404, pass-through and miss "
+                    "paths); NAME= for the same module configured by --variant-set")
+    ap.add_argument("--variant-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a template variable of the variant's config (repeatable), e.g. edge_answers=off")
     ap.add_argument("--cases", help="only the load cases whose names contain one of these (comma separated)")
     ap.add_argument("--quick", action="store_true", help="1 round of 2 s, 1 start-up, 4 s memory runs")
     a = ap.parse_args()

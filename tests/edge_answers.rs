@@ -148,6 +148,15 @@ fn envoy_answers_routing_errors_as_the_filter_does() {
         ("OPTIONS", "/wikipedia.org/v1/", true),
         ("GET", "/a.b.wikipedia.org/v1/page/html/Earth", true),
         ("GET", long_domain.as_str(), true),
+        // The unknown-domain route comes first and names the served domains itself: a served
+        // name inside a longer one is unknown, a served domain with a query is not.
+        ("GET", "/en.wikipedia.org.example.org/v1/page/html/Earth", true),
+        ("GET", "/xwikimedia.org/v1/page", true),
+        ("GET", "/nope.org/v1/x?spec", true),
+        ("GET", "/www.wikidata.org/v1?spec", false),
+        ("GET", "/wikimedia.org/v1?x=1", false),
+        ("GET", "/api/rest_v1/page/html/Earth", false),
+        ("GET", "/api/rest_v1/no/such", false),
         // The filter's: served domains, sys, capitals it lower-cases, escapes it decodes,
         // characters JSON escapes.
         ("GET", "/en.wikipedia.org/v1/page/nothing/Earth", false),
