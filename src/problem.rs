@@ -34,10 +34,6 @@ impl Problem {
     }
 
     /// A domain no project serves (its first 256 characters are named).
-    pub fn unknown_domain(domain: &str) -> Self {
-        Self::not_found(format!("Unknown domain: {}", domain.chars().take(256).collect::<String>()))
-    }
-
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(400, "bad_request", "Invalid parameters", detail)
     }

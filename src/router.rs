@@ -100,7 +100,9 @@ pub fn route(api: &Api, method: &str, raw_path: &str, authority: &str, class: im
     if api_name != Some("v1") {
         return Err(Problem::not_found_route(&path));
     }
-    let project = api.project_for(&domain).ok_or_else(|| Problem::unknown_domain(&domain))?;
+    // A domain no project serves has no route, as in RESTBase, whose domains were the first
+    // literal segments of its route tree.
+    let project = api.project_for(&domain).ok_or_else(|| Problem::not_found_route(&path))?;
     let query = paths::parse_query(query).map_err(|e| Problem::bad_request(e.to_string()))?;
 
     let rest = rest.unwrap_or_default();

@@ -25,7 +25,7 @@ fn errors_keep_the_connection() {
         ("GET", "/en.wikipedia.org/v1/page/html/Earth/abc", &[], None, 400, "bad_request"),
         ("POST", "/en.wikipedia.org/v1/transform/wikitext/to/html", &json, Some(b"{\"wikitext\":"), 400, "invalid_request"),
         ("POST", "/en.wikipedia.org/v1/transform/wikitext/to/html", &json, Some(b"{}"), 400, "bad_request"),
-        ("GET", "/unknown.example.org/v1/page/html/Earth", &[], None, 404, "not_found"),
+        ("GET", "/unknown.example.org/v1/page/html/Earth", &[], None, 404, "not_found#route"),
         ("GET", "/en.wikipedia.org/v1/page/nothing/Earth", &[], None, 404, "not_found#route"),
         ("DELETE", "/en.wikipedia.org/v1/page/html/Earth", &[], None, 405, "method_not_allowed"),
     ];

@@ -6,7 +6,7 @@
 //! - the `:path` (with its query) is plain ASCII without `%`, `"` or `\`, so the path is its
 //!   own canonical form and needs no JSON escaping in the body;
 //! - a path whose second segment is not `v1` or `sys`: `not_found#route`;
-//! - `/{domain}/v1…` with a lower-case domain no project serves: `not_found` (unknown domain).
+//! - `/{domain}/v1…` with a lower-case domain no project serves: `not_found#route`.
 //! - `/{domain}/v1/{segment}…` with a lower-case domain a project serves and a first segment
 //!   none of that project's paths starts with: `not_found#route`. The filter's answer there
 //!   depends on nothing else: a plain query parses, and `?spec` and listings need an empty
@@ -31,8 +31,8 @@ const PLAIN_PATH: &str = r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]+";
 /// is left to the filter, which strips every leading slash.
 const NOT_AN_API: &str = "/(?:[^/]+(?:/(?:|[^/vs][^/]*|v|v[^/1][^/]*|v1[^/]+|s|s[^/y][^/]*|sy|sy[^/s][^/]*|sys[^/]+)(?:/.*)?)?)?";
 
-/// A lower-case domain under `/v1` (the filter names it lower-cased; `DOMAIN` keeps the same
-/// first 256 characters).
+/// A lower-case domain under `/v1` (the filter looks domains up lower-cased: a capital may be
+/// a served one).
 const ANY_DOMAIN_V1: &str = r"/[a-z0-9.\-]+/v1(?:/.*)?";
 
 /// A path segment that is its own canonical form and needs no JSON escaping.
@@ -111,18 +111,16 @@ fn edge_groups<'a>(domains: impl Iterator<Item = (String, &'a Project)>) -> Vec<
 const METHOD: &str = "%CEL(request.method.lowerAscii())%";
 const PATH: &str = "%PATH(NQ:PATH)%";
 const URI: &str = "%REQ(:PATH)%";
-const DOMAIN: &str = "%CEL(request.path.split('/')[1]):256%";
 
 /// Marks replaced by the operators above once the body is serialised (they need no escaping).
 const M_METHOD: &str = "@@method@@";
 const M_PATH: &str = "@@path@@";
 const M_URI: &str = "@@uri@@";
-const M_DOMAIN: &str = "@@domain@@";
 
 /// The body of `p` as an Envoy format string; `method` for a route that only takes that one.
 fn body_format(p: &Problem, method: Option<&str>) -> String {
     let body = String::from_utf8_lossy(&p.body(method.unwrap_or(M_METHOD), M_URI)).replace('%', "%%");
-    body.replace(M_METHOD, METHOD).replace(M_PATH, PATH).replace(M_URI, URI).replace(M_DOMAIN, DOMAIN)
+    body.replace(M_METHOD, METHOD).replace(M_PATH, PATH).replace(M_URI, URI)
 }
 
 /// `literal` as an RE2 regex (RE2 escapes ASCII punctuation only).
@@ -143,7 +141,6 @@ fn served(api: &Api) -> Vec<String> {
 /// The template's `edge` variable.
 pub fn edge(api: &Api) -> Value {
     let route = Problem::not_found_route(M_PATH);
-    let domain = Problem::unknown_domain(M_DOMAIN);
     // Errors carry the same headers whatever the path: the domain only matters for HTML.
     // Envoy reads header values as format strings, hence `%%`.
     let headers: Vec<Value> = Reply::problem(&route, "GET", "/", "").headers.into_iter().map(|(n, v)| json!([n, v.replace('%', "%%")])).collect();
@@ -157,10 +154,8 @@ pub fn edge(api: &Api) -> Value {
         "served": served(api),
         "host_api": restrouter::router::HOST_API,
         "route_status": route.status,
-        "domain_status": domain.status,
         // [method, body]: GET's own body first, then any method's.
         "route_bodies": [["GET", body_format(&route, Some("GET"))], ["", body_format(&route, None)]],
-        "domain_bodies": [["GET", body_format(&domain, Some("GET"))], ["", body_format(&domain, None)]],
         "headers": headers,
         "content_type": restrouter::problem::CONTENT_TYPE,
     })

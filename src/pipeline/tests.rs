@@ -210,8 +210,8 @@ fn unknown_route_and_domain_are_404s() {
     s.problem(404, "not_found#route");
     assert_untouched(&h, &s);
     let s = serve(&h, &f, Req::get("/example.org/v1/page/html/Earth"), &unexpected);
-    let p = s.problem(404, "not_found");
-    assert_eq!(p["detail"], "Unknown domain: example.org");
+    let p = s.problem(404, "not_found#route");
+    assert_eq!(p["detail"], "Not found: /example.org/v1/page/html/Earth");
     assert_eq!(h.counter("restrouter.unrouted"), 2);
 }
 
@@ -240,18 +240,19 @@ fn host_form_is_served_as_the_domain_form() {
 }
 
 #[test]
-fn host_form_errors_name_the_path_as_sent_and_unknown_hosts_are_unknown_domains() {
+fn host_form_errors_name_the_path_as_sent_and_unknown_hosts_have_no_route() {
     let (h, f) = setup(json!({}));
     let path = "/api/rest_v1/page/html/Earth/abc";
     let p = serve(&h, &f, Req::get(path).header(":authority", "en.wikipedia.org"), &unexpected).problem(400, "bad_request");
     assert_eq!((p["detail"].as_str(), p["uri"].as_str()), (Some("data.params.revision should be an integer"), Some(path)));
-    let p = serve(&h, &f, Req::get("/api/rest_v1/page/html/Earth").header(":authority", "example.org:80"), &unexpected).problem(404, "not_found");
-    assert_eq!(p["detail"], "Unknown domain: example.org");
+    // An unknown host names no wiki, and the answer does not name the host.
+    let p = serve(&h, &f, Req::get("/api/rest_v1/page/html/Earth").header(":authority", "example.org:80"), &unexpected).problem(404, "not_found#route");
+    assert_eq!(p["detail"], "Not found: /api/rest_v1/page/html/Earth");
     // Not a host name: no wiki, whatever the suffix.
-    let p = serve(&h, &f, Req::get("/api/rest_v1/page/html/Earth").header(":authority", "a_b.wikipedia.org"), &unexpected).problem(404, "not_found");
-    assert_eq!(p["detail"], "Unknown domain: ");
+    let p = serve(&h, &f, Req::get("/api/rest_v1/page/html/Earth").header(":authority", "a_b.wikipedia.org"), &unexpected).problem(404, "not_found#route");
+    assert_eq!(p["detail"], "Not found: /api/rest_v1/page/html/Earth");
     // The host form is only `/api/rest_v1`.
-    serve(&h, &f, Req::get("/api/v1/page/html/Earth").header(":authority", "en.wikipedia.org"), &unexpected).problem(404, "not_found");
+    serve(&h, &f, Req::get("/api/v1/page/html/Earth").header(":authority", "en.wikipedia.org"), &unexpected).problem(404, "not_found#route");
     serve(&h, &f, Req::get("/api/rest_v2/page/html/Earth").header(":authority", "en.wikipedia.org"), &unexpected).problem(404, "not_found#route");
 }
 

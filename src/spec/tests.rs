@@ -40,10 +40,10 @@ fn routing_errors() {
     let err = |m: &str, p: &str, c: Class| route(&api, m, p, "", || c).err().unwrap();
     assert_eq!(err("GET", "/en.wikipedia.org/v1/page/nothing/X", Class::External).kind, "not_found#route");
     assert_eq!(err("GET", "/en.wikipedia.org/v2/page/html/X", Class::External).kind, "not_found#route");
-    assert_eq!(err("GET", "/unknown.example.org/v1/page/html/X", Class::External).kind, "not_found");
+    assert_eq!(err("GET", "/unknown.example.org/v1/page/html/X", Class::External).kind, "not_found#route");
     // wikimedia.org has no page routes; a wildcard is one label only.
     assert_eq!(err("GET", "/wikimedia.org/v1/page/html/X", Class::External).kind, "not_found#route");
-    assert_eq!(err("GET", "/a.b.wikipedia.org/v1/page/html/X", Class::External).kind, "not_found");
+    assert_eq!(err("GET", "/a.b.wikipedia.org/v1/page/html/X", Class::External).kind, "not_found#route");
     assert_eq!(err("PUT", "/en.wikipedia.org/v1/page/html/X", Class::External).status, 405);
     assert_eq!(err("GET", "/en.wikipedia.org/sys/key_value/x", Class::External).kind, "forbidden#sys");
     assert_eq!(err("GET", "/en.wikipedia.org/sys/key_value/x", Class::Internal).kind, "not_found#route");
@@ -162,8 +162,9 @@ fn host_form_routes_as_the_domain_form() {
     let Ok(Target::Spec(bytes)) = host("/api/rest_v1/?spec", "en.wikipedia.org") else { panic!() };
     assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["servers"][0]["url"], "/api/rest_v1");
     assert_eq!(listing(&api, "GET", "/api/rest_v1/"), serde_json::json!(["data", "feed", "media", "page", "transform"]));
-    assert_eq!(host("/api/rest_v1/page/html/X", "example.org").err().unwrap().detail, "Unknown domain: example.org");
-    assert_eq!(host("/api/rest_v1/page/html/X", "").err().unwrap().kind, "not_found");
+    let unknown = host("/api/rest_v1/page/html/X", "example.org").err().unwrap();
+    assert_eq!((unknown.kind, unknown.detail.as_str()), ("not_found#route", "Not found: /api/rest_v1/page/html/X"));
+    assert_eq!(host("/api/rest_v1/page/html/X", "").err().unwrap().kind, "not_found#route");
     assert_eq!(host("/api/rest_v1/page/html/X", "wikimedia.org").err().unwrap().kind, "not_found#route");
     // The domain form ignores the host; no `sys` under the host form.
     assert!(matches!(route(&api, "GET", "/en.wikipedia.org/v1/page/html/X", "example.org", || Class::External), Ok(Target::Op(_))));
