@@ -188,15 +188,14 @@ mod tests {
         regex_lite::Regex::new(&format!("^(?:{re})$")).unwrap()
     }
 
-    /// Whether Envoy answers `path` by an unknown-prefix route: the first of them that matches
-    /// (domains against the path without its query, the `:path` matchers against all of it) is
-    /// an answer, not the filter's.
+    /// Whether Envoy answers `path` by an unknown-prefix route: the first of them whose `:path`
+    /// matchers (domains, then the inverted known prefixes and a plain rest) all hold is an
+    /// answer, not the filter's.
     fn answered(routes: &[Value], path: &str) -> bool {
         let plain = full(&plain_rest());
-        let without_query = path.split('?').next().unwrap();
         routes
             .iter()
-            .find(|r| full(r["domains"].as_str().unwrap()).is_match(without_query) && r["known"].as_str().is_none_or(|known| !full(known).is_match(path) && plain.is_match(path)))
+            .find(|r| full(r["domains"].as_str().unwrap()).is_match(path) && r["known"].as_str().is_none_or(|known| !full(known).is_match(path) && plain.is_match(path)))
             .is_some_and(|r| r["known"].is_string())
     }
 
