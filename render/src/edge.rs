@@ -24,7 +24,7 @@ mod methods;
 
 use restrouter::problem::Problem;
 use restrouter::reply::Reply;
-use restrouter::spec::{Api, Project};
+use restrouter::spec::{Api, Project, RouteEntry};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -126,34 +126,35 @@ fn prefix_groups(domains: &[(String, &Project)]) -> Vec<Value> {
         .collect()
 }
 
-/// The wrong-method routes: one per group of projects with the same templates by set of
-/// operations ([`methods::sets`]), set and domain chunk, with the set's templates in one
-/// `:path` regex, its served methods in the inverted `:method` matcher, and its 405.
+/// The wrong-method routes: one per set of operations with its templates
+/// ([`methods::sets`]) and domain chunk (projects whose set has the same templates share it
+/// whatever their other sets), with the templates in one `:path` regex, the set's served
+/// methods in the inverted `:method` matcher, and its 405. A path matches templates of one
+/// set of its project at most.
 fn method_groups(domains: &[(String, &Project)]) -> Vec<Value> {
-    // Keyed by each set's operations and templates.
-    type Key<'a> = Vec<(String, Vec<&'a str>)>;
-    let mut groups: BTreeMap<Key, (Vec<methods::Set>, Vec<String>)> = BTreeMap::new();
+    // Keyed by the set's operations and templates: one of its paths, the domains.
+    type Groups<'a> = BTreeMap<(String, Vec<&'a str>), (&'a RouteEntry, Vec<String>)>;
+    let mut groups = Groups::new();
     for (label, project) in domains {
-        let sets = methods::sets(project);
-        let key = sets.iter().map(|s| (s.allowed.clone(), s.templates.clone())).collect();
-        groups.entry(key).or_insert_with(|| (sets, Vec::new())).1.push(label.clone());
+        for set in methods::sets(project) {
+            let entry = set.entry;
+            groups.entry((set.allowed, set.templates)).or_insert_with(|| (entry, Vec::new())).1.push(label.clone());
+        }
     }
     let mut routes = Vec::new();
-    for (sets, labels) in groups.into_values() {
-        for set in sets {
-            let problem = restrouter::router::wrong_method(set.entry, M_RAW_METHOD);
-            let paths = format!("/[^/?]+/v1{}{PLAIN_QUERY}", methods::templates_regex(&set.templates));
-            for domains in domain_regexes(&labels, PREFIX_TAIL) {
-                routes.push(json!({
-                    "kind": "method",
-                    "domains": domains,
-                    "paths": paths,
-                    "allowed": methods::allowed_methods(set.entry),
-                    "status": problem.status,
-                    "body": body_format(&problem, None),
-                    "headers": headers(&problem),
-                }));
-            }
+    for ((_, templates), (entry, labels)) in groups {
+        let problem = restrouter::router::wrong_method(entry, M_RAW_METHOD);
+        let paths = format!("/[^/?]+/v1{}{PLAIN_QUERY}", methods::templates_regex(&templates));
+        for domains in domain_regexes(&labels, PREFIX_TAIL) {
+            routes.push(json!({
+                "kind": "method",
+                "domains": domains,
+                "paths": paths,
+                "allowed": methods::allowed_methods(entry),
+                "status": problem.status,
+                "body": body_format(&problem, None),
+                "headers": headers(&problem),
+            }));
         }
     }
     routes
