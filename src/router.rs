@@ -5,7 +5,7 @@ use crate::client::Class;
 use crate::paths::{self, canonical, split_query};
 use crate::problem::Problem;
 use crate::spec::tree::PathTree;
-use crate::spec::{Api, Op, Project};
+use crate::spec::{Api, Op, Project, RouteEntry};
 use crate::validate::{Input, Invalid};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -125,15 +125,7 @@ pub fn route(api: &Api, method: &str, raw_path: &str, authority: &str, class: im
     }
     let head = method == "HEAD";
     let wanted = if head { "get".to_string() } else { method.to_ascii_lowercase() };
-    let op = entry.op(&wanted).ok_or_else(|| {
-        // HEAD is served by GET, and every route answers a CORS preflight.
-        let mut allow = entry.allowed();
-        if entry.op("get").is_some() {
-            allow.push_str(", HEAD");
-        }
-        allow.push_str(", OPTIONS");
-        Problem::method_not_allowed(method, &allow, Some(&entry.allowed()))
-    })?;
+    let op = entry.op(&wanted).ok_or_else(|| wrong_method(entry, method))?;
     let mut params = HashMap::with_capacity(found.params.len() + 1);
     for (name, raw) in found.params.iter() {
         let value = paths::decode(raw).map_err(|e| Problem::bad_request(e.to_string()))?;
@@ -144,6 +136,17 @@ pub fn route(api: &Api, method: &str, raw_path: &str, authority: &str, class: im
     }
     params.insert("domain".to_string(), domain.clone());
     Ok(Target::Op(Matched { op: op.clone(), domain, params, query, head }))
+}
+
+/// The 405 of a path's operations for a `method` none of them takes. HEAD is served by GET,
+/// and every route answers a CORS preflight.
+pub fn wrong_method(entry: &RouteEntry, method: &str) -> Problem {
+    let mut allow = entry.allowed();
+    if entry.op("get").is_some() {
+        allow.push_str(", HEAD");
+    }
+    allow.push_str(", OPTIONS");
+    Problem::method_not_allowed(method, &allow, Some(&entry.allowed()))
 }
 
 /// What a directory of the API's path tree answers: its listing, or at the top with `?spec`
