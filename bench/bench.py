@@ -368,7 +368,7 @@ class Bench:
             # edge route costs beyond the answer's own headers.
             ("unknown route 404, same headers", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/no/such/route", None),
              ("direct_response, policy headers", base, BASE[0], "/bench/404-policy", None)),
-            # The filter's (Envoy's edge routes do not answer wrong methods yet).
+            # Answered by Envoy's edge routes from the spec (the filter not on the stream).
             ("wrong method 405", ("restrouter", rr, RR[0], WRONG_METHOD, delete),
              ("envoy direct_response", base, BASE[0], "/bench/405", delete)),
             # Answered by Envoy's edge routes from the spec (the filter not on the stream).
