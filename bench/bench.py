@@ -368,10 +368,10 @@ class Bench:
             # edge route costs beyond the answer's own headers.
             ("unknown route 404, same headers", ("restrouter", rr, RR[0], "/en.wikipedia.org/v1/no/such/route", None),
              ("direct_response, policy headers", base, BASE[0], "/bench/404-policy", None)),
-            # Answered by Envoy's edge routes from the spec (the filter not on the stream).
+            # The 405 and the unknown domain are answered by Envoy's edge routes from the spec
+            # (the filter not on the stream), as the unknown route above.
             ("wrong method 405", ("restrouter", rr, RR[0], WRONG_METHOD, delete),
              ("envoy direct_response", base, BASE[0], "/bench/405", delete)),
-            # Answered by Envoy's edge routes from the spec (the filter not on the stream).
             ("unknown domain 404", ("restrouter", rr, RR[0], "/nope.example.org/v1/page/html/Earth", None),
              ("envoy direct_response", base, BASE[0], "/nope.example.org/v1/page/html/Earth", None)),
             # The limiter's cost two ways: the bench spec (a limit on the route) against the

@@ -33,7 +33,6 @@ impl Problem {
         Self::new(404, "not_found", "Not found.", detail)
     }
 
-    /// A domain no project serves (its first 256 characters are named).
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(400, "bad_request", "Invalid parameters", detail)
     }

@@ -75,13 +75,21 @@ fn malformed_requests_still_close_the_connection() {
     assert!(c.closed_by_server());
 }
 
+/// Status, sorted headers and body of an answer.
+type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// An answer without the headers that differ per request, headers sorted.
+fn comparable(status: u16, headers: impl IntoIterator<Item = (String, String)>, body: Vec<u8>) -> Answer {
+    let mut headers: Vec<(String, String)> = headers.into_iter().filter(|(n, _)| n != "date" && n != "x-request-id").collect();
+    headers.sort();
+    (status, headers, body)
+}
+
 /// Status, body and headers of an answer, without those that differ per request.
-fn answer(envoy: &Envoy, method: &str, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+fn answer(envoy: &Envoy, method: &str, path: &str) -> Answer {
     let mut c = Connection::open(envoy.http_port());
     let r = c.send(method, path, &[], None);
-    let mut headers: Vec<(String, String)> = r.headers.into_iter().filter(|(n, _)| n != "date" && n != "x-request-id").collect();
-    headers.sort();
-    (r.status, headers, r.body)
+    comparable(r.status, r.headers, r.body)
 }
 
 fn direct_responses(envoy: &Envoy) -> f64 {
@@ -223,7 +231,7 @@ fn envoy_answers_routing_errors_as_the_filter_does() {
 }
 
 /// [`answer`] over HTTP/2 (cleartext, prior knowledge), whose codec takes any method token.
-fn answer_h2(envoy: &Envoy, method: &str, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+fn answer_h2(envoy: &Envoy, method: &str, path: &str) -> Answer {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let tcp = tokio::net::TcpStream::connect(("127.0.0.1", envoy.http_port())).await.unwrap();
@@ -233,15 +241,14 @@ fn answer_h2(envoy: &Envoy, method: &str, path: &str) -> (u16, Vec<(String, Stri
         let request = http::Request::builder().method(method).uri(format!("http://localhost{path}")).body(()).unwrap();
         let (response, _) = client.send_request(request, true).unwrap();
         let (parts, mut body) = response.await.unwrap().into_parts();
-        let mut headers: Vec<(String, String)> = parts.headers.iter().filter(|(n, _)| *n != "date" && *n != "x-request-id").map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string())).collect();
-        headers.sort();
+        let headers: Vec<(String, String)> = parts.headers.iter().map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string())).collect();
         let mut bytes = Vec::new();
         while let Some(chunk) = body.data().await {
             let chunk = chunk.unwrap();
             body.flow_control().release_capacity(chunk.len()).unwrap();
             bytes.extend_from_slice(&chunk);
         }
-        (parts.status.as_u16(), headers, bytes)
+        comparable(parts.status.as_u16(), headers, bytes)
     })
 }
 
